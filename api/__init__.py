@@ -1,0 +1,1 @@
+"""OnTime's shell: HTTP API, store, settings and the `ontime` command line."""

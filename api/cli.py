@@ -1,0 +1,174 @@
+"""The `ontime` command line (Typer). Solver output goes to stdout; progress to stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from optimizer.errors import OnTimeError
+
+app = typer.Typer(help="OnTime: courier routes that meet every booked window.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks (BENCHMARKS.md); results go to benchmarks/results/.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+err = Console(stderr=True)
+T = TypeVar("T")
+
+EngineOption = Annotated[str, typer.Option("--engine", help="auto, ortools or pyvrp")]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@app.command("solve-instance")
+def solve_instance(
+    path: Annotated[Path, typer.Argument(help="Solomon-format VRPTW instance file")],
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, max=3600, help="seconds")],
+    engine: EngineOption = "auto",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Solve a classic VRPTW instance; print one JSON object (CONTRACTS.md 2)."""
+    began = time.perf_counter()
+    from optimizer.engines import solve
+    from optimizer.instances import read_instance
+    from optimizer.params import SolveParams
+    from optimizer.travel.euclidean import EuclideanSource
+
+    if engine not in ("auto", "ortools", "pyvrp"):
+        raise _fail(f"--engine must be auto, ortools or pyvrp, not {engine!r}")
+    try:
+        instance = read_instance(path)
+        problem = instance.to_problem()
+        matrix = EuclideanSource().matrix(problem)
+        budget = max(time_limit - (time.perf_counter() - began) - 0.1, 0.1)
+        solution = solve(problem, matrix, SolveParams(time_limit_s=budget, engine=engine, seed=seed))  # type: ignore[arg-type]
+    except OnTimeError as exc:
+        raise _fail(str(exc)) from None
+    routes = [[int(s) for s in r.stop_ids] for r in solution.used_routes]
+    print(
+        json.dumps(
+            {
+                "instance": instance.name,
+                "routes": routes,
+                "vehicles": len(routes),
+                "distance": round(instance.distance(routes), 6),
+                "engine": solution.engine,
+                "runtime_s": round(time.perf_counter() - began, 3),
+            }
+        )
+    )
+    if solution.unassigned:
+        err.print(f"[yellow]{len(solution.unassigned)} customers unassigned[/yellow]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def plan(
+    problem_path: Annotated[Path, typer.Argument(help="problem JSON (CONTRACTS.md 3), or {'problem': ...}")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="write the plan JSON here (default stdout)")] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, max=3600)] = 10.0,
+    engine: EngineOption = "auto",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Plan a day from a problem in the wire format; write routes, ETAs and KPIs."""
+    from pydantic import ValidationError
+
+    from api.schemas import ProblemIn, kpis_out, route_out
+    from optimizer.params import SolveParams
+    from optimizer.plan import plan_day
+
+    try:
+        raw = json.loads(problem_path.read_text())
+        wire = ProblemIn.model_validate(raw.get("problem", raw) if isinstance(raw, dict) else raw)
+        problem = wire.to_domain()
+    except (OSError, json.JSONDecodeError) as exc:
+        raise _fail(f"{problem_path}: {exc}") from None
+    except ValidationError as exc:
+        raise _fail("\n".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+    except OnTimeError as exc:
+        raise _fail(str(exc)) from None
+    params = SolveParams(time_limit_s=time_limit, engine=engine, seed=seed)  # type: ignore[arg-type]
+    result = _with_progress(f"planning {len(problem.stops)} stops", time_limit, lambda: plan_day(problem, params))
+    day = wire.day_start
+    document = {
+        "name": problem.name,
+        "engine": result.solution.engine,
+        "routes": [route_out(day, r).model_dump(mode="json") for r in result.schedule.routes],
+        "unassigned": [{"stop_id": u.stop_id, "reason": u.reason} for u in result.solution.unassigned],
+        "kpis": kpis_out(problem, result.schedule, result.solution).model_dump(mode="json"),
+    }
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if out is None:
+        print(text)
+    else:
+        out.write_text(text + "\n")
+        kpis = document["kpis"]
+        err.print(f"wrote {out}: {kpis}")
+
+
+def _with_progress(label: str, limit_s: float, work: Callable[[], T]) -> T:
+    """Run `work` in a thread with a Rich progress bar over its time limit on a terminal."""
+    if not err.is_terminal:
+        return work()
+    box: dict[str, T | BaseException] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = work()
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(label, total=limit_s)
+        began = time.perf_counter()
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.1)
+            progress.update(task, completed=min(time.perf_counter() - began, limit_s))
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["result"]  # type: ignore[return-value]
+
+
+@bench_app.command("vrptw")
+def bench_vrptw(
+    set_name: Annotated[str, typer.Option("--set", help="solomon or homberger_200")] = "solomon",
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1)] = 10.0,
+    data: Annotated[Path | None, typer.Option("--data", envvar="ONTIME_VRPTW_DATA")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="solver processes in parallel, one core each")] = 2,
+    solvers: Annotated[str, typer.Option("--solvers")] = "ontime,pyvrp,ortools,vroom",
+    only: Annotated[str, typer.Option("--only", help="comma-separated instance names")] = "",
+    out: Annotated[Path | None, typer.Option("--out")] = None,
+) -> None:
+    """Static plan quality on the classic instances, peers in the same run (BENCHMARKS.md 1)."""
+    vrptw = _benchmarks().vrptw
+    vrptw.main(set_name, time_limit, data, jobs, solvers.split(","), [o for o in only.split(",") if o], out)
+
+
+def _benchmarks():  # type: ignore[no-untyped-def]
+    """`benchmarks/` is not installed; it runs from a source checkout."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks").is_dir():
+        raise _fail("benchmarks run from a source checkout of OnTime")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    import benchmarks
+    import benchmarks.vrptw
+
+    return benchmarks
+
+
+if __name__ == "__main__":
+    app()

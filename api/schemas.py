@@ -1,0 +1,283 @@
+"""Wire models (CONTRACTS.md 3) and the one place they convert to and from the domain.
+
+Shapes are checked here by pydantic; meaning (windows in order, known depots, demand a
+courier can carry...) is checked by the domain model, whose errors name field and id.
+Units exist only here: datetimes with offsets become seconds from the plan's day start,
+kilograms become grams, km/h become m/s, minutes become seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from optimizer import model as m
+from optimizer.errors import InvalidProblem, ProblemIssue
+from optimizer.schedule import RouteSchedule, Schedule
+from optimizer.solution import Solution
+
+WEEK_S = 7 * 24 * 3600
+"""Times on the wire must fall within a week of the plan's day start."""
+
+DEFAULT_STOP_PENALTY = 10_000_000
+"""Objective cost of leaving a stop out (about 10,000 km of driving): a last resort."""
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Amount = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("time needs an offset, e.g. 2026-11-26T09:00:00+08:00")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WindowIn(Wire):
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class BreakIn(Wire):
+    earliest_start: AwareDatetime
+    latest_start: AwareDatetime
+    duration_min: Annotated[float, Field(ge=0, le=600, allow_inf_nan=False)]
+
+
+class DepotIn(Wire):
+    id: Id
+    lat: Latitude
+    lon: Longitude
+
+
+class CourierIn(Wire):
+    id: Id
+    depot: Id
+    end_depot: Id | None = None
+    shift_start: AwareDatetime
+    shift_end: AwareDatetime
+    capacity: dict[Id, Amount] = Field(default_factory=dict, max_length=8)
+    speed_kmh: Annotated[float, Field(gt=0.5, le=200, allow_inf_nan=False)] = 18.0
+    profile: Id | None = None
+    breaks: list[BreakIn] = Field(default_factory=list, max_length=8)
+
+
+class CustomerIn(Wire):
+    name: Annotated[str, Field(max_length=200)] = ""
+    phone: Annotated[str, Field(max_length=40)] = ""
+
+
+class StopIn(Wire):
+    id: Id
+    lat: Latitude
+    lon: Longitude
+    service_min: Annotated[float, Field(ge=0, le=600, allow_inf_nan=False)] = 0.0
+    windows: list[WindowIn] = Field(min_length=1, max_length=8)
+    demand: dict[Id, Amount] = Field(default_factory=dict, max_length=8)
+    customer: CustomerIn = Field(default_factory=CustomerIn)
+    address: Annotated[str, Field(max_length=300)] = ""
+    penalty: Annotated[int, Field(ge=0, le=10**12)] | None = None
+    required: bool = False
+
+
+class ProblemIn(Wire):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    depots: list[DepotIn] = Field(min_length=1, max_length=50)
+    couriers: list[CourierIn] = Field(min_length=1, max_length=500)
+    stops: list[StopIn] = Field(max_length=5000)
+
+    @property
+    def day_start(self) -> datetime:
+        """Local midnight of the earliest shift start, in that shift's offset."""
+        first = min((c.shift_start for c in self.couriers), key=lambda t: t.timestamp())
+        return first.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def to_domain(self) -> m.Problem:
+        """The wire problem as a domain `Problem`; every issue found is reported at once."""
+        day = self.day_start
+        dims = sorted({k for c in self.couriers for k in c.capacity} | {k for s in self.stops for k in s.demand})
+        issues: list[ProblemIssue] = []
+
+        def seconds(value: datetime, field_name: str, obj_id: str) -> int:
+            s = math.floor((value - day).total_seconds())
+            if not 0 <= s <= WEEK_S:
+                issues.append(ProblemIssue(field_name, obj_id, "time is outside the plan's week"))
+                return 0
+            return s
+
+        def build(factory: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return factory(*args, **kwargs)
+            except InvalidProblem as exc:
+                issues.extend(exc.issues)
+                return None
+
+        depots = tuple(build(m.Depot, d.id, m.Location(d.lat, d.lon)) for d in self.depots)
+        couriers = []
+        for c in self.couriers:
+            breaks = tuple(
+                build(
+                    m.Break,
+                    f"break{k + 1}",
+                    seconds(b.earliest_start, "couriers.breaks.earliest_start", c.id),
+                    seconds(b.latest_start, "couriers.breaks.latest_start", c.id),
+                    round(b.duration_min * 60),
+                )
+                for k, b in enumerate(c.breaks)
+            )
+            speed = c.speed_kmh / 3.6
+            couriers.append(
+                build(
+                    m.Courier,
+                    c.id,
+                    c.depot,
+                    seconds(c.shift_start, "couriers.shift_start", c.id),
+                    seconds(c.shift_end, "couriers.shift_end", c.id),
+                    tuple(_capacity(dim, c.capacity.get(dim, 0.0)) for dim in dims),
+                    end_depot=c.end_depot,
+                    profile=c.profile or f"{c.speed_kmh:g}kmh",
+                    speed_mps=speed,
+                    breaks=tuple(b for b in breaks if b is not None),
+                )
+            )
+        stops = []
+        for s in self.stops:
+            windows = tuple(
+                build(
+                    m.TimeWindow,
+                    seconds(w.start, "stops.windows.start", s.id),
+                    seconds(w.end, "stops.windows.end", s.id),
+                )
+                for w in s.windows
+            )
+            if any(w is None for w in windows):
+                issues.append(ProblemIssue("stops.windows", s.id, "window ends before it starts"))
+                continue
+            stops.append(
+                build(
+                    m.Stop,
+                    s.id,
+                    m.Location(s.lat, s.lon),
+                    windows,
+                    round(s.service_min * 60),
+                    tuple(_demand(dim, s.demand.get(dim, 0.0)) for dim in dims),
+                    None if s.required else (s.penalty if s.penalty is not None else DEFAULT_STOP_PENALTY),
+                )
+            )
+        if issues:
+            raise InvalidProblem(issues)
+        return m.Problem(self.name, depots, tuple(couriers), tuple(stops), tuple(dims), day)
+
+
+def _demand(dimension: str, amount: float) -> int:
+    """Integer units inside: grams for `*_kg`, else the amount rounded up."""
+    return math.ceil(amount * 1000 - 1e-9) if dimension.endswith("_kg") else math.ceil(amount - 1e-9)
+
+
+def _capacity(dimension: str, amount: float) -> int:
+    return math.floor(amount * 1000 + 1e-9) if dimension.endswith("_kg") else math.floor(amount + 1e-9)
+
+
+# --- answers -------------------------------------------------------------------------
+
+
+class WindowOut(BaseModel):
+    start: datetime
+    end: datetime
+
+
+VisitStatus = Literal["planned", "done", "failed"]
+
+
+class VisitOut(BaseModel):
+    stop_id: str
+    eta: datetime
+    window: WindowOut
+    late_min: float
+    status: VisitStatus = "planned"
+    wait_min: float = 0.0
+    departure: datetime | None = None
+
+
+class BreakOut(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class RouteOut(BaseModel):
+    courier_id: str
+    version: int = 1
+    distance_km: float
+    start: datetime | None = None
+    end: datetime | None = None
+    visits: list[VisitOut]
+    breaks: list[BreakOut] = Field(default_factory=list)
+
+
+class UnassignedOut(BaseModel):
+    stop_id: str
+    reason: str
+
+
+class KpisOut(BaseModel):
+    stops: int
+    late_stops: int
+    on_time_rate: float
+    distance_km: float
+    couriers_used: int
+    unassigned: int = 0
+    late_minutes: float = 0.0
+    working_hours: float = 0.0
+
+
+def at(day_start: datetime, seconds: int) -> datetime:
+    return day_start + timedelta(seconds=seconds)
+
+
+def route_out(day_start: datetime, timed: RouteSchedule, version: int = 1) -> RouteOut:
+    return RouteOut(
+        courier_id=timed.courier_id,
+        version=version,
+        distance_km=round(timed.distance_m / 1000, 3),
+        start=at(day_start, timed.start_s),
+        end=at(day_start, timed.end_s),
+        visits=[
+            VisitOut(
+                stop_id=v.stop_id,
+                eta=at(day_start, v.start_s),
+                window=WindowOut(start=at(day_start, v.window.start_s), end=at(day_start, v.window.end_s)),
+                late_min=round(v.late_s / 60, 2),
+                wait_min=round(v.wait_s / 60, 2),
+                departure=at(day_start, v.departure_s),
+            )
+            for v in timed.visits
+        ],
+        breaks=[BreakOut(start=at(day_start, b.start_s), end=at(day_start, b.end_s)) for b in timed.breaks],
+    )
+
+
+def kpis_out(problem: m.Problem, timed: Schedule, solution: Solution) -> KpisOut:
+    used = [r for r in timed.routes if r.visits]
+    served = sum(len(r.visits) for r in used)
+    late = timed.late_stops
+    return KpisOut(
+        stops=len(problem.stops),
+        late_stops=late,
+        on_time_rate=round((served - late) / len(problem.stops), 4) if problem.stops else 1.0,
+        distance_km=round(timed.distance_m / 1000, 3),
+        couriers_used=len(used),
+        unassigned=len(solution.unassigned),
+        late_minutes=round(timed.late_s / 60, 1),
+        working_hours=round(sum(r.duration_s for r in used) / 3600, 2),
+    )

@@ -1,0 +1,1 @@
+"""OnTime benchmarks (see ../shared/docs/BENCHMARKS.md); run through `ontime bench`."""

@@ -1,0 +1,3 @@
+"""OnTime's pure optimizer core: model, travel matrices, engines, schedule, replan, events.
+
+Imports no web, schema or database library (a test checks)."""

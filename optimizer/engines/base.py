@@ -1,0 +1,37 @@
+"""The engine interface: `solve(problem, matrix, params) -> Solution`, features declared."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from optimizer.model import Problem
+from optimizer.params import SolveParams
+from optimizer.solution import Solution
+from optimizer.travel.matrix import TravelMatrix
+
+MULTIPLE_WINDOWS = "multiple_windows"
+BREAKS = "breaks"
+OPTIONAL_STOPS = "optional_stops"
+START_POSITIONS = "start_positions"
+FIXED_PREFIX = "fixed_prefix"
+SOFT_WINDOWS = "soft_windows"
+WARM_START = "warm_start"
+
+
+class Engine(Protocol):
+    """A routing engine. `features` lists what it can model beyond hard-window VRPTW."""
+
+    name: str
+    features: frozenset[str]
+
+    def solve(self, problem: Problem, matrix: TravelMatrix, params: SolveParams) -> Solution: ...
+
+
+def required_features(problem: Problem, params: SolveParams) -> frozenset[str]:
+    """Everything an engine must support to solve `problem` under `params` faithfully."""
+    needed = set(problem.features)
+    if params.soft_windows:
+        needed.add(SOFT_WINDOWS)
+    if params.warm_start:
+        needed.add(WARM_START)
+    return frozenset(needed)

@@ -1,0 +1,48 @@
+"""Why a stop was left unassigned, in words a dispatcher can act on."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from optimizer.model import Problem, Stop
+from optimizer.solution import Solution, Unassigned
+from optimizer.travel.matrix import TravelMatrix
+
+
+def explain(problem: Problem, matrix: TravelMatrix, stop: Stop) -> str:
+    """The first reason that rules out every courier, or the cost trade-off otherwise."""
+    node = problem.stop_node(stop.id)
+    fits = [i for i, c in enumerate(problem.couriers) if all(d <= cap for d, cap in zip(stop.demand, c.capacity))]
+    if not fits:
+        return "no courier can carry its demand"
+    reachable = False
+    for i in fits:
+        courier = problem.couriers[i]
+        durations = matrix.durations(courier.profile)
+        arrival = courier.ready_s + int(durations[problem.start_node(i), node])
+        window = stop.window_for(arrival)
+        start = max(arrival, window.start_s)
+        if start > window.end_s:
+            continue
+        back = start + stop.service_s + int(durations[node, problem.end_node(i)])
+        if back <= courier.shift_end_s:
+            reachable = True
+            break
+    if not reachable:
+        return "no courier can reach it inside its window and be back before the shift ends"
+    return "no capacity or time left on any route for it without breaking other windows"
+
+
+def with_reasons(problem: Problem, matrix: TravelMatrix, solution: Solution) -> Solution:
+    """Fill in every stop missing from the routes as unassigned, each with its reason."""
+    assigned = set(solution.assigned_stop_ids)
+    known = {u.stop_id for u in solution.unassigned}
+    extra = tuple(
+        Unassigned(s.id, explain(problem, matrix, s))
+        for s in problem.stops
+        if s.id not in assigned and s.id not in known
+    )
+    if not extra:
+        return solution
+
+    return replace(solution, unassigned=solution.unassigned + extra)

@@ -1,0 +1,313 @@
+"""The domain model: immutable, self-validating values in integer seconds and metres.
+
+Every value checks its own invariants when built and raises `InvalidProblem` naming the
+field and the id; `Problem` then checks the cross-references once (unknown depots,
+duplicate ids, demand no courier can carry). Variants are made with `dataclasses.replace`.
+
+Times are integer seconds from the plan's day start (`Problem.day_start`, an aware datetime
+used only at the edges), distances integer metres, demand integer units per dimension.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+
+from optimizer.errors import InvalidProblem, ProblemIssue
+
+HORIZON_S = 1_000_000_000
+"""Latest time anything may happen, in the problem's integer time units from day start."""
+
+
+def _fail(field_name: str, obj_id: str, message: str) -> InvalidProblem:
+    return InvalidProblem([ProblemIssue(field_name, obj_id, message)])
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A point. Real days use WGS84 `lat`/`lon`; planar instances put x in `lon`, y in `lat`."""
+
+    lat: float
+    lon: float
+    planar: bool = False
+
+    def __post_init__(self) -> None:
+        if not (self.lat == self.lat and self.lon == self.lon):  # NaN
+            raise _fail("location", "", "coordinates must be numbers, not NaN")
+        if not self.planar and not (-90.0 <= self.lat <= 90.0 and -180.0 <= self.lon <= 180.0):
+            raise _fail("location", "", f"({self.lat}, {self.lon}) is not a valid lat/lon")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """An interval in which service must *start*, in seconds from day start."""
+
+    start_s: int
+    end_s: int
+
+    def __post_init__(self) -> None:
+        if self.end_s < self.start_s:
+            raise _fail("window", "", f"window ends ({self.end_s}s) before it starts ({self.start_s}s)")
+        if self.start_s < 0 or self.end_s > HORIZON_S:
+            raise _fail("window", "", "window lies outside the planning horizon")
+
+    def contains(self, t_s: int) -> bool:
+        return self.start_s <= t_s <= self.end_s
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    """A courier break: starts within [earliest_start_s, latest_start_s], lasts duration_s."""
+
+    id: str
+    earliest_start_s: int
+    latest_start_s: int
+    duration_s: int
+
+    def __post_init__(self) -> None:
+        if self.latest_start_s < self.earliest_start_s:
+            raise _fail("breaks.latest_start", self.id, "latest start is before earliest start")
+        if self.duration_s < 0:
+            raise _fail("breaks.duration", self.id, "duration must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class Depot:
+    id: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """One delivery: booked windows (service starts inside one), service time, demand.
+
+    `penalty` None means the stop is required; an integer makes it droppable at that cost
+    (in the objective's units) when the day cannot be met otherwise.
+    """
+
+    id: str
+    location: Location
+    windows: tuple[TimeWindow, ...]
+    service_s: int = 0
+    demand: tuple[int, ...] = ()
+    penalty: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise _fail("stops.id", self.id, "stop id must not be empty")
+        if not self.windows:
+            raise _fail("stops.windows", self.id, "a stop needs at least one booked window")
+        for before, after in zip(self.windows, self.windows[1:]):
+            if after.start_s <= before.end_s:
+                raise _fail("stops.windows", self.id, "windows must be sorted and not overlap")
+        if self.service_s < 0:
+            raise _fail("stops.service", self.id, "service time must not be negative")
+        if any(amount < 0 for amount in self.demand):
+            raise _fail("stops.demand", self.id, "demand must not be negative")
+        if self.penalty is not None and self.penalty < 0:
+            raise _fail("stops.penalty", self.id, "penalty must not be negative")
+
+    @property
+    def required(self) -> bool:
+        return self.penalty is None
+
+    @property
+    def earliest_s(self) -> int:
+        return self.windows[0].start_s
+
+    @property
+    def latest_s(self) -> int:
+        return self.windows[-1].end_s
+
+    def window_for(self, arrival_s: int) -> TimeWindow:
+        """The window service should use when arriving at `arrival_s`: the first one not
+        yet closed, else the last one (then the visit is late)."""
+        for window in self.windows:
+            if arrival_s <= window.end_s:
+                return window
+        return self.windows[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Courier:
+    """A courier with their vehicle.
+
+    The courier leaves `start_depot` (or `start_at`, a position, when replanning) no earlier
+    than `available_s` (default: shift start) and must be back at `end_depot` by `shift_end_s`.
+    `fixed_prefix` lists stops that must be this courier's first visits, in order (the stop
+    they are already driving to). `speed_factor` scales travel times of the profile.
+    """
+
+    id: str
+    start_depot: str
+    shift_start_s: int
+    shift_end_s: int
+    capacity: tuple[int, ...] = ()
+    end_depot: str | None = None
+    profile: str = "default"
+    speed_mps: float = 5.0
+    breaks: tuple[Break, ...] = ()
+    start_at: Location | None = None
+    available_s: int | None = None
+    fixed_prefix: tuple[str, ...] = ()
+    fixed_cost: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise _fail("couriers.id", self.id, "courier id must not be empty")
+        if self.shift_end_s < self.shift_start_s:
+            raise _fail("couriers.shift_end", self.id, "shift ends before it starts")
+        if any(amount < 0 for amount in self.capacity):
+            raise _fail("couriers.capacity", self.id, "capacity must not be negative")
+        if self.available_s is not None and self.available_s < 0:
+            raise _fail("couriers.available", self.id, "availability must not be negative")
+        if not (0.1 <= self.speed_mps <= 100.0):
+            raise _fail("couriers.speed", self.id, "speed must be between 0.1 and 100 m/s")
+        if self.fixed_cost < 0:
+            raise _fail("couriers.fixed_cost", self.id, "fixed cost must not be negative")
+        if len(set(self.fixed_prefix)) != len(self.fixed_prefix):
+            raise _fail("couriers.fixed_prefix", self.id, "a stop appears twice in the prefix")
+        for brk in self.breaks:
+            if brk.earliest_start_s > self.shift_end_s:
+                raise _fail("couriers.breaks", self.id, f"break {brk.id} starts after the shift")
+
+    @property
+    def ready_s(self) -> int:
+        """When the courier can leave their start."""
+        return self.shift_start_s if self.available_s is None else max(self.available_s, 0)
+
+    @property
+    def home_depot(self) -> str:
+        return self.end_depot if self.end_depot is not None else self.start_depot
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One planning problem. Node order of every travel matrix is `locations`:
+    depots, then stops, then the start positions of couriers that have one."""
+
+    name: str
+    depots: tuple[Depot, ...]
+    couriers: tuple[Courier, ...]
+    stops: tuple[Stop, ...]
+    dimensions: tuple[str, ...] = ()
+    day_start: datetime | None = None
+    _depot_index: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    _stop_index: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        issues = list(self._issues())
+        if issues:
+            raise InvalidProblem(issues)
+        offset = len(self.depots)
+        depots = {d.id: i for i, d in enumerate(self.depots)}
+        stops = {s.id: offset + i for i, s in enumerate(self.stops)}
+        object.__setattr__(self, "_depot_index", MappingProxyType(depots))
+        object.__setattr__(self, "_stop_index", MappingProxyType(stops))
+
+    def _issues(self) -> list[ProblemIssue]:
+        issues: list[ProblemIssue] = []
+        if self.day_start is not None and self.day_start.tzinfo is None:
+            issues.append(ProblemIssue("day_start", self.name, "day start needs a time zone"))
+        if not self.depots:
+            issues.append(ProblemIssue("depots", self.name, "at least one depot is needed"))
+        if not self.couriers:
+            issues.append(ProblemIssue("couriers", self.name, "at least one courier is needed"))
+        for kind, ids in (
+            ("depots", [d.id for d in self.depots]),
+            ("couriers", [c.id for c in self.couriers]),
+            ("stops", [s.id for s in self.stops]),
+        ):
+            seen: set[str] = set()
+            for obj_id in ids:
+                if obj_id in seen:
+                    issues.append(ProblemIssue(f"{kind}.id", obj_id, "duplicate id"))
+                seen.add(obj_id)
+        depot_ids = {d.id for d in self.depots}
+        stop_ids = {s.id for s in self.stops}
+        dims = len(self.dimensions)
+        for courier in self.couriers:
+            for name, depot in (("start_depot", courier.start_depot), ("end_depot", courier.end_depot)):
+                if depot is not None and depot not in depot_ids:
+                    issues.append(ProblemIssue(f"couriers.{name}", courier.id, f"unknown depot {depot!r}"))
+            if len(courier.capacity) != dims:
+                issues.append(ProblemIssue("couriers.capacity", courier.id, f"expected {dims} capacity values"))
+            for stop_id in courier.fixed_prefix:
+                if stop_id not in stop_ids:
+                    issues.append(ProblemIssue("couriers.fixed_prefix", courier.id, f"unknown stop {stop_id!r}"))
+        speeds: dict[str, float] = {}
+        for courier in self.couriers:
+            if speeds.setdefault(courier.profile, courier.speed_mps) != courier.speed_mps:
+                issues.append(ProblemIssue("couriers.speed", courier.id, "couriers of one profile need one speed"))
+        prefixed = [s for c in self.couriers for s in c.fixed_prefix]
+        if len(prefixed) != len(set(prefixed)):
+            issues.append(ProblemIssue("couriers.fixed_prefix", self.name, "a stop is fixed to two couriers"))
+        for stop in self.stops:
+            if len(stop.demand) != dims:
+                issues.append(ProblemIssue("stops.demand", stop.id, f"expected {dims} demand values"))
+            elif self.couriers and all(len(c.capacity) == dims for c in self.couriers):
+                if not any(all(d <= c for d, c in zip(stop.demand, cour.capacity)) for cour in self.couriers):
+                    issues.append(ProblemIssue("stops.demand", stop.id, "no courier can carry this demand"))
+        return issues
+
+    # -- node layout -------------------------------------------------------------------
+
+    @property
+    def locations(self) -> tuple[Location, ...]:
+        starts = tuple(c.start_at for c in self.couriers if c.start_at is not None)
+        return tuple(d.location for d in self.depots) + tuple(s.location for s in self.stops) + starts
+
+    def depot_node(self, depot_id: str) -> int:
+        return self._depot_index[depot_id]
+
+    def stop_node(self, stop_id: str) -> int:
+        return self._stop_index[stop_id]
+
+    def has_stop(self, stop_id: str) -> bool:
+        return stop_id in self._stop_index
+
+    def stop_by_id(self, stop_id: str) -> Stop:
+        return self.stops[self.stop_node(stop_id) - len(self.depots)]
+
+    def courier_by_id(self, courier_id: str) -> Courier:
+        for courier in self.couriers:
+            if courier.id == courier_id:
+                return courier
+        raise KeyError(courier_id)
+
+    def start_node(self, courier_index: int) -> int:
+        courier = self.couriers[courier_index]
+        if courier.start_at is None:
+            return self.depot_node(courier.start_depot)
+        offset = len(self.depots) + len(self.stops)
+        return offset + sum(1 for c in self.couriers[:courier_index] if c.start_at is not None)
+
+    def end_node(self, courier_index: int) -> int:
+        return self.depot_node(self.couriers[courier_index].home_depot)
+
+    @property
+    def profiles(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.profile for c in self.couriers))
+
+    @property
+    def profile_speeds(self) -> dict[str, float]:
+        """Metres per second of each vehicle profile."""
+        return {c.profile: c.speed_mps for c in self.couriers}
+
+    @property
+    def features(self) -> frozenset[str]:
+        """What this problem needs from an engine (see `engines.base.Feature`)."""
+        found: set[str] = set()
+        if any(len(s.windows) > 1 for s in self.stops):
+            found.add("multiple_windows")
+        if any(c.breaks for c in self.couriers):
+            found.add("breaks")
+        if any(not s.required for s in self.stops):
+            found.add("optional_stops")
+        if any(c.start_at is not None or c.available_s is not None for c in self.couriers):
+            found.add("start_positions")
+        if any(c.fixed_prefix for c in self.couriers):
+            found.add("fixed_prefix")
+        return frozenset(found)

@@ -1,0 +1,45 @@
+"""Solve parameters: one frozen group, with the time limit and the seed always explicit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from optimizer.solution import Route
+
+EngineName = Literal["auto", "ortools", "pyvrp"]
+
+
+@dataclass(frozen=True, slots=True)
+class SolveParams:
+    """How to solve.
+
+    `lateness_cost_per_s` None keeps window ends hard; a number makes them soft, each
+    second late costing that much (used when a disrupted day cannot be met). `move_cost`
+    is charged for each group of a courier's warm-start stops that ends up split across
+    couriers, so replans prefer to keep stops with their courier. Costs are in the
+    objective's units: one unit per metre driven (`distance_cost_per_m`) by default.
+    """
+
+    time_limit_s: float
+    seed: int = 0
+    engine: EngineName = "auto"
+    distance_cost_per_m: int = 1
+    duration_cost_per_s: int = 0
+    lateness_cost_per_s: int | None = None
+    move_cost: int = 0
+    warm_start: tuple[Route, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 0 < self.time_limit_s <= 3600:
+            raise ValueError("time_limit_s must be in (0, 3600]")
+        if self.engine not in ("auto", "ortools", "pyvrp"):
+            raise ValueError(f"unknown engine {self.engine!r}")
+        if min(self.distance_cost_per_m, self.duration_cost_per_s, self.move_cost) < 0:
+            raise ValueError("costs must not be negative")
+        if self.lateness_cost_per_s is not None and self.lateness_cost_per_s <= 0:
+            raise ValueError("lateness_cost_per_s must be positive")
+
+    @property
+    def soft_windows(self) -> bool:
+        return self.lateness_cost_per_s is not None
