@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, TypeVar
 
 import typer
@@ -157,7 +158,7 @@ def bench_vrptw(
     vrptw.main(set_name, time_limit, data, jobs, solvers.split(","), [o for o in only.split(",") if o], out)
 
 
-def _benchmarks():  # type: ignore[no-untyped-def]
+def _benchmarks() -> ModuleType:
     """`benchmarks/` is not installed; it runs from a source checkout."""
     root = Path(__file__).resolve().parent.parent
     if not (root / "benchmarks").is_dir():

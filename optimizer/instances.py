@@ -6,6 +6,7 @@ scaled by `scale` to integers (durations rounded up, see `travel.euclidean`).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +62,7 @@ class Instance:
         total = 0.0
         for route in routes:
             path = [self.depot, *(nodes[n] for n in route), self.depot]
-            total += sum(math.hypot(a.x - b.x, a.y - b.y) for a, b in zip(path, path[1:]))
+            total += sum(math.hypot(a.x - b.x, a.y - b.y) for a, b in itertools.pairwise(path))
         return total
 
     def violations(self, routes: list[list[int]], tolerance: float = 1e-6) -> list[str]:

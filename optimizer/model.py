@@ -247,9 +247,10 @@ class Problem:
         for stop in self.stops:
             if len(stop.demand) != dims:
                 issues.append(ProblemIssue("stops.demand", stop.id, f"expected {dims} demand values"))
-            elif self.couriers and all(len(c.capacity) == dims for c in self.couriers):
-                if not any(all(d <= c for d, c in zip(stop.demand, cour.capacity)) for cour in self.couriers):
-                    issues.append(ProblemIssue("stops.demand", stop.id, "no courier can carry this demand"))
+            elif all(len(c.capacity) == dims for c in self.couriers) and not any(
+                all(d <= c for d, c in zip(stop.demand, cour.capacity)) for cour in self.couriers
+            ):
+                issues.append(ProblemIssue("stops.demand", stop.id, "no courier can carry this demand"))
         return issues
 
     # -- node layout -------------------------------------------------------------------

@@ -13,6 +13,7 @@ Matrices go in through `RegisterTransitMatrix`, so no Python runs inside the sea
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import defaultdict
 
@@ -116,7 +117,7 @@ class ORToolsEngine:
                 ]
                 time_dim.SetBreakIntervalsOfVehicle(intervals, v, visit_transits)
             chain = [start] + [manager.NodeToIndex(problem.stop_node(s)) for s in courier.fixed_prefix]
-            for here, there in zip(chain, chain[1:]):
+            for here, there in itertools.pairwise(chain):
                 routing.NextVar(here).SetValues([there])
                 routing.VehicleVar(there).SetValues([v])
 

@@ -105,7 +105,7 @@ def build_data(problem: Problem, matrix: TravelMatrix, params: SolveParams) -> _
     for i, courier in enumerate(problem.couriers):
         by_type[_type_key(problem, i, courier)].append(i)
     vehicle_types = []
-    for key, members in by_type.items():
+    for _key, members in by_type.items():
         courier = problem.couriers[members[0]]
         vehicle_types.append(
             pyvrp.VehicleType(
@@ -128,8 +128,8 @@ def build_data(problem: Problem, matrix: TravelMatrix, params: SolveParams) -> _
         clients=clients,
         depots=depots,
         vehicle_types=vehicle_types,
-        distance_matrices=[distances for _ in profiles],
-        duration_matrices=[np.asarray(matrix.durations(p)) for p in profiles],
+        distance_matrices=[distances for _ in profiles],  # type: ignore[misc]  # stub says ndarray[int]
+        duration_matrices=[np.asarray(matrix.durations(p)) for p in profiles],  # type: ignore[misc]
         groups=groups,
     )
     return _Built(data, tuple(client_stop), tuple(tuple(m) for m in by_type.values()))

@@ -19,7 +19,8 @@ from optimizer.travel.matrix import TravelMatrix
 def euclidean(locations: tuple[Location, ...] | list[Location]) -> npt.NDArray[np.float64]:
     points = np.array([(loc.lon, loc.lat) for loc in locations], dtype=np.float64).reshape(-1, 2)
     delta = points[:, None, :] - points[None, :, :]
-    return np.sqrt((delta**2).sum(axis=-1))
+    distances: npt.NDArray[np.float64] = np.sqrt((delta**2).sum(axis=-1))
+    return distances
 
 
 @dataclass(frozen=True, slots=True)

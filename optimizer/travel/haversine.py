@@ -24,7 +24,8 @@ def great_circle_m(locations: tuple[Location, ...] | list[Location]) -> npt.NDAr
     dlat = lat[:, None] - lat[None, :]
     dlon = lon[:, None] - lon[None, :]
     a = np.sin(dlat / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    distances: npt.NDArray[np.float64] = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return distances
 
 
 def durations_from_distances(distances_m: npt.NDArray[np.float64], speed_mps: float) -> IntMatrix:

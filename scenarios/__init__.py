@@ -1,0 +1,1 @@
+"""What-if scenarios, the seeded day generator, comparisons and executors."""
