@@ -1,0 +1,254 @@
+"""`Store`: the engine, migrations, health check and the two transaction scopes.
+
+Locking
+-------
+* PostgreSQL: `plan_transaction(plan_id)` runs `SELECT id FROM plans WHERE id = :id FOR UPDATE`
+  first, so transactions on the same plan queue up behind each other (READ COMMITTED: each
+  statement after the lock sees everything committed before it) and transactions on other plans
+  run in parallel. Waiting for the lock is bounded by `lock_timeout_s` (SET LOCAL lock_timeout).
+* SQLite: pysqlite's own transaction handling is switched off and SQLAlchemy's `begin` event
+  emits the BEGIN itself: `BEGIN IMMEDIATE` for writing transactions (`plan_transaction` and
+  `transaction()`), which takes the database's write lock at the start, so read-modify-write
+  cycles are serialised (and never fail half-way with SQLITE_BUSY on lock upgrade); plain
+  `BEGIN` (deferred) for `transaction(readonly=True)`. Waiting is bounded by busy_timeout.
+  WAL lets readers run alongside the one writer.
+
+Failures to reach the database (and lock waits that time out) surface as `StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+
+from api.store.errors import Conflict, NotFound, StoreUnavailable
+from api.store.models import PlanRow
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_BEGIN_OPTION = "ontime_sqlite_begin"
+# Serialises concurrent `migrate()` calls on PostgreSQL (an arbitrary constant key).
+_MIGRATION_LOCK_KEY = 6_840_163_001
+
+
+def _is_sqlite_memory(url: URL) -> bool:
+    database = url.database or ""
+    return database in ("", ":memory:") or "mode=memory" in database or url.query.get("mode") == "memory"
+
+
+def create_store_engine(url: str | URL, *, connect_timeout_s: int = 2, lock_timeout_s: float = 5.0) -> Engine:
+    """An engine set up the way the store needs it (used by `Store` and by migrations/env.py).
+
+    SQLite: WAL journal, foreign_keys=ON, busy_timeout, synchronous=FULL on every connection,
+    and SQLAlchemy (not pysqlite) emits BEGIN, so BEGIN IMMEDIATE and SAVEPOINTs work.
+    PostgreSQL: pool_pre_ping, and a connect timeout unless the URL sets one.
+    """
+    url = make_url(url)
+    if url.get_backend_name() == "sqlite":
+        if url.get_driver_name() not in ("pysqlite", ""):
+            raise ValueError(f"unsupported SQLite driver {url.get_driver_name()!r}; use sqlite:///PATH")
+        memory = _is_sqlite_memory(url)
+        kwargs: dict[str, Any] = {}
+        if memory:  # one shared connection, or every connection would see its own empty database
+            kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+        engine = create_engine(url, **kwargs)
+        busy_ms = round(lock_timeout_s * 1000)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # pysqlite must not emit BEGIN/COMMIT itself
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+                cursor.execute("PRAGMA foreign_keys = ON")
+                if not memory:
+                    cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = FULL")
+            finally:
+                cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            immediate = conn.get_execution_options().get(_BEGIN_OPTION) == "IMMEDIATE"
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    if url.get_backend_name() == "postgresql":
+        connect_args: dict[str, Any] = {}
+        if "connect_timeout" not in url.query:
+            connect_args["connect_timeout"] = connect_timeout_s
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+    raise ValueError(f"unsupported database {url.get_backend_name()!r}; use sqlite:///PATH or postgresql+psycopg://...")
+
+
+def alembic_config(url: str | URL | None = None) -> Config:
+    """An Alembic config for the migrations shipped in this package (no alembic.ini needed).
+
+    With a URL, `alembic` commands run from it (e.g. `command.revision(cfg, autogenerate=True)`)
+    connect there; `Store.migrate()` hands over its own connection instead.
+    """
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    if url is not None:
+        rendered = make_url(url).render_as_string(hide_password=False)
+        cfg.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    return cfg
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """Is this a failure to reach (or to lock) the database rather than a bug or a bad row?"""
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return False
+
+
+class Store:
+    """The database behind OnTime: SQLite file (default) or PostgreSQL."""
+
+    def __init__(self, url: str, *, connect_timeout_s: int = 2, lock_timeout_s: float = 5.0) -> None:
+        self.url: URL = make_url(url)
+        self.backend: str = self.url.get_backend_name()
+        self.lock_timeout_s = lock_timeout_s
+        self.engine: Engine = create_store_engine(
+            self.url, connect_timeout_s=connect_timeout_s, lock_timeout_s=lock_timeout_s
+        )
+        self._write_engine: Engine
+        self._read_engine: Engine
+        if self.backend == "sqlite":
+            self._write_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            self._read_engine = self.engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+        else:
+            self._write_engine = self.engine
+            self._read_engine = self.engine.execution_options(postgresql_readonly=True)
+        self._migrate_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.backend == "sqlite"
+
+    # ------------------------------------------------------------ lifecycle
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (alembic upgrade head). Idempotent; safe to
+        call from several processes at once (SQLite: BEGIN IMMEDIATE, PostgreSQL: advisory lock)."""
+        if self.is_sqlite and not _is_sqlite_memory(self.url) and self.url.database:
+            Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        cfg = alembic_config()
+        with self._migrate_lock, self._wrap_errors(), self._write_engine.begin() as conn:
+            if not self.is_sqlite:
+                conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def schema_revision(self) -> str | None:
+        """The migration revision the database is at (None if never migrated)."""
+        with self._wrap_errors(), self._read_engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    @staticmethod
+    def head_revision() -> str | None:
+        """The newest migration revision shipped with the code."""
+        return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+    def ping(self) -> None:
+        """SELECT 1; raises StoreUnavailable if the database cannot be reached."""
+        try:
+            with self._read_engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except (DBAPIError, PoolTimeoutError) as exc:
+            raise StoreUnavailable(self._describe(exc)) from exc
+
+    def dispose(self) -> None:
+        """Close every pooled connection (a later use opens new ones)."""
+        self.engine.dispose()
+
+    # ------------------------------------------------------------ transactions
+
+    @contextlib.contextmanager
+    def transaction(self, *, readonly: bool = False) -> Iterator[Session]:
+        """One transaction: commits on normal exit, rolls back on an exception.
+
+        On SQLite a writing transaction starts with BEGIN IMMEDIATE (serialised with all other
+        writers); `readonly=True` starts a deferred one that runs alongside them (on PostgreSQL a
+        READ ONLY transaction). Connection failures -> StoreUnavailable; a uniqueness violation
+        at commit -> Conflict.
+        """
+        with self._session(self._read_engine if readonly else self._write_engine) as session:
+            yield session
+
+    @contextlib.contextmanager
+    def plan_transaction(self, plan_id: str) -> Iterator[Session]:
+        """One transaction holding the plan's write lock until it ends (see the module docs).
+        NotFound if the plan does not exist."""
+        with self._session(self._write_engine) as session:
+            if not self.is_sqlite:
+                # SET LOCAL takes no bind parameters; the value is a formatted integer.
+                session.execute(text(f"SET LOCAL lock_timeout = {max(1, round(self.lock_timeout_s * 1000))}"))
+            locked = session.scalar(select(PlanRow.id).where(PlanRow.id == plan_id).with_for_update())
+            if locked is None:
+                raise NotFound(f"plan {plan_id} not found")
+            yield session
+
+    # ------------------------------------------------------------ internals
+
+    def _describe(self, exc: BaseException) -> str:
+        original = getattr(exc, "orig", None) or exc
+        reason = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+        return f"database {self.url.render_as_string(hide_password=True)} unavailable: {reason}"
+
+    @contextlib.contextmanager
+    def _wrap_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (DBAPIError, PoolTimeoutError) as exc:
+            if _unavailable(exc):
+                raise StoreUnavailable(self._describe(exc)) from exc
+            raise
+
+    @contextlib.contextmanager
+    def _session(self, bind: Engine) -> Iterator[Session]:
+        session = Session(bind=bind, expire_on_commit=False)
+        try:
+            with self._wrap_errors():
+                try:
+                    yield session
+                except BaseException:
+                    with contextlib.suppress(Exception):  # the original error matters, not this one
+                        session.rollback()
+                    raise
+                try:
+                    session.commit()
+                except IntegrityError as exc:
+                    with contextlib.suppress(Exception):
+                        session.rollback()
+                    raise Conflict(str(exc.orig)) from exc
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        session.rollback()
+                    raise
+        finally:
+            with contextlib.suppress(Exception):
+                session.close()

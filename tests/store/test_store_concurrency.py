@@ -1,0 +1,167 @@
+"""plan_transaction really serialises writers of a plan; committed data survives a new Store."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy.exc import DBAPIError
+
+from api.store import NotFound, Store, StoreUnavailable, repo
+
+ROUNDS = 50
+
+
+def _plan(store: Store) -> str:
+    plan_id = repo.new_id()
+    with store.transaction() as s:
+        repo.create_plan(s, plan_id, "x", {}, {})
+    return plan_id
+
+
+def _run(*targets: Callable[[], None], timeout: float = 120) -> None:
+    errors: list[BaseException] = []
+
+    def guarded(target: Callable[[], None]) -> None:
+        try:
+            target()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(t,)) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    assert errors == []
+
+
+def test_no_lost_update_under_plan_transaction(store: Store) -> None:
+    plan_id = _plan(store)
+    start = threading.Barrier(2)
+
+    def increment() -> None:
+        start.wait(10)
+        for _ in range(ROUNDS):
+            with store.plan_transaction(plan_id) as s:
+                version = repo.get_plan(s, plan_id).version
+                time.sleep(0.001)  # widen the read-modify-write window
+                repo.update_plan(s, plan_id, version=version + 1)
+
+    _run(increment, increment)
+    with store.transaction(readonly=True) as s:
+        assert repo.get_plan(s, plan_id).version == 1 + 2 * ROUNDS
+
+
+def test_plan_lock_is_held_until_commit(store: Store) -> None:
+    plan_id = _plan(store)
+    holding, release, entered = threading.Event(), threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def holder() -> None:
+        with store.plan_transaction(plan_id) as s:
+            repo.update_plan(s, plan_id, version=2)
+            holding.set()
+            assert release.wait(30)
+
+    def contender() -> None:
+        assert holding.wait(30)
+        with store.plan_transaction(plan_id) as s:
+            entered.set()
+            seen.append(repo.get_plan(s, plan_id).version)
+
+    def referee() -> None:
+        assert holding.wait(30)
+        assert not entered.wait(0.7), "a second plan_transaction got in while the first held the lock"
+        # Readers are not blocked by the writer and see the last committed state.
+        with store.transaction(readonly=True) as s:
+            assert repo.get_plan(s, plan_id).version == 1
+        release.set()
+
+    _run(holder, contender, referee)
+    assert seen == [2]  # the contender saw the holder's committed write
+
+
+def test_other_plans_are_not_blocked_on_postgresql(store: Store) -> None:
+    if store.is_sqlite:
+        pytest.skip("SQLite has one write lock for the whole database")
+    plan_a, plan_b = _plan(store), _plan(store)
+    holding, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with store.plan_transaction(plan_a):
+            holding.set()
+            assert release.wait(30)
+
+    def other() -> None:
+        assert holding.wait(30)
+        try:
+            with store.plan_transaction(plan_b) as s:  # would wait for `holder` if it locked plan_b too
+                repo.update_plan(s, plan_b, version=5)
+        finally:
+            release.set()
+
+    began = time.monotonic()
+    _run(holder, other)
+    assert time.monotonic() - began < 10
+
+
+def test_waiting_for_the_plan_lock_times_out(store: Store, make_store: Callable[..., Store]) -> None:
+    plan_id = _plan(store)
+    impatient = make_store(lock_timeout_s=0.3)
+    with store.plan_transaction(plan_id):
+        began = time.monotonic()
+        with pytest.raises(StoreUnavailable), impatient.plan_transaction(plan_id):
+            pytest.fail("got the lock another transaction holds")
+        assert time.monotonic() - began < 5
+    with impatient.plan_transaction(plan_id) as s:  # free again
+        repo.update_plan(s, plan_id, version=2)
+
+
+def test_readonly_transactions_refuse_writes_on_postgresql(store: Store) -> None:
+    if store.is_sqlite:
+        pytest.skip("on SQLite readonly=True only means a deferred (non-locking) BEGIN")
+    with pytest.raises(DBAPIError, match="read-only"), store.transaction(readonly=True) as s:
+        repo.create_plan(s, "p1", "x", {}, {})
+    with store.transaction() as s:  # the pooled connection is writable again
+        repo.create_plan(s, "p1", "x", {}, {})
+
+
+def test_plan_transaction_on_missing_plan(store: Store) -> None:
+    with pytest.raises(NotFound), store.plan_transaction("nope"):
+        pytest.fail("must not get here")
+
+
+def test_plan_transaction_rolls_back_on_exception(store: Store) -> None:
+    plan_id = _plan(store)
+    with pytest.raises(RuntimeError), store.plan_transaction(plan_id) as s:
+        repo.update_plan(s, plan_id, version=7)
+        raise RuntimeError("boom")
+    with store.plan_transaction(plan_id) as s:  # the lock was released
+        assert repo.get_plan(s, plan_id).version == 1
+
+
+def test_committed_data_survives_a_new_store(make_store: Callable[..., Store]) -> None:
+    first = make_store()
+    first.migrate()
+    plan_id = repo.new_id()
+    with first.transaction() as s:
+        repo.create_plan(s, plan_id, "durable", {"stops": [1, 2]}, {})
+    with first.plan_transaction(plan_id) as s:
+        repo.update_plan(s, plan_id, status="solved", version=3, state={"k": "v"})
+        repo.enqueue(s, plan_id, "route_updated", {"v": 3}, "durable:3")
+    first.dispose()
+    second = make_store()
+    with second.transaction(readonly=True) as s:
+        plan = repo.get_plan(s, plan_id)
+        assert repo.pending_count(s) == 1
+    assert (plan.name, plan.status, plan.version, plan.state, plan.problem) == (
+        "durable",
+        "solved",
+        3,
+        {"k": "v"},
+        {"stops": [1, 2]},
+    )

@@ -1,0 +1,106 @@
+"""Migrations: apply on an empty database, are idempotent, match the models."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from api.store import Store, alembic_config, repo
+from api.store.models import Base
+
+TABLES = {"plans", "route_versions", "events", "calls", "outbox", "scenarios", "audit", "alembic_version"}
+
+
+def _tables(store: Store) -> set[str]:
+    with store.engine.connect() as conn:
+        return set(inspect(conn).get_table_names())
+
+
+def test_migrate_empty_database_then_again(make_store: Callable[..., Store]) -> None:
+    store = make_store()
+    assert _tables(store) == set()
+    assert store.schema_revision() is None
+    store.migrate()
+    assert _tables(store) == TABLES
+    assert store.schema_revision() == Store.head_revision() == "0001"
+    with store.transaction() as s:
+        repo.create_plan(s, "p1", "kept", {}, {})
+    store.migrate()  # idempotent: nothing changes, data stays
+    make_store().migrate()  # also from another Store
+    assert _tables(store) == TABLES
+    assert store.schema_revision() == "0001"
+    with store.transaction(readonly=True) as s:
+        assert repo.get_plan(s, "p1").name == "kept"
+
+
+def test_models_match_migrations(store: Store) -> None:
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == []
+
+
+def test_migrated_indexes(store: Store) -> None:
+    with store.engine.connect() as conn:
+        indexes = {ix["name"]: ix for ix in inspect(conn).get_indexes("calls")}
+    assert indexes["uq_calls_open_stop"]["unique"]
+    assert indexes["uq_calls_open_stop"]["column_names"] == ["plan_id", "stop_id"]
+
+
+def test_downgrade_and_upgrade_again(store: Store) -> None:
+    cfg = alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert _tables(store) == {"alembic_version"}
+    store.migrate()
+    assert _tables(store) == TABLES
+
+
+def test_concurrent_migrate(make_store: Callable[..., Store]) -> None:
+    stores = [make_store(), make_store()]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(stores))
+
+    def run(store: Store) -> None:
+        try:
+            barrier.wait(10)
+            store.migrate()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(store,)) for store in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert stores[0].schema_revision() == "0001"
+
+
+def test_migrate_creates_the_sqlite_folder(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "lib" / "ontime.db"
+    store = Store(f"sqlite:///{path}")
+    try:
+        store.migrate()
+        assert path.is_file()
+    finally:
+        store.dispose()
+
+
+def test_sqlite_connection_settings(store: Store) -> None:
+    if not store.is_sqlite:
+        pytest.skip("SQLite only")
+    with store.engine.connect() as conn:
+        settings = {
+            name: conn.execute(text(f"PRAGMA {name}")).scalar()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+        }
+    assert settings == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000, "synchronous": 2}
