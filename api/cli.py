@@ -173,3 +173,89 @@ def _benchmarks() -> ModuleType:
 
 if __name__ == "__main__":
     app()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+) -> None:
+    """Start the HTTP API (settings from ONTIME_* variables); stops cleanly on SIGTERM/SIGINT."""
+    import uvicorn
+
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    serve_: Annotated[bool, typer.Option("--serve", help="start the service with the demo day planned")] = False,
+    stops: Annotated[int, typer.Option("--stops", min=1, max=5000)] = 200,
+    couriers: Annotated[int, typer.Option("--couriers", min=1, max=500)] = 16,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.5)] = 10.0,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Generate a realistic day and plan it: print its figures, or (--serve) serve it."""
+    import os
+    import secrets
+
+    from scenarios.generate import generate_day
+
+    day = generate_day(stops, couriers, seed)
+    if not serve_:
+        from api.schemas import ProblemIn, kpis_out
+        from optimizer.params import SolveParams
+        from optimizer.plan import plan_day
+
+        problem = ProblemIn.model_validate(day).to_domain()
+        result = _with_progress(
+            f"planning {stops} stops", time_limit, lambda: plan_day(problem, SolveParams(time_limit_s=time_limit))
+        )
+        kpis = kpis_out(problem, result.schedule, result.solution)
+        from rich.table import Table
+
+        table = Table(title=f"demo day: {stops} stops, {couriers} couriers (engine {result.solution.engine})")
+        for name in ("figure", "value"):
+            table.add_column(name)
+        for name, value in kpis.model_dump().items():
+            table.add_row(name, str(value))
+        Console().print(table)
+        return
+
+    keys = os.environ.get("ONTIME_API_KEYS", "")
+    if not keys:
+        first = day["couriers"][0]["id"]
+        made = {role: secrets.token_urlsafe(12) for role in ("dispatcher", "planner", "service")}
+        made[f"courier:{first}"] = secrets.token_urlsafe(12)
+        keys = ",".join(f"{role}:{key}" for role, key in made.items())
+        os.environ["ONTIME_API_KEYS"] = keys
+    dispatcher = next(part.split(":", 1)[1] for part in keys.split(",") if part.startswith("dispatcher:"))
+    base = f"http://{host}:{port}"
+
+    def load_demo() -> None:
+        import httpx
+
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        answer = httpx.post(
+            f"{base}/v1/plans",
+            json={"problem": day, "time_limit_s": time_limit},
+            headers={"X-API-Key": dispatcher},
+            timeout=30,
+        )
+        plan_id = answer.json().get("id")
+        err.print(f"\n[bold]OnTime demo[/bold] at {base}  console {base}/console  API docs {base}/docs")
+        err.print(f"demo plan {plan_id} ({stops} stops, {couriers} couriers) is being solved")
+        err.print("API keys (X-API-Key):")
+        for part in keys.split(","):
+            role, _, key = part.rpartition(":")
+            err.print(f"  {role:<14} {key}")
+
+    threading.Thread(target=load_demo, daemon=True).start()
+    serve(host, port)

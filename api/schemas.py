@@ -281,3 +281,109 @@ def kpis_out(problem: m.Problem, timed: Schedule, solution: Solution) -> KpisOut
         late_minutes=round(timed.late_s / 60, 1),
         working_hours=round(sum(r.duration_s for r in used) / 3600, 2),
     )
+
+
+# --- the live service ------------------------------------------------------------------
+
+
+class PlanCreateIn(Wire):
+    problem: ProblemIn
+    time_limit_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] = 10.0
+    engine: Literal["auto", "ortools", "pyvrp"] = "auto"
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+
+
+class Accepted(BaseModel):
+    id: str
+    status: str
+
+
+EventType = Literal["delay", "stop_completed", "stop_failed", "position"]
+
+
+class EventIn(Wire):
+    event_id: Id
+    courier_id: Id
+    type: EventType
+    at: AwareDatetime
+    delay_min: Annotated[float, Field(ge=0, le=24 * 60, allow_inf_nan=False)] = 0.0
+    stop_id: Id | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    reason: Annotated[str, Field(max_length=300)] = ""
+
+
+class CustomerOut(BaseModel):
+    name: str
+    phone: str
+
+
+class CallOut(BaseModel):
+    id: str
+    stop_id: str
+    courier_id: str | None
+    kind: str
+    window: WindowOut
+    eta: datetime | None
+    late_min: float
+    reason: str
+    urgent: bool
+    status: Literal["open", "done"]
+    outcome: str | None = None
+    created_at: datetime
+    customer: CustomerOut | None = None
+
+
+class EventOut(BaseModel):
+    plan_version: int
+    changed_routes: list[str]
+    calls: list[CallOut]
+
+
+class OutcomeIn(Wire):
+    outcome: Literal["accepted_late", "rebooked", "unreachable", "cancelled"]
+    new_window: WindowIn | None = None
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
+class LiveVisitOut(VisitOut):
+    address: str = ""
+    customer: CustomerOut | None = None
+
+
+class LiveRouteOut(BaseModel):
+    courier_id: str
+    version: int
+    distance_km: float
+    start: datetime | None = None
+    end: datetime | None = None
+    visits: list[LiveVisitOut]
+    breaks: list[BreakOut] = Field(default_factory=list)
+
+
+class PlanOut(BaseModel):
+    id: str
+    name: str
+    status: Literal["queued", "solving", "solved", "failed"]
+    version: int
+    error: str | None = None
+    engine: str | None = None
+    now: datetime | None = None
+    routes: list[LiveRouteOut] = Field(default_factory=list)
+    unassigned: list[UnassignedOut] = Field(default_factory=list)
+    kpis: KpisOut | None = None
+
+
+class PlanSummaryOut(BaseModel):
+    id: str
+    name: str
+    status: str
+    version: int
+    created_at: datetime
+
+
+def mask_phone(phone: str) -> str:
+    """Keep the country/mobile prefix and the last four digits: +86138****1234."""
+    if len(phone) <= 6:
+        return "*" * len(phone)
+    return phone[:6] + "*" * max(len(phone) - 10, 2) + phone[-4:]

@@ -109,6 +109,7 @@ def read_instance(path: Path) -> Instance:
     name = content[0][1][0].lower()
     vehicles = capacity = None
     nodes: list[Node] = []
+    node_lines: list[int] = []
     section = ""
     for no, parts in content[1:]:
         head = " ".join(parts).upper()
@@ -118,10 +119,12 @@ def read_instance(path: Path) -> Instance:
         if head.startswith("CUSTOMER"):
             section = "customer"
             continue
-        if not parts[0].lstrip("-").isdigit():
-            continue
+        if not any(_is_number(part) for part in parts):
+            continue  # a heading such as 'NUMBER CAPACITY'; a row with any number must parse whole
         try:
             values = [float(v) for v in parts]
+            if not all(map(math.isfinite, values)):
+                raise ValueError
         except ValueError:
             raise InstanceFormatError(f"{path}:{no}: expected numbers, got {' '.join(parts)!r}") from None
         if section == "vehicle":
@@ -138,15 +141,28 @@ def read_instance(path: Path) -> Instance:
             if node.demand < 0 or node.service < 0:
                 raise InstanceFormatError(f"{path}:{no}: customer {node.number} has a negative value")
             nodes.append(node)
+            node_lines.append(no)
         else:
             raise InstanceFormatError(f"{path}:{no}: numbers outside the VEHICLE and CUSTOMER sections")
     if vehicles is None or capacity is None:
         raise InstanceFormatError(f"{path}: no VEHICLE section with NUMBER and CAPACITY")
     if vehicles <= 0 or capacity <= 0:
         raise InstanceFormatError(f"{path}: the fleet needs at least one vehicle with positive capacity")
-    if not nodes or nodes[0].number != 0:
-        raise InstanceFormatError(f"{path}: the first CUSTOMER row must be the depot, number 0")
-    numbers = [n.number for n in nodes]
-    if len(set(numbers)) != len(numbers):
-        raise InstanceFormatError(f"{path}: customer numbers repeat")
+    if not nodes:
+        raise InstanceFormatError(f"{path}: no CUSTOMER rows; the first must be the depot, number 0")
+    if nodes[0].number != 0:
+        raise InstanceFormatError(f"{path}:{node_lines[0]}: the first CUSTOMER row must be the depot, number 0")
+    seen: set[int] = set()
+    for node, no in zip(nodes, node_lines):
+        if node.number in seen:
+            raise InstanceFormatError(f"{path}:{no}: customer number {node.number} repeats")
+        seen.add(node.number)
     return Instance(name, vehicles, capacity, nodes[0], tuple(nodes[1:]))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import MappingProxyType
 
 from optimizer.errors import InvalidProblem, ProblemIssue
 
@@ -175,8 +174,8 @@ class Courier:
 
     @property
     def ready_s(self) -> int:
-        """When the courier can leave their start."""
-        return self.shift_start_s if self.available_s is None else max(self.available_s, 0)
+        """When the courier can leave their start: not before the shift starts."""
+        return self.shift_start_s if self.available_s is None else max(self.available_s, self.shift_start_s)
 
     @property
     def home_depot(self) -> str:
@@ -204,8 +203,8 @@ class Problem:
         offset = len(self.depots)
         depots = {d.id: i for i, d in enumerate(self.depots)}
         stops = {s.id: offset + i for i, s in enumerate(self.stops)}
-        object.__setattr__(self, "_depot_index", MappingProxyType(depots))
-        object.__setattr__(self, "_stop_index", MappingProxyType(stops))
+        object.__setattr__(self, "_depot_index", depots)
+        object.__setattr__(self, "_stop_index", stops)
 
     def _issues(self) -> list[ProblemIssue]:
         issues: list[ProblemIssue] = []

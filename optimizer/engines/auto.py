@@ -1,8 +1,12 @@
 """`engine="auto"`: the best engine that supports what the problem needs.
 
 PyVRP plans best (BENCHMARKS.md 1), so it takes every problem it can model faithfully.
-When only breaks stand in its way, PyVRP plans without them for part of the budget and
-OR-Tools, with breaks, starts from that plan. Everything else goes to OR-Tools.
+When only breaks stand in its way, PyVRP plans without them and `schedule()` places each
+break in waiting time or where it must go; if that breaks no window or shift, the plan
+stands. Otherwise OR-Tools, which models breaks, starts from it with the rest of the budget
+and the plan with fewer violations wins. (OR-Tools' break constraint does not scale past a
+few hundred stops in a dispatcher's budget, so it is the repair, not the planner.)
+Everything else goes to OR-Tools.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from optimizer.engines.ortools_engine import ORToolsEngine
 from optimizer.engines.pyvrp_engine import PyVRPEngine
 from optimizer.model import Problem
 from optimizer.params import SolveParams
+from optimizer.schedule import schedule
 from optimizer.solution import Solution
 from optimizer.travel.matrix import TravelMatrix
 
-_WARM_SHARE = 0.5
+_FIRST_SHARE = 0.7
 
 
 class AutoEngine:
@@ -44,8 +49,18 @@ class AutoEngine:
             return self.ortools.solve(problem, matrix, replace(params, time_limit_s=rest))
         if needed - self.pyvrp.features == {BREAKS}:
             relaxed = replace(problem, couriers=tuple(replace(c, breaks=()) for c in problem.couriers))
-            first = self.pyvrp.solve(relaxed, matrix, replace(params, time_limit_s=params.time_limit_s * _WARM_SHARE))
+            first = self.pyvrp.solve(relaxed, matrix, replace(params, time_limit_s=params.time_limit_s * _FIRST_SHARE))
+            first_score = _score(problem, matrix, first)
+            if first.feasible and first_score[0] == 0:
+                return first
             rest = max(params.time_limit_s - (time.perf_counter() - began), 0.1)
             warm = first.routes if first.feasible else ()
-            return self.ortools.solve(problem, matrix, replace(params, time_limit_s=rest, warm_start=warm))
+            repaired = self.ortools.solve(problem, matrix, replace(params, time_limit_s=rest, warm_start=warm))
+            return repaired if _score(problem, matrix, repaired) < first_score else first
         return self.ortools.solve(problem, matrix, params)
+
+
+def _score(problem: Problem, matrix: TravelMatrix, solution: Solution) -> tuple[int, int, int, int]:
+    """Lower is better: unassigned, violations, seconds late, metres."""
+    timed = schedule(problem, matrix, solution.routes)
+    return (len(solution.unassigned), len(timed.violations), timed.late_s, timed.distance_m)

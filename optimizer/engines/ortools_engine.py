@@ -53,21 +53,25 @@ class ORToolsEngine:
         service = np.zeros(matrix.size, dtype=np.int64)
         service[stop_offset : stop_offset + len(problem.stops)] = [s.service_s for s in problem.stops]
 
-        # Nodes that are neither stops nor anyone's start or end: depots nobody uses.
+        # Nodes that are neither stops nor anyone's start or end: depots nobody uses. They are
+        # never visited (a free pass through one would put a non-stop into a route).
         endpoints = set(starts) | set(ends)
         for node in range(stop_offset):
             if node not in endpoints:
-                routing.AddDisjunction([manager.NodeToIndex(node)], 0)
+                unused = manager.NodeToIndex(node)
+                routing.AddDisjunction([unused], 0)
+                routing.ActiveVar(unused).SetValue(0)
 
         arc_cost = (matrix.distances_m * params.distance_cost_per_m).tolist()
         routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(arc_cost))
 
+        horizon = _horizon(problem)
         time_callbacks = {
             profile: routing.RegisterTransitMatrix((matrix.durations(profile) + service[:, None]).tolist())
             for profile in problem.profiles
         }
         routing.AddDimensionWithVehicleTransits(
-            [time_callbacks[c.profile] for c in problem.couriers], HORIZON_S, HORIZON_S, False, "time"
+            [time_callbacks[c.profile] for c in problem.couriers], horizon, horizon, False, "time"
         )
         time_dim = routing.GetDimensionOrDie("time")
         if params.duration_cost_per_s:
@@ -88,7 +92,7 @@ class ORToolsEngine:
             if params.lateness_cost_per_s is None:
                 cumul.SetRange(stop.earliest_s, stop.latest_s)
             else:
-                cumul.SetRange(stop.earliest_s, HORIZON_S)
+                cumul.SetRange(stop.earliest_s, horizon)
                 time_dim.SetCumulVarSoftUpperBound(index, stop.latest_s, params.lateness_cost_per_s)
             for before, after in zip(stop.windows, stop.windows[1:]):
                 cumul.RemoveInterval(before.end_s + 1, after.start_s - 1)
@@ -116,6 +120,9 @@ class ORToolsEngine:
                     for b in courier.breaks
                 ]
                 time_dim.SetBreakIntervalsOfVehicle(intervals, v, visit_transits)
+                for interval in intervals:  # taken on the route, as `schedule()` times it
+                    solver.Add(interval.StartExpr() >= time_dim.CumulVar(start))
+                    solver.Add(interval.EndExpr() <= time_dim.CumulVar(end))
             chain = [start] + [manager.NodeToIndex(problem.stop_node(s)) for s in courier.fixed_prefix]
             for here, there in itertools.pairwise(chain):
                 routing.NextVar(here).SetValues([there])
@@ -164,6 +171,17 @@ class ORToolsEngine:
         return with_reasons(
             problem, matrix, Solution(tuple(routes), (), self.name, int(assignment.ObjectiveValue()), runtime)
         )
+
+
+def _horizon(problem: Problem) -> int:
+    """Latest time worth modelling: the last shift or window end plus a day of slack for
+    lateness (small domains keep OR-Tools fast; hard windows bound it anyway)."""
+    latest = max(
+        [c.shift_end_s for c in problem.couriers]
+        + [c.ready_s for c in problem.couriers]
+        + [s.latest_s + s.service_s for s in problem.stops]
+    )
+    return min(latest + 86_400, HORIZON_S)
 
 
 def _initial_routes(problem: Problem, params: SolveParams) -> list[list[int]] | None:

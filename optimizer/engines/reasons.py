@@ -30,7 +30,9 @@ def explain(problem: Problem, matrix: TravelMatrix, stop: Stop) -> str:
             break
     if not reachable:
         return "no courier can reach it inside its window and be back before the shift ends"
-    return "no capacity or time left on any route for it without breaking other windows"
+    if stop.required:
+        return "no plan was found that serves every required stop"
+    return "left out on cost: no route has room or time left for it, or serving it costs more than its penalty"
 
 
 def with_reasons(problem: Problem, matrix: TravelMatrix, solution: Solution) -> Solution:

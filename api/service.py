@@ -1,0 +1,574 @@
+"""The service: plans, courier events, call outcomes. Sync code, called from worker threads.
+
+Every change to a plan follows one path (`_advance`): fold the change into the live day,
+re-time every route (milliseconds), re-optimize the free stops of the whole fleet in the
+solver executor if any window is at risk, let `decide_events` say which routes changed and
+which calls open, move or close, then commit all of it (state, route versions, calls,
+outbox, the event and its answer, audit) in one transaction before answering.
+
+Changes to one plan are serialised: a per-plan lock in this process, and the store's plan
+transaction (row lock) with a sequence check against other processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from api import live
+from api.auth import Principal, require, require_courier_access
+from api.errors import ApiError, invalid
+from api.schemas import (
+    WEEK_S,
+    Accepted,
+    CallOut,
+    CustomerOut,
+    EventIn,
+    EventOut,
+    LiveRouteOut,
+    OutcomeIn,
+    PlanCreateIn,
+    PlanOut,
+    PlanSummaryOut,
+    ProblemIn,
+    WindowOut,
+    at,
+    mask_phone,
+)
+from api.settings import Settings
+from api.store import Conflict, Store, repo
+from api.store.records import CallRecord, PlanRecord
+from api.tasks import SolvedDay, reoptimize_day, solve_problem
+from optimizer.events import CallKind, CallPolicy, Decisions, OpenCall, decide_events
+from optimizer.model import Location
+from optimizer.replan import CourierEvent, DayState, LivePlan, ReplanPolicy, retime
+from optimizer.travel.haversine import HaversineSource
+from scenarios.executors import Executor
+
+log = logging.getLogger("ontime.service")
+
+ANSWER_MARGIN_S = 0.25
+"""Kept from the answer budget for re-timing, deciding and committing after the search."""
+MIN_SEARCH_S = 0.1
+
+Change = Callable[[LivePlan, dict[str, Any]], LivePlan]
+
+
+class PlanService:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        executor: Executor,
+        wake_outbox: Callable[[], None],
+        *,
+        replan_executor: Executor | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.executor = executor
+        self.replan_executor = replan_executor or executor
+        self.wake_outbox = wake_outbox
+        self.source = HaversineSource(settings.detour_factor)
+        self.policy = ReplanPolicy(
+            time_limit_s=settings.replan_time_limit_s,
+            lateness_cost_per_s=max(1, round(settings.lateness_cost_per_min / 60)),
+            move_cost=settings.move_cost,
+        )
+        self.calls_policy = CallPolicy(update_threshold_s=round(settings.call_update_threshold_min * 60))
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._wires: OrderedDict[str, ProblemIn] = OrderedDict()
+
+    # -- plans ----------------------------------------------------------------------------
+
+    def create_plan(self, body: PlanCreateIn, principal: Principal) -> Accepted:
+        require(principal, "dispatcher", "planner")
+        body.problem.to_domain()  # meaning checked before anything is stored
+        plan_id = uuid.uuid4().hex
+        params = {"time_limit_s": body.time_limit_s, "engine": body.engine, "seed": body.seed}
+        with self.store.transaction() as s:
+            repo.create_plan(s, plan_id, body.problem.name, body.problem.model_dump(mode="json"), params)
+            repo.add_audit(s, plan_id, principal.actor, "plan_created", {"stops": len(body.problem.stops)})
+        self.start_solve(plan_id)
+        return Accepted(id=plan_id, status="queued")
+
+    def start_solve(self, plan_id: str) -> None:
+        with self.store.transaction() as s:
+            record = repo.get_plan(s, plan_id)
+            repo.update_plan(s, plan_id, status="solving")
+        future = self.executor.submit(solve_problem, record.problem, record.params, self.settings.detour_factor)
+        limit = float(record.params.get("time_limit_s", 10)) * 2 + 60
+        threading.Thread(target=self._finish_solve, args=(plan_id, future, limit), daemon=True).start()
+
+    def _finish_solve(self, plan_id: str, future: Future[SolvedDay], limit_s: float) -> None:
+        try:
+            solved = future.result(timeout=limit_s)
+        except FutureTimeout:
+            future.cancel()
+            self._fail(plan_id, f"the solve overran its time limit ({limit_s:.0f} s)")
+            return
+        except Exception as exc:
+            log.warning("solve of plan %s failed: %s", plan_id, type(exc).__name__)
+            self._fail(plan_id, f"the solver failed: {type(exc).__name__}: {str(exc)[:200]}")
+            return
+        try:
+            with self._plan_lock(plan_id):
+                self._store_solution(plan_id, solved)
+        except Exception as exc:
+            log.exception("storing the solution of plan %s failed", plan_id)
+            self._fail(plan_id, f"storing the plan failed: {type(exc).__name__}")
+
+    def _fail(self, plan_id: str, reason: str) -> None:
+        try:
+            with self.store.transaction() as s:
+                repo.update_plan(s, plan_id, status="failed", error=reason)
+        except Exception:
+            log.exception("could not mark plan %s failed", plan_id)
+
+    def _store_solution(self, plan_id: str, solved: SolvedDay) -> None:
+        with self.store.plan_transaction(plan_id) as s:
+            record = repo.get_plan(s, plan_id)
+            wire = self._wire(record)
+            problem = wire.to_domain()
+            state0 = live.initial_state(problem, solved.routes, solved.unassigned, solved.engine)
+            plan = live.live_plan(problem, state0)
+            day = retime(plan, self.source)
+            versions = {c.id: 1 for c in problem.couriers}
+            state = live.next_state(state0, plan, day, versions)
+            state["seq"] = 0
+            decisions = decide_events(
+                live.plan_view({"routes": {}, "snapshot": {}}, problem, {}),
+                live.plan_view(state, problem, {}),
+                self.calls_policy,
+            )
+            for courier_id, doc in state["routes"].items():
+                repo.add_route_version(s, plan_id, courier_id, 1, 1, doc["stops"])
+            self._apply_calls(s, plan_id, wire, decisions, "planner")
+            repo.update_plan(s, plan_id, status="solved", error=None, version=1, state=state)
+        self.wake_outbox()
+
+    def get_plan(self, plan_id: str, principal: Principal) -> PlanOut:
+        require(principal, "dispatcher", "planner", "service")
+        with self.store.transaction(readonly=True) as s:
+            record = repo.get_plan(s, plan_id)
+        return self._plan_out(record, mask=False)
+
+    def list_plans(self, principal: Principal, limit: int = 100) -> list[PlanSummaryOut]:
+        require(principal, "dispatcher", "planner", "service")
+        with self.store.transaction(readonly=True) as s:
+            plans = repo.list_plan_summaries(s, limit)
+        return [
+            PlanSummaryOut(id=p.id, name=p.name, status=p.status, version=p.version, created_at=p.created_at)
+            for p in plans
+        ]
+
+    def courier_route(self, plan_id: str, courier_id: str, principal: Principal) -> LiveRouteOut:
+        require_courier_access(principal, courier_id)
+        with self.store.transaction(readonly=True) as s:
+            record = repo.get_plan(s, plan_id)
+        wire = self._wire(record)
+        if not any(c.id == courier_id for c in wire.couriers):
+            raise ApiError(404, "not_found", f"plan {plan_id} has no courier {courier_id}")
+        if record.status != "solved" or not record.state:
+            raise ApiError(409, "conflict", f"plan {plan_id} is {record.status}, not solved yet")
+        routes = live.routes_out(record.state, wire, mask=principal.role == "courier", only=courier_id)
+        if not routes:
+            raise ApiError(404, "not_found", f"courier {courier_id} has no route in plan {plan_id}")
+        return routes[0]
+
+    def _plan_out(self, record: PlanRecord, *, mask: bool) -> PlanOut:
+        state = record.state or {}
+        wire = self._wire(record)
+        solved = record.status == "solved" and bool(state)
+        stops_total = len(wire.stops) - len(state.get("overrides", {}).get("cancelled", []))
+        return PlanOut(
+            id=record.id,
+            name=record.name,
+            status=record.status,
+            version=record.version,
+            error=record.error,
+            engine=state.get("engine"),
+            now=at(wire.day_start, int(state.get("now_s", 0))) if solved and state.get("now_s") else None,
+            routes=live.routes_out(state, wire, mask=mask) if solved else [],
+            unassigned=live.unassigned_out(state) if solved else [],
+            kpis=live.kpis(state, stops_total) if solved else None,
+        )
+
+    # -- courier events -------------------------------------------------------------------
+
+    def post_event(self, plan_id: str, body: EventIn, principal: Principal) -> EventOut:
+        require(principal, "courier", "dispatcher")
+        require_courier_access(principal, body.courier_id)
+        with self.store.transaction(readonly=True) as s:
+            first = repo.find_event(s, plan_id, body.event_id)
+            record = repo.get_plan(s, plan_id)
+        if first is not None and first.response is not None:
+            return EventOut.model_validate(first.response)
+        wire = self._wire(record)
+        event = self._to_event(wire, body)
+
+        def change(plan: LivePlan, _: dict[str, Any]) -> LivePlan:
+            if not any(c.id == body.courier_id for c in plan.problem.couriers):
+                raise invalid("courier_id", body.courier_id, "no such courier in this plan")
+            if body.stop_id is not None and body.type in ("stop_completed", "stop_failed"):
+                route = next((r for r in plan.routes if r.courier_id == body.courier_id), None)
+                if not plan.problem.has_stop(body.stop_id):
+                    raise invalid("stop_id", body.stop_id, "no such stop in this plan (or it was cancelled)")
+                if route is None or body.stop_id not in route.stop_ids:
+                    raise invalid("stop_id", body.stop_id, f"the stop is not on courier {body.courier_id}'s route")
+            return plan.with_event(event)
+
+        def record_event(s: Any, response: EventOut | None) -> None:
+            assert response is not None
+            try:
+                repo.add_event(
+                    s,
+                    plan_id,
+                    body.event_id,
+                    body.courier_id,
+                    body.type,
+                    body.at,
+                    body.model_dump(mode="json"),
+                    response.model_dump(mode="json"),
+                    principal.actor,
+                )
+            except Conflict:
+                raise _Repeated() from None
+
+        try:
+            return self._advance(plan_id, change, record_event, reoptimize=None, actor=principal.actor)
+        except _Repeated:
+            with self.store.transaction() as s:
+                repeated = repo.find_event(s, plan_id, body.event_id)
+            assert repeated is not None and repeated.response is not None
+            return EventOut.model_validate(repeated.response)
+
+    def _to_event(self, wire: ProblemIn, body: EventIn) -> CourierEvent:
+        at_s = live.seconds_since(wire.day_start, body.at)
+        if not 0 <= at_s <= WEEK_S:
+            raise invalid("at", body.event_id, "the event time is outside the plan's day")
+        if (body.lat is None) != (body.lon is None):
+            raise invalid("lat", body.event_id, "give both lat and lon, or neither")
+        position = Location(body.lat, body.lon) if body.lat is not None and body.lon is not None else None
+        if body.type in ("stop_completed", "stop_failed") and body.stop_id is None:
+            raise invalid("stop_id", body.event_id, f"a {body.type} event needs a stop_id")
+        if body.type == "position" and position is None:
+            raise invalid("lat", body.event_id, "a position event needs lat and lon")
+        if body.type == "delay" and body.delay_min <= 0:
+            raise invalid("delay_min", body.event_id, "a delay event needs delay_min > 0")
+        return CourierEvent(
+            body.event_id, body.courier_id, body.type, at_s, body.stop_id, position, round(body.delay_min * 60)
+        )
+
+    # -- calls ----------------------------------------------------------------------------
+
+    def list_calls(self, plan_id: str, principal: Principal, status: str | None) -> list[CallOut]:
+        require(principal, "dispatcher", "service")
+        with self.store.transaction(readonly=True) as s:
+            record = repo.get_plan(s, plan_id)
+            calls = repo.list_calls(s, plan_id, status)
+        wire = self._wire(record)
+        out = [self._call_out(c, wire) for c in calls]
+        out.sort(key=lambda c: (c.status != "open", not c.urgent, c.window.end, c.created_at))
+        return out
+
+    def record_outcome(self, call_id: str, body: OutcomeIn, principal: Principal) -> CallOut:
+        require(principal, "service", "dispatcher")
+        with self.store.transaction(readonly=True) as s:
+            call = repo.get_call(s, call_id)
+            record = repo.get_plan(s, call.plan_id)
+        wire = self._wire(record)
+        if call.status != "open":
+            raise ApiError(409, "conflict", f"call {call_id} is already closed ({call.outcome or 'resolved'})")
+        new_window: tuple[int, int] | None = None
+        if body.outcome == "rebooked":
+            if body.new_window is None:
+                raise invalid("new_window", call_id, "a rebooked call needs the new window")
+            start = live.seconds_since(wire.day_start, body.new_window.start)
+            end = live.seconds_since(wire.day_start, body.new_window.end)
+            if not 0 <= start <= end <= WEEK_S:
+                raise invalid("new_window", call_id, "the window must end after it starts, within the plan's week")
+            new_window = (start, end)
+        stop_id = call.stop_id
+
+        def change(plan: LivePlan, state: dict[str, Any]) -> LivePlan:
+            overrides = state.setdefault("overrides", {"windows": {}, "cancelled": [], "quiet": []})
+            if body.outcome == "accepted_late":
+                overrides["quiet"] = sorted({*overrides.get("quiet", []), stop_id})
+            elif body.outcome == "cancelled":
+                overrides["cancelled"] = sorted({*overrides.get("cancelled", []), stop_id})
+            elif body.outcome == "rebooked" and new_window is not None:
+                overrides.setdefault("windows", {})[stop_id] = [list(new_window)]
+                overrides["quiet"] = [q for q in overrides.get("quiet", []) if q != stop_id]
+            problem = live.domain_problem(wire, state)
+            return replace(
+                plan,
+                problem=problem,
+                routes=tuple(
+                    replace(r, stop_ids=tuple(x for x in r.stop_ids if problem.has_stop(x))) for r in plan.routes
+                ),
+            )
+
+        def close_call(s: Any, _: EventOut | None) -> None:
+            closing = body.outcome != "unreachable"
+            repo.update_call(
+                s,
+                call_id,
+                outcome=body.outcome,
+                outcome_actor=principal.actor,
+                new_window=body.new_window.model_dump(mode="json") if body.new_window else None,
+                **({"status": "done", "closed_at": datetime.now(UTC)} if closing else {}),
+            )
+            repo.add_audit(
+                s, call.plan_id, principal.actor, f"call_{body.outcome}", {"call": call_id, "note": body.note}
+            )
+            if closing:
+                self._enqueue_call(s, call.plan_id, "call_closed", repo.get_call(s, call_id), wire)
+
+        if body.outcome in ("accepted_late", "unreachable"):
+            with self._plan_lock(call.plan_id), self.store.plan_transaction(call.plan_id) as s:
+                if body.outcome == "accepted_late":
+                    state = dict(repo.get_plan(s, call.plan_id).state or {})
+                    overrides = _copy_overrides(state)
+                    overrides["quiet"] = sorted({*overrides["quiet"], stop_id})
+                    state["overrides"] = overrides
+                    state["seq"] = int(state.get("seq", 0)) + 1
+                    repo.update_plan(s, call.plan_id, state=state)
+                close_call(s, None)
+        else:
+            self._advance(
+                call.plan_id,
+                change,
+                close_call,
+                reoptimize=True if body.outcome == "rebooked" else None,
+                actor=principal.actor,
+                closing={call_id},
+                focus=frozenset({call.courier_id}) if call.courier_id else frozenset(),
+            )
+        self.wake_outbox()
+        with self.store.transaction() as s:
+            return self._call_out(repo.get_call(s, call_id), wire)
+
+    def _call_out(self, call: CallRecord, wire: ProblemIn, *, mask: bool = False) -> CallOut:
+        stop = next((x for x in wire.stops if x.id == call.stop_id), None)
+        customer = None
+        if stop is not None:
+            customer = CustomerOut(
+                name=stop.customer.name, phone=mask_phone(stop.customer.phone) if mask else stop.customer.phone
+            )
+        return CallOut(
+            id=call.id,
+            stop_id=call.stop_id,
+            courier_id=call.courier_id,
+            kind=call.kind,
+            window=WindowOut(start=call.window_start, end=call.window_end),
+            eta=call.eta,
+            late_min=call.late_min,
+            reason=call.reason,
+            urgent=call.urgent,
+            status="open" if call.status == "open" else "done",
+            outcome=call.outcome,
+            created_at=call.created_at,
+            customer=customer,
+        )
+
+    # -- the one path every change takes ------------------------------------------------
+
+    def _advance(
+        self,
+        plan_id: str,
+        change: Change,
+        record: Callable[[Any, EventOut | None], None],
+        *,
+        reoptimize: bool | None,
+        actor: str,
+        closing: frozenset[str] | set[str] = frozenset(),
+        focus: frozenset[str] = frozenset(),
+    ) -> EventOut:
+        """Apply `change`, re-time, re-optimize when needed (None: when a window is at risk),
+        decide, and commit everything with `record`'s own rows in one transaction."""
+        with self._plan_lock(plan_id):
+            began = time.perf_counter()
+            with self.store.transaction(readonly=True) as s:
+                plan_record = repo.get_plan(s, plan_id)
+                open_calls = repo.open_calls(s, plan_id)
+            if plan_record.status != "solved" or not plan_record.state:
+                raise ApiError(409, "conflict", f"plan {plan_id} is {plan_record.status}, not solved yet")
+            wire = self._wire(plan_record)
+            before_state = plan_record.state
+            state = {**before_state, "overrides": _copy_overrides(before_state)}
+            problem = live.domain_problem(wire, before_state)
+            plan = change(live.live_plan(problem, before_state), state)
+            day = retime(plan, self.source)
+            if reoptimize or (reoptimize is None and day.at_risk):
+                plan, day = self._reoptimized(plan, day, began, focus)
+            calls_before = {
+                c.stop_id: OpenCall(c.id, c.stop_id, _call_kind(c.kind), _seconds(wire, c.eta))
+                for c in open_calls
+                if c.id not in closing
+            }
+            versions = {cid: int(doc["version"]) for cid, doc in before_state["routes"].items()}
+            draft = live.next_state(state, plan, day, versions)
+            decisions = decide_events(
+                live.plan_view(before_state, problem, calls_before),
+                live.plan_view(draft, plan.problem, {}),
+                self.calls_policy,
+            )
+            for update in decisions.route_updates:
+                versions[update.courier_id] = update.version
+            plan_version = plan_record.version + (1 if decisions.route_updates else 0)
+            final = live.next_state(state, plan, day, versions)
+            final["seq"] = int(before_state.get("seq", 0)) + 1
+            final["failed_called"] = sorted(
+                {*before_state.get("failed_called", []), *(c.stop_id for c in decisions.create if c.kind == "failed")}
+            )
+            with self.store.plan_transaction(plan_id) as s:
+                current = repo.get_plan(s, plan_id)
+                if int((current.state or {}).get("seq", 0)) != int(before_state.get("seq", 0)):
+                    raise ApiError(409, "conflict", "the plan changed meanwhile; send the request again")
+                for update in decisions.route_updates:
+                    repo.add_route_version(
+                        s,
+                        plan_id,
+                        update.courier_id,
+                        update.version,
+                        plan_version,
+                        list(final["routes"][update.courier_id]["stops"]),
+                    )
+                    repo.enqueue(
+                        s,
+                        plan_id,
+                        "route_updated",
+                        {
+                            "plan_id": plan_id,
+                            "courier_id": update.courier_id,
+                            "version": update.version,
+                            "plan_version": plan_version,
+                            "stops": list(update.stop_ids),
+                        },
+                        f"{plan_id}:route:{update.courier_id}:{update.version}",
+                    )
+                touched = self._apply_calls(s, plan_id, wire, decisions, actor)
+                response = EventOut(
+                    plan_version=plan_version,
+                    changed_routes=sorted(u.courier_id for u in decisions.route_updates),
+                    calls=[self._call_out(c, wire) for c in touched],
+                )
+                record(s, response)
+                clock = at(wire.day_start, plan.now_s)
+                repo.update_plan(s, plan_id, version=plan_version, state=final, clock=clock)
+        if decisions.route_updates or touched:
+            self.wake_outbox()
+        return response
+
+    def _reoptimized(
+        self, plan: LivePlan, day: DayState, began: float, focus: frozenset[str]
+    ) -> tuple[LivePlan, DayState]:
+        """Re-optimize in the solver executor within what is left of the answer budget."""
+        left = self.policy.time_limit_s - (time.perf_counter() - began) - ANSWER_MARGIN_S
+        policy = replace(self.policy, time_limit_s=max(left, MIN_SEARCH_S))
+        future = self.replan_executor.submit(reoptimize_day, plan, day, self.settings.detour_factor, policy, focus)
+        try:
+            better = future.result(timeout=self.policy.time_limit_s * 5 + 30)
+        except Exception as exc:
+            log.warning("re-optimization failed (%s); keeping the re-timed plan", type(exc).__name__)
+            return plan, day
+        better_day = retime(better, self.source)
+        keep_old = (better_day.late_s, len(better_day.unassigned)) > (day.late_s, len(day.unassigned))
+        return (plan, day) if keep_old else (better, better_day)
+
+    def _apply_calls(self, s: Any, plan_id: str, wire: ProblemIn, decisions: Decisions, actor: str) -> list[CallRecord]:
+        day0 = wire.day_start
+        touched: list[CallRecord] = []
+        for close in decisions.close:
+            closed = repo.update_call(s, close.call_id, status="done", reason=close.reason, closed_at=datetime.now(UTC))
+            self._enqueue_call(s, plan_id, "call_closed", closed, wire)
+        for create in decisions.create:
+            made = repo.add_call(
+                s,
+                plan_id,
+                create.stop_id,
+                create.courier_id,
+                create.kind,
+                at(day0, create.window_start_s),
+                at(day0, create.window_end_s),
+                at(day0, create.eta_s) if create.eta_s is not None else None,
+                round(create.late_s / 60, 1),
+                create.reason,
+                create.urgent,
+            )
+            touched.append(made)
+            self._enqueue_call(s, plan_id, "call_created", made, wire)
+        for update in decisions.update:
+            moved = repo.update_call(
+                s,
+                update.call_id,
+                courier_id=update.courier_id,
+                eta=at(day0, update.eta_s) if update.eta_s is not None else None,
+                late_min=round(update.late_s / 60, 1),
+                urgent=update.urgent,
+                reason=update.reason,
+            )
+            touched.append(moved)
+            if update.notify:
+                self._enqueue_call(s, plan_id, "call_updated", moved, wire)
+        return touched
+
+    def _enqueue_call(self, s: Any, plan_id: str, kind: str, call: CallRecord, wire: ProblemIn) -> None:
+        payload = {"plan_id": plan_id, "call": self._call_out(call, wire).model_dump(mode="json")}
+        stamp = call.updated_at.isoformat()
+        repo.enqueue(s, plan_id, kind, payload, f"{plan_id}:{kind}:{call.id}:{stamp}")
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _plan_lock(self, plan_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(plan_id, threading.Lock())
+
+    def _wire(self, record: PlanRecord) -> ProblemIn:
+        wire = self._wires.get(record.id)
+        if wire is None:
+            wire = ProblemIn.model_validate(record.problem)
+            self._wires[record.id] = wire
+            while len(self._wires) > 32:
+                self._wires.popitem(last=False)
+        return wire
+
+    def resume(self) -> None:
+        """After a restart: solve again every plan left queued or solving."""
+        with self.store.transaction() as s:
+            stale = repo.claim_stale_plans(s)
+        for plan_id in stale:
+            log.info("resuming the solve of plan %s", plan_id)
+            self.start_solve(plan_id)
+
+
+def _call_kind(kind: str) -> CallKind:
+    return "failed" if kind == "failed" else "dropped" if kind == "dropped" else "late"
+
+
+def _seconds(wire: ProblemIn, when: datetime | None) -> int | None:
+    return None if when is None else live.seconds_since(wire.day_start, when)
+
+
+class _Repeated(Exception):
+    """The event id was stored by a concurrent request; answer with its first answer."""
+
+
+def _copy_overrides(state: dict[str, Any]) -> dict[str, Any]:
+    overrides = state.get("overrides", {})
+    return {
+        "windows": dict(overrides.get("windows", {})),
+        "cancelled": list(overrides.get("cancelled", [])),
+        "quiet": list(overrides.get("quiet", [])),
+    }

@@ -1,0 +1,33 @@
+"""Settings from the environment (`ONTIME_*`), built on demand and injected, never global."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ONTIME_", extra="ignore")
+
+    database_url: str = Field("sqlite:///var/ontime.sqlite", description="SQLAlchemy URL; SQLite file by default")
+    api_keys: str = Field("", description="comma-separated ROLE:KEY or courier:COURIER_ID:KEY")
+    executor: Literal["local", "ray"] = "local"
+    webhook_url: str | None = None
+    webhook_timeout_s: float = 5.0
+    replan_time_limit_s: float = Field(1.0, gt=0, le=60)
+    call_update_threshold_min: float = Field(10.0, ge=0)
+    lateness_cost_per_min: int = Field(3000, gt=0, description="objective units (metres) per minute late")
+    move_cost: int = Field(2000, ge=0, description="objective units for splitting a courier's stops")
+    detour_factor: float = Field(1.3, ge=1.0, le=3.0)
+    max_body_bytes: int = Field(8_000_000, gt=0)
+    solver_workers: int = Field(1, ge=1, le=16)
+    tile_url: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

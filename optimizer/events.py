@@ -1,0 +1,185 @@
+"""Decide, then do: which route updates and call tasks follow from a change of plan.
+
+`decide_events(before, after, policy)` is pure. The service stores what it returns and an
+outbox delivers the notifications. Rules (MISSION.md, CONTRACTS.md 3):
+- a route gets a new version when the order of its not-yet-served stops changes;
+- a stop whose ETA falls after its window end (or that was dropped from the plan) gets
+  one open call; the call always carries the current ETA, and is *notified* again only
+  when the ETA moves by more than `update_threshold_s`;
+- the call closes when the stop is back on time, served, or no longer in the plan;
+- a stop whose window has already ended at `now` gets an urgent call;
+- a failed stop (recipient absent) gets one call of its own kind;
+- stops the customer accepted late, or cancelled, are not called about again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+CallKind = Literal["late", "dropped", "failed"]
+StopStatus = Literal["planned", "done", "failed", "dropped"]
+
+
+@dataclass(frozen=True, slots=True)
+class StopView:
+    """One stop as a plan shows it."""
+
+    stop_id: str
+    courier_id: str | None
+    status: StopStatus
+    eta_s: int | None
+    late_s: int
+    window_start_s: int
+    window_end_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCall:
+    call_id: str
+    stop_id: str
+    kind: CallKind
+    eta_s: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanView:
+    """What `decide_events` compares: free sequences, stops, calls already open."""
+
+    now_s: int
+    routes: Mapping[str, tuple[str, ...]]
+    versions: Mapping[str, int]
+    stops: Mapping[str, StopView]
+    calls: Mapping[str, OpenCall] = field(default_factory=dict)
+    failed_called: frozenset[str] = frozenset()
+    quiet: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class CallPolicy:
+    update_threshold_s: int = 600
+
+
+@dataclass(frozen=True, slots=True)
+class RouteUpdate:
+    courier_id: str
+    version: int
+    stop_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CreateCall:
+    stop_id: str
+    courier_id: str | None
+    kind: CallKind
+    eta_s: int | None
+    late_s: int
+    window_start_s: int
+    window_end_s: int
+    urgent: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateCall:
+    call_id: str
+    stop_id: str
+    courier_id: str | None
+    eta_s: int | None
+    late_s: int
+    urgent: bool
+    reason: str
+    notify: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CloseCall:
+    call_id: str
+    stop_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decisions:
+    route_updates: tuple[RouteUpdate, ...] = ()
+    create: tuple[CreateCall, ...] = ()
+    update: tuple[UpdateCall, ...] = ()
+    close: tuple[CloseCall, ...] = ()
+
+
+def decide_events(before: PlanView, after: PlanView, policy: CallPolicy) -> Decisions:
+    """Route updates and call-task changes that take the world from `before` to `after`."""
+    updates = []
+    for courier_id, sequence in after.routes.items():
+        still_free = set(sequence)
+        previous = tuple(s for s in before.routes.get(courier_id, ()) if s in still_free)
+        if previous != sequence:
+            updates.append(RouteUpdate(courier_id, before.versions.get(courier_id, 0) + 1, sequence))
+
+    create: list[CreateCall] = []
+    update: list[UpdateCall] = []
+    close: list[CloseCall] = []
+    for stop_id, gone in before.calls.items():
+        if stop_id not in after.stops:
+            close.append(CloseCall(gone.call_id, stop_id, "the stop is no longer in the plan"))
+    for stop_id, view in after.stops.items():
+        call = before.calls.get(stop_id)
+        if view.status == "failed":
+            if call is not None and call.kind != "failed":
+                close.append(CloseCall(call.call_id, stop_id, "superseded by the failed delivery"))
+            if stop_id not in before.failed_called and (call is None or call.kind != "failed"):
+                create.append(_create(view, "failed", after.now_s, "delivery failed: arrange a new time"))
+            continue
+        if view.status == "done":
+            if call is not None:
+                close.append(CloseCall(call.call_id, stop_id, "delivered"))
+            continue
+        at_risk = (view.status == "dropped" or view.late_s > 0) and stop_id not in after.quiet
+        if not at_risk:
+            if call is not None and call.kind != "failed":
+                close.append(CloseCall(call.call_id, stop_id, "back on time"))
+            continue
+        kind: CallKind = "dropped" if view.status == "dropped" else "late"
+        reason = _reason(view, kind, after.now_s)
+        if call is None or call.kind == "failed":
+            create.append(_create(view, kind, after.now_s, reason))
+            continue
+        moved = (
+            call.kind != kind
+            or (call.eta_s is None) != (view.eta_s is None)
+            or (
+                call.eta_s is not None
+                and view.eta_s is not None
+                and abs(view.eta_s - call.eta_s) > policy.update_threshold_s
+            )
+        )
+        if moved or call.eta_s != view.eta_s:
+            urgent = after.now_s > view.window_end_s
+            update.append(
+                UpdateCall(call.call_id, stop_id, view.courier_id, view.eta_s, view.late_s, urgent, reason, moved)
+            )
+    return Decisions(tuple(updates), tuple(create), tuple(update), tuple(close))
+
+
+def _create(view: StopView, kind: CallKind, now_s: int, reason: str) -> CreateCall:
+    return CreateCall(
+        view.stop_id,
+        view.courier_id,
+        kind,
+        view.eta_s,
+        view.late_s,
+        view.window_start_s,
+        view.window_end_s,
+        now_s > view.window_end_s,
+        reason,
+    )
+
+
+def _reason(view: StopView, kind: CallKind, now_s: int) -> str:
+    if kind == "dropped":
+        return "no courier can serve this stop today: agree a new time"
+    minutes = round(view.late_s / 60)
+    if now_s > view.window_end_s:
+        return f"the booked window has already ended; expected {minutes} min after it"
+    return f"expected {minutes} min after the booked window ends"
