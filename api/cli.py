@@ -171,10 +171,6 @@ def _benchmarks() -> ModuleType:
     return benchmarks
 
 
-if __name__ == "__main__":
-    app()
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
@@ -259,3 +255,7 @@ def demo(
 
     threading.Thread(target=load_demo, daemon=True).start()
     serve(host, port)
+
+
+if __name__ == "__main__":
+    app()

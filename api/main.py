@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from api import errors
 from api.auth import KeyRing
 from api.outbox import OutboxWorker
-from api.routers import calls, events, health, plans
+from api.routers import calls, console, events, health, plans
 from api.service import PlanService
 from api.settings import Settings, get_settings
 from api.store import Store
@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["X-API-Key", "Content-Type"],
         )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    for router in (health.router, plans.router, events.router, calls.router):
+    for router in (health.router, plans.router, events.router, calls.router, console.router):
         app.include_router(router)
     if CONSOLE_DIR.is_dir():
         app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")

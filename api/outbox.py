@@ -38,6 +38,8 @@ class OutboxWorker:
 
     def start(self) -> None:
         if self.url:
+            with self.store.transaction() as s:
+                repo.release_leases(s, datetime.now(UTC))
             self._thread.start()
 
     def wake(self) -> None:

@@ -594,6 +594,16 @@ def mark_failed(s: Session, id: int, error: str, next_attempt_at: datetime) -> O
     return _record(OutboxRecord, row)
 
 
+def release_leases(s: Session, now: datetime) -> int:
+    """Make every undelivered message due now (after a restart, leases of a dead worker
+    need not be waited out; receivers drop repeats by idempotency key)."""
+    rows = s.scalars(select(OutboxRow).where(OutboxRow.delivered_at.is_(None), OutboxRow.next_attempt_at > now)).all()
+    for row in rows:
+        row.next_attempt_at = now
+    s.flush()
+    return len(rows)
+
+
 def pending_count(s: Session) -> int:
     """How many messages are not delivered yet (due or not)."""
     return int(s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.delivered_at.is_(None))) or 0)

@@ -51,7 +51,7 @@ class AutoEngine:
             relaxed = replace(problem, couriers=tuple(replace(c, breaks=()) for c in problem.couriers))
             first = self.pyvrp.solve(relaxed, matrix, replace(params, time_limit_s=params.time_limit_s * _FIRST_SHARE))
             first_score = _score(problem, matrix, first)
-            if first.feasible and first_score[0] == 0:
+            if first.feasible and first_score[:2] == (0, 0):
                 return first
             rest = max(params.time_limit_s - (time.perf_counter() - began), 0.1)
             warm = first.routes if first.feasible else ()

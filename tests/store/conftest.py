@@ -11,64 +11,32 @@ when env `CI` is set.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
 
 from api.store import Store
+from tests.pgdb import autocommit_engine, temporary_pg_database
 
-DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-def _autocommit_engine(url: URL) -> Engine:
-    return create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"connect_timeout": 3})
 
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[URL]:
     """A PostgreSQL database of this test session (dropped at the end)."""
-    admin_url = make_url(os.environ.get("ONTIME_TEST_PG_URL", DEFAULT_PG_ADMIN_URL))
-    admin = _autocommit_engine(admin_url)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except DBAPIError as exc:
-        admin.dispose()
-        message = f"PostgreSQL unreachable at {admin_url.render_as_string(hide_password=True)}: {exc.orig}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    name = f"ontime_test_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.set(database=name)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.dispose()
+    with temporary_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def pg_admin(pg_database: URL) -> Iterator[Engine]:
     """AUTOCOMMIT engine on the session database (to create per-test schemas)."""
-    engine = _autocommit_engine(pg_database)
+    engine = autocommit_engine(pg_database)
     yield engine
     engine.dispose()
 
