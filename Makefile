@@ -24,7 +24,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+unit: $(STAMP) browser
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 bench-solomon: $(STAMP)

@@ -1,0 +1,434 @@
+// The dispatcher console: sign in, plans, map, timeline, calls, figures and what-if.
+// Everything comes from the HTTP API (CONTRACTS.md 3); what is shown follows the key's role.
+
+import { ApiError, explain, forget, get, getText, post, signIn, storedKey, storedMe } from "./api.js";
+import { renderCalls } from "./calls.js";
+import { problemFromCsv } from "./csv.js";
+import { $, $$, fill, h, notify } from "./dom.js";
+import { courierColours, drawMap, resetMap, zoomMap } from "./map.js";
+import { scenarioPanel } from "./scenarios.js";
+import { drawTimeline } from "./timeline.js";
+import { hhmm, offsetOf, visitState } from "./time.js";
+
+const POLL_MS = 1000;
+const HIDDEN_POLL_MS = 5000;
+const PLANS_EVERY_MS = 10000;
+
+const state = {
+  me: null,
+  config: { tile_url: null },
+  planId: null,
+  plan: null,
+  planText: "",
+  places: null,
+  colours: new Map(),
+  offset: 0,
+  callsText: "",
+  focus: null,
+  timer: null,
+  plansAt: 0,
+  generation: 0,
+  busy: 0,
+};
+
+const can = (...roles) => state.me && roles.includes(state.me.role);
+const say = (text, kind = "info") => notify($("#notice"), text, kind, kind === "error" ? 10000 : 5000);
+
+// --- sign in and roles ---------------------------------------------------------------------
+
+function showFor(role) {
+  document.body.dataset.role = role || "";
+  $("#signin").hidden = Boolean(role);
+  $("#who").hidden = !role;
+  $("#who-role").textContent = role || "";
+  for (const node of $$("[data-roles]")) node.hidden = !role || !node.dataset.roles.split(" ").includes(role);
+}
+
+async function start() {
+  try {
+    state.config = await get("/v1/console/config");
+  } catch {
+    state.config = { tile_url: null };
+  }
+  const key = storedKey();
+  if (!key) {
+    showFor(null);
+    $("#key").focus();
+    return;
+  }
+  try {
+    state.me = await signIn(key);
+  } catch (exc) {
+    state.me = storedMe();
+    if (exc instanceof ApiError && exc.status === 401) {
+      forget();
+      showFor(null);
+      return;
+    }
+  }
+  enter();
+}
+
+function enter() {
+  if (!state.me) return;
+  if (state.me.role === "courier") {
+    window.location.replace("courier/");
+    return;
+  }
+  showFor(state.me.role);
+  if (can("dispatcher", "planner")) scenarioPanel($("#scenario-panel"), { planId: () => state.planId, status: say });
+  refreshPlans().then(() => {
+    const wanted = new URLSearchParams(window.location.hash.slice(1)).get("plan");
+    if (wanted) openPlan(wanted);
+  });
+}
+
+$("#signin-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const key = $("#key").value.trim();
+  $("#signin-error").hidden = true;
+  try {
+    state.me = await signIn(key);
+    $("#key").value = "";
+    enter();
+  } catch (exc) {
+    $("#signin-error").textContent = exc instanceof ApiError && exc.status === 401 ? "That key is not known." : explain(exc);
+    $("#signin-error").hidden = false;
+  }
+});
+
+$("#sign-out").addEventListener("click", () => {
+  forget();
+  clearTimeout(state.timer);
+  state.me = null;
+  state.planId = null;
+  window.location.hash = "";
+  window.location.reload();
+});
+
+// --- plans ----------------------------------------------------------------------------------
+
+function created(iso) {
+  const d = new Date(iso);
+  return Number.isFinite(d.getTime()) ? d.toLocaleString() : "";
+}
+
+async function refreshPlans() {
+  state.plansAt = Date.now();
+  let plans;
+  try {
+    plans = await get("/v1/plans?limit=50");
+  } catch (exc) {
+    say(`plans: ${explain(exc)}`, "error");
+    return;
+  }
+  const rows = plans.map((p) =>
+    h(
+      "tr",
+      { "data-plan-id": p.id, class: p.id === state.planId ? "current" : "" },
+      h("td", {}, p.name),
+      h("td", {}, h("span", { class: `badge ${p.status}` }, p.status)),
+      h("td", { class: "num" }, String(p.version)),
+      h("td", { class: "muted" }, created(p.created_at)),
+      h("td", {}, h("button", { type: "button", class: "open", onclick: () => openPlan(p.id) }, p.id === state.planId ? "Open ✓" : "Open")),
+    ),
+  );
+  fill($("#plan-list"), rows.length ? rows : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No plans yet.")));
+  $("#plans-count").textContent = `(${plans.length})`;
+}
+
+$("#plans-refresh").addEventListener("click", refreshPlans);
+
+for (const radio of $$("input[name=source]")) {
+  radio.addEventListener("change", () => {
+    const csv = $("input[name=source]:checked").value === "csv";
+    $(".source-csv").hidden = !csv;
+    $(".source-json").hidden = csv;
+  });
+}
+
+async function readFile(input) {
+  const file = input.files && input.files[0];
+  if (!file) throw new Error(`choose a file for ${input.name}`);
+  return file.text();
+}
+
+$("#create-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  const data = new FormData(form);
+  let problem;
+  try {
+    if (data.get("source") === "csv") {
+      const offset = offsetOf(String(data.get("offset") || "+00:00"));
+      const date = String(data.get("date") || "");
+      if (offset === null) throw new Error("the UTC offset must look like +08:00");
+      if (!date) throw new Error("choose the plan's date");
+      problem = problemFromCsv(await readFile(form.elements.orders), await readFile(form.elements.couriers), {
+        name: String(data.get("name") || "day"),
+        date,
+        offset,
+      });
+    } else {
+      const raw = JSON.parse(await readFile(form.elements.problem));
+      problem = raw && raw.problem ? raw.problem : raw;
+    }
+  } catch (exc) {
+    say(`cannot read the input: ${exc.message}`, "error");
+    return;
+  }
+  try {
+    const answer = await post("/v1/plans", {
+      problem,
+      time_limit_s: Number(data.get("time_limit_s")) || 10,
+      engine: String(data.get("engine") || "auto"),
+    });
+    say(`plan ${problem.name} is ${answer.status}`, "ok");
+    $("#create").open = false;
+    await openPlan(answer.id);
+    refreshPlans();
+  } catch (exc) {
+    say(`the plan was refused: ${explain(exc)}`, "error");
+  }
+});
+
+// --- one plan, live -------------------------------------------------------------------------
+
+async function openPlan(id) {
+  state.generation += 1;
+  clearTimeout(state.timer);
+  state.planId = id;
+  state.plan = null;
+  state.planText = "";
+  state.callsText = "";
+  state.places = null;
+  state.focus = null;
+  window.location.hash = `plan=${encodeURIComponent(id)}`;
+  for (const row of $$("#plan-list tr")) {
+    row.classList.toggle("current", row.dataset.planId === id);
+    const button = $("button.open", row);
+    if (button) button.textContent = row.dataset.planId === id ? "Open ✓" : "Open";
+  }
+  $("#plan-head").hidden = false;
+  $("#plans-box").open = false;
+  fill($("#call-list"));
+  await tick(state.generation);
+}
+
+async function loadPlaces(id) {
+  const places = await get(`/v1/console/plans/${encodeURIComponent(id)}/places`);
+  state.places = places;
+  state.colours = courierColours(places.couriers.map((c) => c.id));
+  const first = places.couriers[0];
+  state.offset = (first && offsetOf(first.shift_start)) || 0;
+}
+
+async function tick(generation) {
+  if (generation !== state.generation || !state.planId || state.busy === generation) return;
+  state.busy = generation;
+  try {
+    await poll(generation);
+  } finally {
+    if (state.busy === generation) state.busy = 0;
+  }
+  if (generation !== state.generation || !state.planId) return;
+  clearTimeout(state.timer);
+  state.timer = setTimeout(() => tick(generation), document.hidden ? HIDDEN_POLL_MS : POLL_MS);
+}
+
+async function poll(generation) {
+  const id = state.planId;
+  try {
+    if (!state.places) await loadPlaces(id);
+    const { text } = await getText(`/v1/plans/${encodeURIComponent(id)}`);
+    if (generation !== state.generation) return;
+    if (text !== state.planText) {
+      const plan = JSON.parse(text);
+      const before = state.plan;
+      state.planText = text;
+      state.plan = plan;
+      renderPlan(before);
+    }
+    if (can("dispatcher", "service") && state.plan && state.plan.status === "solved") await refreshCalls(generation);
+    if (Date.now() - state.plansAt > PLANS_EVERY_MS) refreshPlans();
+  } catch (exc) {
+    if (exc instanceof ApiError && exc.status === 401) {
+      forget();
+      state.planId = null;
+      say("your key is no longer accepted; sign in again", "error");
+      showFor(null);
+      return;
+    }
+    if (exc instanceof ApiError && exc.status === 404) {
+      say(`plan ${id} was not found`, "error");
+      state.planId = null;
+      return;
+    }
+    say(explain(exc), "error");
+  }
+}
+
+async function refreshCalls(generation) {
+  const { text } = await getText(`/v1/plans/${encodeURIComponent(state.planId)}/calls?status=open`);
+  if (generation !== state.generation || text === state.callsText) return;
+  state.callsText = text;
+  const calls = JSON.parse(text);
+  $("#call-count").textContent = String(calls.length);
+  $("#calls").dataset.count = String(calls.length);
+  renderCalls($("#call-list"), calls, {
+    offset: state.offset,
+    status: say,
+    readOnly: !can("dispatcher", "service"),
+    onDone: () => {
+      const left = $$("#call-list li.call").length;
+      $("#call-count").textContent = String(left);
+      $("#calls").dataset.count = String(left);
+      if (!left) fill($("#call-list"), h("li", { class: "empty" }, "No open calls."));
+    },
+  });
+}
+
+function renderPlan(before) {
+  const plan = state.plan;
+  $("#plan-name").textContent = plan.name;
+  const badge = $("#plan-status");
+  badge.textContent = plan.status;
+  badge.className = `badge ${plan.status}`;
+  $("#plan-version").textContent = String(plan.version);
+  $("#plan-now").textContent = plan.now ? `day time ${hhmm(plan.now, state.offset)}` : "";
+  document.body.dataset.planVersion = String(plan.version);
+  $("#calls-plan").textContent = plan.name;
+  $("#plans-current").textContent = `· open: ${plan.name} (${plan.status})`;
+  if (before && before.version !== plan.version) {
+    const flash = $("#plan-updated");
+    flash.textContent = `updated to version ${plan.version}`;
+    flash.hidden = false;
+    clearTimeout(flash._timer);
+    flash._timer = setTimeout(() => { flash.hidden = true; }, 5000);
+  }
+  if (plan.status === "failed") say(`the plan failed: ${plan.error || "no reason given"}`, "error");
+  if (before && before.status !== plan.status) refreshPlans();
+  if (can("dispatcher", "planner")) {
+    drawDay();
+    renderFigures();
+  }
+}
+
+function drawDay() {
+  const plan = state.plan;
+  if (!plan || !state.places) return;
+  drawMap($("#map"), plan, state.places, state.colours, {
+    tileUrl: state.config.tile_url,
+    offset: state.offset,
+    focus: state.focus,
+  });
+  drawTimeline($("#timeline-svg"), plan, state.places, state.colours, {
+    offset: state.offset,
+    focus: state.focus,
+    showIdle: $("#show-idle").checked,
+  });
+  const used = (plan.routes || []).filter((r) => r.visits.length);
+  fill(
+    $("#legend"),
+    used.map((r) => {
+      const late = r.visits.filter((v) => visitState(v) === "late").length;
+      return h(
+        "li",
+        {},
+        h(
+          "button",
+          {
+            type: "button",
+            class: `courier${state.focus === r.courier_id ? " focus" : ""}`,
+            "data-courier": r.courier_id,
+            "aria-pressed": state.focus === r.courier_id ? "true" : "false",
+            onclick: () => {
+              state.focus = state.focus === r.courier_id ? null : r.courier_id;
+              drawDay();
+            },
+          },
+          h("span", { class: "swatch", style: `background:${state.colours.get(r.courier_id) || "#555"}` }),
+          `${r.courier_id} · ${r.visits.length} stops · ${r.distance_km.toFixed(1)} km`,
+          late ? h("span", { class: "late" }, ` · ${late} late`) : null,
+          ` · v${r.version}`,
+        ),
+      );
+    }),
+  );
+}
+
+$("#show-idle").addEventListener("change", drawDay);
+$("#zoom-in").addEventListener("click", () => zoomMap($("#map"), 1 / 1.4));
+$("#zoom-out").addEventListener("click", () => zoomMap($("#map"), 1.4));
+$("#zoom-reset").addEventListener("click", () => resetMap($("#map")));
+
+function kpiCard(label, value, cls = "") {
+  return h("div", { class: `kpi ${cls}` }, h("div", { class: "kpi-value" }, value), h("div", { class: "kpi-label" }, label));
+}
+
+function renderFigures() {
+  const plan = state.plan;
+  const k = plan.kpis;
+  if (!k) {
+    fill($("#kpis"), h("p", { class: "muted" }, `The plan is ${plan.status}.`));
+    fill($("#per-courier"));
+    fill($("#unassigned"));
+    return;
+  }
+  fill(
+    $("#kpis"),
+    kpiCard("on-time rate", `${(k.on_time_rate * 100).toFixed(1)}%`, k.on_time_rate < 0.95 ? "bad" : "good"),
+    kpiCard("stops", String(k.stops)),
+    kpiCard("late stops", String(k.late_stops), k.late_stops ? "bad" : ""),
+    kpiCard("late minutes", String(Math.round(k.late_minutes ?? 0)), k.late_minutes ? "bad" : ""),
+    kpiCard("unassigned", String(k.unassigned ?? 0), k.unassigned ? "bad" : ""),
+    kpiCard("distance", `${k.distance_km.toFixed(1)} km`),
+    kpiCard("couriers used", String(k.couriers_used)),
+    kpiCard("working hours", `${(k.working_hours ?? 0).toFixed(1)} h`),
+  );
+  const used = (plan.routes || []).filter((r) => r.visits.length);
+  fill(
+    $("#per-courier"),
+    h(
+      "thead",
+      {},
+      h("tr", {}, ["courier", "stops", "done", "late", "at risk", "km", "start", "end", "version"].map((t, i) => h("th", { class: i ? "num" : "" }, t))),
+    ),
+    h(
+      "tbody",
+      {},
+      used.map((r) => {
+        const count = (st) => r.visits.filter((v) => visitState(v) === st).length;
+        return h(
+          "tr",
+          { "data-courier": r.courier_id },
+          h("td", {}, h("span", { class: "swatch", style: `background:${state.colours.get(r.courier_id) || "#555"}` }), r.courier_id),
+          h("td", { class: "num" }, String(r.visits.length)),
+          h("td", { class: "num" }, String(count("done"))),
+          h("td", { class: `num${count("late") ? " late" : ""}` }, String(count("late"))),
+          h("td", { class: "num" }, String(count("at-risk"))),
+          h("td", { class: "num" }, r.distance_km.toFixed(1)),
+          h("td", { class: "num" }, r.start ? hhmm(r.start, state.offset) : "–"),
+          h("td", { class: "num" }, r.end ? hhmm(r.end, state.offset) : "–"),
+          h("td", { class: "num" }, String(r.version)),
+        );
+      }),
+    ),
+  );
+  const left = plan.unassigned || [];
+  fill(
+    $("#unassigned"),
+    left.length
+      ? [h("h3", {}, `Not on any route (${left.length})`), h("ul", { class: "unassigned" }, left.map((u) => h("li", {}, h("code", {}, u.stop_id), ` ${u.reason}`)))]
+      : null,
+  );
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && state.planId) {
+    clearTimeout(state.timer);
+    tick(state.generation);
+  }
+});
+
+start();

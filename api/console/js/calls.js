@@ -1,0 +1,150 @@
+// The proactive call list: who to call, why, the booked window and the new ETA, with the
+// outcome buttons (CONTRACTS.md 3 "Call tasks").
+
+import { post, explain } from "./api.js";
+import { h, fill } from "./dom.js";
+import { dateIn, hhmm, isoAt, ms } from "./time.js";
+
+const KIND_LABEL = { late: "will be late", dropped: "not on any route", failed: "delivery failed" };
+
+/** Most urgent first: window already over, then the earliest window end, then the latest ETA. */
+export function byUrgency(a, b) {
+  if (a.urgent !== b.urgent) return a.urgent ? -1 : 1;
+  const end = ms(a.window.end) - ms(b.window.end);
+  if (end) return end;
+  return (b.late_min || 0) - (a.late_min || 0);
+}
+
+/** A proposal for the rebooked window: the next whole hour at or after the ETA, two hours long. */
+function proposal(call, offset) {
+  const base = call.eta ? ms(call.eta) : ms(call.window.end);
+  const hour = 3600000;
+  const local = base + offset * 60000;
+  const start = Math.ceil(local / hour) * hour - offset * 60000;
+  return { start: hhmm(start, offset), end: hhmm(start + 2 * hour, offset) };
+}
+
+function rebookForm(call, offset, done, status) {
+  const date = dateIn(call.window.start, offset);
+  const p = proposal(call, offset);
+  const start = h("input", { type: "time", name: "start", value: p.start, required: true, "aria-label": "new window start" });
+  const end = h("input", { type: "time", name: "end", value: p.end, required: true, "aria-label": "new window end" });
+  const day = h("input", { type: "date", name: "date", value: date, required: true, "aria-label": "new window date" });
+  const form = h(
+    "form",
+    { class: "rebook" },
+    h("label", {}, "New window ", day),
+    h("span", { class: "rebook-times" }, start, " – ", end),
+    h("button", { type: "submit", class: "primary" }, "Save new window"),
+    h("button", { type: "button", class: "link", onclick: () => form.remove() }, "Cancel"),
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const window = { start: isoAt(day.value, start.value, offset), end: isoAt(day.value, end.value, offset) };
+    if (ms(window.end) <= ms(window.start)) {
+      status(`the new window must end after it starts`, "error");
+      return;
+    }
+    done("rebooked", window);
+  });
+  return form;
+}
+
+/**
+ * Render `calls` (open ones) into `list`. `onDone(call, outcome)` is called after an outcome
+ * has been recorded; `status(text, kind)` reports progress and errors.
+ */
+export function renderCalls(list, calls, { offset = 0, onDone = () => {}, status = () => {}, readOnly = false } = {}) {
+  const sorted = [...calls].sort(byUrgency);
+  if (!sorted.length) {
+    fill(list, h("li", { class: "empty" }, "No open calls."));
+    return;
+  }
+  // Keyed by call id: an unchanged call keeps its node (and any rebook form being filled in).
+  const existing = new Map([...list.children].filter((li) => li.dataset.callId).map((li) => [li.dataset.callId, li]));
+  const items = sorted.map((call) => {
+    const sig = JSON.stringify(call);
+    const old = existing.get(call.id);
+    if (old && old._sig === sig) return old;
+    const item = makeItem(call);
+    item._sig = sig;
+    return item;
+  });
+  const current = [...list.children];
+  if (current.length !== items.length || current.some((node, i) => node !== items[i])) fill(list, items);
+
+  function makeItem(call) {
+    const item = h("li", {
+      class: `call${call.urgent ? " urgent" : ""} kind-${call.kind}`,
+      "data-call-id": call.id,
+      "data-stop": call.stop_id,
+    });
+    const record = async (outcome, newWindow) => {
+      for (const b of item.querySelectorAll("button")) b.disabled = true;
+      try {
+        const body = { outcome };
+        if (newWindow) body.new_window = newWindow;
+        await post(`/v1/calls/${encodeURIComponent(call.id)}/outcome`, body);
+        item.classList.add("closed");
+        item.remove();
+        status(`${call.customer ? call.customer.name || call.stop_id : call.stop_id}: ${outcome.replace("_", " ")}`, "ok");
+        onDone(call, outcome);
+      } catch (exc) {
+        for (const b of item.querySelectorAll("button")) b.disabled = false;
+        status(`could not record the outcome: ${explain(exc)}`, "error");
+      }
+    };
+    const customer = call.customer || { name: "", phone: "" };
+    const phone = customer.phone
+      ? h("a", { class: "phone", href: `tel:${customer.phone.replace(/[^+\d]/g, "")}` }, customer.phone)
+      : h("span", { class: "phone muted" }, "no phone");
+    const late = call.late_min > 0 ? ` (+${Math.round(call.late_min)} min)` : "";
+    item.append(
+      h(
+        "div",
+        { class: "call-head" },
+        call.urgent ? h("span", { class: "badge urgent" }, "window over") : null,
+        h("span", { class: `badge kind ${call.kind}` }, KIND_LABEL[call.kind] || call.kind),
+        h("strong", { class: "customer" }, customer.name || "(no name)"),
+        phone,
+      ),
+      h(
+        "div",
+        { class: "call-facts" },
+        h("span", {}, "stop ", h("code", {}, call.stop_id)),
+        call.courier_id ? h("span", {}, "courier ", h("code", {}, call.courier_id)) : null,
+        h("span", {}, `booked ${hhmm(call.window.start, offset)}–${hhmm(call.window.end, offset)}`),
+        call.kind === "failed"
+          ? h("span", {}, `attempted ${call.eta ? hhmm(call.eta, offset) : "–"}`)
+          : h("span", { class: call.late_min > 0 ? "late" : "" }, `new ETA ${call.eta ? hhmm(call.eta, offset) : "none"}${late}`),
+      ),
+      h("div", { class: "call-reason" }, call.reason),
+    );
+    if (!readOnly) {
+      const actions = h(
+        "div",
+        { class: "call-actions" },
+        h("button", { type: "button", "data-outcome": "accepted_late", onclick: () => record("accepted_late") }, "Accepted late"),
+        h(
+          "button",
+          {
+            type: "button",
+            "data-outcome": "rebooked",
+            onclick: () => {
+              if (!item.querySelector("form.rebook")) {
+                const form = rebookForm(call, offset, record, status);
+                item.append(form);
+                form.querySelector("input[name=start]").focus();
+              }
+            },
+          },
+          "Rebook…",
+        ),
+        h("button", { type: "button", "data-outcome": "unreachable", onclick: () => record("unreachable") }, "Unreachable"),
+        h("button", { type: "button", "data-outcome": "cancelled", onclick: () => record("cancelled") }, "Cancelled"),
+      );
+      item.append(actions);
+    }
+    return item;
+  }
+}
