@@ -19,6 +19,10 @@ class SolveParams:
     is charged for each group of a courier's warm-start stops that ends up split across
     couriers, so replans prefer to keep stops with their courier. Costs are in the
     objective's units: one unit per metre driven (`distance_cost_per_m`) by default.
+
+    `iterations` replaces the PyVRP search's wall-time stop by a fixed number of iterations,
+    so one seed gives the same plan on any machine, in any process and under any load (what
+    comparing what-if variants needs); `time_limit_s` still bounds the other engines.
     """
 
     time_limit_s: float
@@ -29,6 +33,7 @@ class SolveParams:
     lateness_cost_per_s: int | None = None
     move_cost: int = 0
     warm_start: tuple[Route, ...] = ()
+    iterations: int | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.time_limit_s <= 3600:
@@ -39,6 +44,8 @@ class SolveParams:
             raise ValueError("costs must not be negative")
         if self.lateness_cost_per_s is not None and self.lateness_cost_per_s <= 0:
             raise ValueError("lateness_cost_per_s must be positive")
+        if self.iterations is not None and self.iterations < 1:
+            raise ValueError("iterations must be at least 1")
 
     @property
     def soft_windows(self) -> bool:

@@ -127,7 +127,8 @@ def schedule_route(
 ) -> RouteSchedule:
     """Time one courier's stop sequence."""
     courier = problem.couriers[courier_index]
-    durations = matrix.durations(courier.profile)
+    durations = matrix.leg_durations(courier.profile)
+    speed = matrix.speed
     distances = matrix.distances_m
     violations: list[Violation] = []
     stops = []
@@ -143,7 +144,8 @@ def schedule_route(
 
     t = courier.ready_s
     if stops and courier.start_at is None and not courier.breaks:
-        t = max(t, stops[0].earliest_s - int(durations[start_node, nodes[0]]))
+        first = int(durations[start_node, nodes[0]])
+        t = max(t, stops[0].earliest_s - first if speed is None else speed.depart_by(first, stops[0].earliest_s))
     start_s = t
     pending: list[Break] = sorted(courier.breaks, key=lambda b: b.earliest_start_s)
     taken: list[BreakTiming] = []
@@ -153,13 +155,17 @@ def schedule_route(
     on_board = list(load)
 
     for stop, stop_node in zip(stops, nodes):
-        leg = int(durations[node, stop_node])
+        free = int(durations[node, stop_node])
+        leg = free
         while pending:
             brk = pending[0]
             brk_start = max(t, brk.earliest_start_s)
+            if speed is not None:
+                leg = speed.travel_s(free, t)
             arrival = t + leg
             window = stop.window_for(arrival)
-            fits_in_wait = brk_start + brk.duration_s + leg <= window.start_s
+            resume = brk_start + brk.duration_s
+            fits_in_wait = resume + (leg if speed is None else speed.travel_s(free, resume)) <= window.start_s
             next_chance = max(arrival, window.start_s) + stop.service_s
             if brk_start <= brk.latest_start_s and (fits_in_wait or next_chance > brk.latest_start_s):
                 t = _take(brk, brk_start, taken, courier, violations)
@@ -169,6 +175,8 @@ def schedule_route(
                 pending.pop(0)
             else:
                 break
+        if speed is not None:
+            leg = speed.travel_s(free, t)
         arrival = t + leg
         window = stop.window_for(arrival)
         start = max(arrival, window.start_s)
@@ -193,6 +201,8 @@ def schedule_route(
         t = _take(brk, max(t, brk.earliest_start_s) if t <= brk.latest_start_s else t, taken, courier, violations)
     end_node = problem.end_node(courier_index)
     leg = int(durations[node, end_node])
+    if speed is not None:
+        leg = speed.travel_s(leg, t)
     end_s = t + leg
     distance += int(distances[node, end_node])
     travel += leg

@@ -10,8 +10,11 @@ source builds after the variants are applied. So every variant also answers
 the changed problem plus the product of those factors. The caller plans with
 `scenario.source(base_source)`, a travel source whose durations are the base source's times
 the factor (`TravelMatrix.scaled`); distances stay as they are. A time-of-day traffic profile
-is reduced to one factor: the mean of the profile over the fleet's shift hours (hours outside
-every period count 1.0), as matrices are not time-dependent yet.
+is planned with as it is: the scenario then carries the composed `SpeedProfile` (every
+traffic change multiplied together) and `source()` is a `TimeOfDaySource`, with which
+`schedule()` times every leg from its departure time and the engines plan with per-leg
+stand-ins (`optimizer.travel.speed`). `travel_factor` still gives the one-number summary:
+the profile's mean over the fleet's shift hours (hours outside every period count 1.0).
 
 `parse_changes(changes)` reads the wire form, e.g. `[{"kind": "remove_couriers", "count": 2}]`.
 Every mistake is reported at once as an `InvalidChange` (an `InvalidProblem`, so the API answers
@@ -23,7 +26,7 @@ Every mistake is reported at once as an `InvalidChange` (an `InvalidProblem`, so
 | `remove_couriers` | `count` or `ids` | drops the last `count` couriers, or those named |
 | `add_couriers` | `count` | adds copies of the first courier, ids `<first id>.add<k>` |
 | `demand_scale` | `factor`, `seed` (0), `jitter_m` (150) | clones stops near themselves, or drops a sample |
-| `traffic` | `factor` or `profile` | travel durations x factor (see above) |
+| `traffic` | `factor` or `profile` | travel durations x factor, or by time of day (see above) |
 | `slot_width` | `minutes` | each window re-centred to that width; windows that then meet merge |
 | `shift_offset` | `minutes`, `move_breaks` (true) | every shift (and its breaks) moves by that much |
 | `service_scale` | `factor` | every service time x factor |
@@ -43,7 +46,8 @@ import numpy as np
 from optimizer.errors import InvalidProblem, ProblemIssue
 from optimizer.model import Courier, Location, Problem, Stop, TimeWindow
 from optimizer.travel.haversine import HaversineSource
-from optimizer.travel.matrix import TravelMatrix, TravelSource
+from optimizer.travel.matrix import TimeOfDaySource, TravelMatrix, TravelSource
+from optimizer.travel.speed import SpeedProfile
 
 MAX_FACTOR = 10.0
 MAX_COURIERS_ADDED = 500
@@ -346,8 +350,9 @@ class Traffic:
     """Travel is slower (factor > 1) or faster: all day by `factor`, or by a time-of-day
     `profile` of non-overlapping periods (1.0 outside them).
 
-    The problem is unchanged; `travel_factor` says how much longer every leg takes. A profile
-    counts by its mean over the couriers' shift hours (see the module docstring).
+    The problem is unchanged; `speed_profile()` is the slowdown by time of day, which a
+    scenario with a profile plans with exactly; `travel_factor` sums it up in one number, a
+    profile by its mean over the couriers' shift hours (see the module docstring).
     """
 
     kind: ClassVar[str] = "traffic"
@@ -379,6 +384,12 @@ class Traffic:
             if period.start_s <= t_s < period.end_s:
                 return period.factor
         return 1.0
+
+    def speed_profile(self) -> SpeedProfile:
+        """The factor as a step function of the time of day (constant for `factor`)."""
+        if self.factor is not None:
+            return SpeedProfile.constant(self.factor)
+        return SpeedProfile.from_periods((p.start_s, p.end_s, p.factor) for p in self.profile)
 
     def travel_factor(self, problem: Problem) -> float:
         """The factor itself, or the profile's mean over all couriers' shift seconds."""
@@ -420,14 +431,22 @@ class ScaledSource:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A base day after its changes: the problem, and how much longer travel takes."""
+    """A base day after its changes: the problem, and how much longer travel takes.
+
+    `travel_factor` is the one-number summary of all traffic changes; `speed` is set when
+    one of them has a time-of-day profile, and then holds every traffic change composed.
+    """
 
     problem: Problem
     travel_factor: float = 1.0
+    speed: SpeedProfile | None = None
 
     def source(self, base: TravelSource | None = None) -> TravelSource:
         """The travel source to plan this scenario with; `base` defaults to great-circle."""
-        return ScaledSource(base if base is not None else HaversineSource(), self.travel_factor)
+        base = base if base is not None else HaversineSource()
+        if self.speed is not None:
+            return TimeOfDaySource(base, self.speed)
+        return ScaledSource(base, self.travel_factor)
 
 
 def apply_changes(problem: Problem, changes: Sequence[Variant], where: str = "changes") -> Scenario:
@@ -436,9 +455,14 @@ def apply_changes(problem: Problem, changes: Sequence[Variant], where: str = "ch
     does not fit the problem raises `InvalidChange` named `<where>[<position>].<key>`; one
     that leaves an invalid day names `<where>[<position>]` first, then the day's issues."""
     factor = 1.0
+    speed = SpeedProfile.constant(1.0)
+    by_time_of_day = False
     for position, change in enumerate(changes):
         try:
             factor *= change.travel_factor(problem)
+            if isinstance(change, Traffic):
+                speed = speed.times(change.speed_profile())
+                by_time_of_day = by_time_of_day or bool(change.profile)
             problem = change.apply(problem)
         except InvalidChange as exc:
             raise InvalidChange(_placed(exc.issues, f"{where}[{position}]")) from None
@@ -447,7 +471,7 @@ def apply_changes(problem: Problem, changes: Sequence[Variant], where: str = "ch
             # removing the only van leaves a parcel nobody can carry: say which change did it.
             blame = ProblemIssue(f"{where}[{position}]", change.kind, "this change leaves an invalid day")
             raise InvalidChange([blame, *exc.issues]) from None
-    return Scenario(problem, factor)
+    return Scenario(problem, factor, speed if by_time_of_day else None)
 
 
 def _placed(issues: Sequence[ProblemIssue], at: str) -> list[ProblemIssue]:

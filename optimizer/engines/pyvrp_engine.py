@@ -6,6 +6,9 @@ with identical vehicles are one vehicle type with `num_available` > 1 (symmetry 
 search); a stop with several windows is a required, mutually exclusive client group of one
 client per window; an optional stop is a client with `required=False` and its penalty as
 prize. A scheduled client's `idx` counts clients only, not depots.
+
+The search stops on the time limit, or after `params.iterations` iterations when given
+(deterministic for a seed, whatever the machine's load).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyvrp
-from pyvrp.stop import MaxRuntime
+from pyvrp.stop import MaxIterations, MaxRuntime
 
 from optimizer.engines.base import MULTIPLE_WINDOWS, OPTIONAL_STOPS, START_POSITIONS
 from optimizer.engines.reasons import with_reasons
@@ -45,7 +48,7 @@ class PyVRPEngine:
         remaining = params.time_limit_s - (time.perf_counter() - began)
         result = pyvrp.solve(
             built.data,
-            stop=MaxRuntime(max(remaining, _MIN_SEARCH_S)),
+            stop=MaxIterations(params.iterations) if params.iterations else MaxRuntime(max(remaining, _MIN_SEARCH_S)),
             seed=params.seed,
             collect_stats=False,
             display=False,
