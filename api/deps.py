@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
 from api.auth import KeyRing, Principal
+from api.scenarios_service import ScenarioService
 from api.service import PlanService
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key; its role decides access")
@@ -23,5 +24,11 @@ def get_principal(request: Request, key: Annotated[str | None, Depends(api_key_h
     return keys.authenticate(key)
 
 
+def get_scenarios(request: Request) -> ScenarioService:
+    scenarios: ScenarioService = request.app.state.scenarios
+    return scenarios
+
+
 ServiceDep = Annotated[PlanService, Depends(get_service)]
+ScenariosDep = Annotated[ScenarioService, Depends(get_scenarios)]
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -18,6 +18,8 @@ from api import errors
 from api.auth import KeyRing
 from api.outbox import OutboxWorker
 from api.routers import calls, console, events, health, plans
+from api.routers.scenarios import router as scenarios_router
+from api.scenarios_service import ScenarioService
 from api.service import PlanService
 from api.settings import Settings, get_settings
 from api.store import Store
@@ -97,11 +99,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         outbox = OutboxWorker(store, settings.webhook_url, settings.webhook_timeout_s)
         service = PlanService(settings, store, plans_executor, outbox.wake, replan_executor=replan_executor)
         app.state.service = service
+        app.state.scenarios = ScenarioService(settings, store, plans_executor)
         app.state.keys = keys
         outbox.start()
         if isinstance(replan_executor, LocalExecutor):
             threading.Thread(target=replan_executor.warm_up, args=(warm_up,), daemon=True).start()
         service.resume()
+        app.state.scenarios.resume()
         try:
             yield
         finally:
@@ -128,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     for router in (health.router, plans.router, events.router, calls.router, console.router):
         app.include_router(router)
+    app.include_router(scenarios_router)
     if CONSOLE_DIR.is_dir():
         app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
     return app

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from optimizer import model as m
 from optimizer.errors import InvalidProblem, ProblemIssue
+from optimizer.kpi import DEFAULT_COST
 from optimizer.schedule import RouteSchedule, Schedule
 from optimizer.solution import Solution
 
@@ -239,6 +240,7 @@ class KpisOut(BaseModel):
     unassigned: int = 0
     late_minutes: float = 0.0
     working_hours: float = 0.0
+    cost: float | None = Field(None, description="km, working hours and couriers used, priced by the cost model")
 
 
 def at(day_start: datetime, seconds: int) -> datetime:
@@ -280,6 +282,7 @@ def kpis_out(problem: m.Problem, timed: Schedule, solution: Solution) -> KpisOut
         unassigned=len(solution.unassigned),
         late_minutes=round(timed.late_s / 60, 1),
         working_hours=round(sum(r.duration_s for r in used) / 3600, 2),
+        cost=round(DEFAULT_COST.cost(timed.distance_m, sum(r.duration_s for r in used), len(used)), 2),
     )
 
 

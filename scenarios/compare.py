@@ -252,7 +252,7 @@ def solve_scenario(name: str, scenario: Scenario, params: CompareParams) -> Solv
     kpis = day_kpis(problem, timed, solution, cost_model=params.cost_model)
     return SolvedScenario(
         name,
-        kpis.figures(),
+        {k: v for k, v in kpis.figures().items() if v is not None},  # no records in a what-if
         solution.engine,
         solve_params.iterations if deterministic else None,
         deterministic,

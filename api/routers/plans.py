@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import CurrentPrincipal, ServiceDep
-from api.schemas import Accepted, KpisOut, LiveRouteOut, PlanCreateIn, PlanOut, PlanSummaryOut
+from api.quality import plan_kpis
+from api.scenario_schemas import PlanKpisOut
+from api.schemas import Accepted, LiveRouteOut, PlanCreateIn, PlanOut, PlanSummaryOut
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
@@ -31,14 +33,17 @@ def get_plan(plan_id: str, service: ServiceDep, principal: CurrentPrincipal) -> 
     return service.get_plan(plan_id, principal)
 
 
-@router.get("/{plan_id}/kpis", response_model=KpisOut)
-def get_kpis(plan_id: str, service: ServiceDep, principal: CurrentPrincipal) -> KpisOut:
+@router.get("/{plan_id}/kpis", response_model=PlanKpisOut)
+def get_kpis(plan_id: str, service: ServiceDep, principal: CurrentPrincipal) -> PlanKpisOut:
+    """The plan's figures and the day's service quality: lateness percentiles, hours,
+    overtime, cost, and from the records actual on-time rate, failures, proactive-call
+    coverage and per-courier grades."""
     plan = service.get_plan(plan_id, principal)
     if plan.kpis is None:
         from api.errors import ApiError
 
         raise ApiError(409, "conflict", f"plan {plan_id} is {plan.status}, not solved yet")
-    return plan.kpis
+    return plan_kpis(service.store, plan_id, plan.kpis)
 
 
 @router.get("/{plan_id}/couriers/{courier_id}/route", response_model=LiveRouteOut)

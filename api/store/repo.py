@@ -81,6 +81,7 @@ __all__ = [
     "open_calls",
     "pending_count",
     "route_history",
+    "unfinished_scenarios",
     "update_call",
     "update_plan",
     "update_scenario",
@@ -656,6 +657,12 @@ def update_scenario(
     row.updated_at = updated_at or _now()
     s.flush()
     return _record(ScenarioRecord, row)
+
+
+def unfinished_scenarios(s: Session) -> list[str]:
+    """Ids of scenario runs left `queued` or `running` (e.g. after a restart), oldest first."""
+    query = select(ScenarioRow.id).where(ScenarioRow.status.in_(("queued", "running")))
+    return list(s.scalars(query.order_by(ScenarioRow.created_at, ScenarioRow.id)))
 
 
 # ---------------------------------------------------------------- audit

@@ -1,0 +1,141 @@
+"""What-if scenarios over HTTP (CONTRACTS.md 3): check, store, solve off the request path, answer.
+
+`create` checks everything a client can get wrong before storing anything: the base (a
+stored plan's day, with customer-service overrides, or a problem given inline), each
+variant's changes against that base (422 naming `variants[i].changes[j].<key>`). The run
+is stored `queued`, then solved in a background thread through `scenarios.compare` on the
+same executor as plans (a local process pool or Ray), `running` meanwhile, and stored
+`done` with one result per scenario, base first (`failed` when the base could not be
+solved). Runs left unfinished by a restart are solved again on start-up (`resume`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Any
+
+from api import live
+from api.auth import Principal, require
+from api.scenario_schemas import ScenarioCreateIn, ScenarioOut, ScenarioResultOut
+from api.schemas import Accepted, ProblemIn
+from api.settings import Settings
+from api.store import Store, repo
+from api.store.records import ScenarioRecord
+from optimizer.model import Problem
+from scenarios.compare import BASE_NAME, CompareParams, Comparison, PreparedVariant, compare, prepare
+from scenarios.executors import Executor
+
+log = logging.getLogger("ontime.scenarios")
+
+
+class ScenarioService:
+    def __init__(self, settings: Settings, store: Store, executor: Executor) -> None:
+        self.settings = settings
+        self.store = store
+        self.executor = executor
+
+    def create(self, body: ScenarioCreateIn, principal: Principal) -> Accepted:
+        require(principal, "dispatcher", "planner")
+        problem = self._base_problem(body)
+        prepare(problem, [(v.name, v.changes) for v in body.variants])  # every mistake named, or nothing stored
+        scenario_id = uuid.uuid4().hex
+        request = body.model_dump(mode="json", exclude_none=True)
+        request["requested_by"] = principal.actor
+        with self.store.transaction() as s:
+            repo.create_scenario(s, scenario_id, request)
+            repo.add_audit(s, None, principal.actor, "scenario_created", {"scenario": scenario_id})
+        self._start(scenario_id, body, problem)
+        return Accepted(id=scenario_id, status="queued")
+
+    def get(self, scenario_id: str, principal: Principal) -> ScenarioOut:
+        require(principal, "dispatcher", "planner")
+        with self.store.transaction(readonly=True) as s:
+            record = repo.get_scenario(s, scenario_id)
+        return _out(record)
+
+    def resume(self) -> None:
+        """After a restart: solve again every run left queued or running."""
+        with self.store.transaction(readonly=True) as s:
+            stale = [repo.get_scenario(s, i) for i in repo.unfinished_scenarios(s)]
+        for record in stale:
+            try:
+                request = {k: v for k, v in record.request.items() if k != "requested_by"}
+                body = ScenarioCreateIn.model_validate(request)
+                problem = self._base_problem(body)
+            except Exception as exc:
+                self._finish(record.id, "failed", None, f"cannot resume: {type(exc).__name__}: {str(exc)[:200]}")
+                continue
+            log.info("resuming scenario run %s", record.id)
+            self._start(record.id, body, problem)
+
+    # -- running ------------------------------------------------------------------------
+
+    def _base_problem(self, body: ScenarioCreateIn) -> Problem:
+        if body.base.problem is not None:
+            return body.base.problem.to_domain()
+        assert body.base.plan_id is not None
+        with self.store.transaction(readonly=True) as s:
+            plan = repo.get_plan(s, body.base.plan_id)
+        wire = ProblemIn.model_validate(plan.problem)
+        return live.domain_problem(wire, plan.state or {})
+
+    def _start(self, scenario_id: str, body: ScenarioCreateIn, problem: Problem) -> None:
+        params = CompareParams(
+            time_limit_s=body.time_limit_s,
+            seed=body.seed,
+            iterations=body.iterations,
+            detour_factor=self.settings.detour_factor,
+            cost_model=body.cost.to_domain(),
+        )
+        runs = prepare(problem, [(v.name, v.changes) for v in body.variants])
+        thread = threading.Thread(
+            target=self._run, args=(scenario_id, problem, runs, params), name=f"scenario-{scenario_id}", daemon=True
+        )
+        thread.start()
+
+    def _run(
+        self, scenario_id: str, problem: Problem, runs: tuple[PreparedVariant, ...], params: CompareParams
+    ) -> None:
+        try:
+            with self.store.transaction() as s:
+                repo.update_scenario(s, scenario_id, status="running")
+            comparison = compare(problem, (), params, self.executor, prepared=runs)
+        except Exception as exc:
+            log.warning("scenario run %s failed: %s", scenario_id, type(exc).__name__)
+            self._finish(scenario_id, "failed", None, f"{type(exc).__name__}: {str(exc)[:300]}")
+            return
+        base = comparison.base
+        if base.kpis is None:
+            self._finish(scenario_id, "failed", _stored(comparison), f"the base could not be solved: {base.error}")
+        else:
+            self._finish(scenario_id, "done", _stored(comparison), None)
+
+    def _finish(self, scenario_id: str, status: str, results: dict[str, Any] | None, error: str | None) -> None:
+        try:
+            with self.store.transaction() as s:
+                repo.update_scenario(s, scenario_id, status=status, results=results, error=error)
+        except Exception:
+            log.exception("could not store the outcome of scenario run %s", scenario_id)
+
+
+def _stored(comparison: Comparison) -> dict[str, Any]:
+    return {"iterations": comparison.iterations, "seed": comparison.seed, "results": comparison.to_wire()}
+
+
+def _out(record: ScenarioRecord) -> ScenarioOut:
+    stored = record.results if isinstance(record.results, dict) else {}
+    results = [ScenarioResultOut.model_validate(r) for r in stored.get("results", [])]
+    if results and results[0].name != BASE_NAME:  # the base leads; keep the contract's order
+        results.sort(key=lambda r: r.name != BASE_NAME)
+    return ScenarioOut(
+        id=record.id,
+        status=record.status,
+        results=results,
+        error=record.error,
+        seed=int(stored.get("seed", record.request.get("seed", 0))),
+        iterations=stored.get("iterations"),
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
