@@ -9,6 +9,7 @@ renders (skipped while `POST /v1/scenarios` does not exist). No page logs a cons
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,6 +19,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from scenarios.generate import generate_day
 from tests.console.conftest import (
     DISPATCHER_KEY,
     PLANNER_KEY,
@@ -62,6 +64,9 @@ class Pages:
 
 @pytest.fixture
 def pages(browser: Any) -> Iterator[Pages]:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)  # explicit LIVE_MS where the 2 s promise is checked
     opened = Pages(browser)
     yield opened
     opened.close()
@@ -236,8 +241,6 @@ def test_scenario_panel_renders_a_contract_shaped_answer_on_a_phone(
 ) -> None:
     """The what-if panel against answers shaped as CONTRACTS.md 3 says (served by the test),
     on a phone-sized dispatcher page: the table with deltas and the bar chart render."""
-    import json
-
     from playwright.sync_api import expect
 
     base = _kpis(320.0, 0, 9, 1.0)
@@ -280,4 +283,75 @@ def test_scenario_panel_renders_a_contract_shaped_answer_on_a_phone(
     expect(panel.locator("svg.bars text.bar-value").nth(2)).to_have_text("9")
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     panel.screenshot(path=str(SCREENSHOTS / "scenarios-phone.png"))
+    assert pages.errors == [], "console errors:\n" + "\n".join(pages.errors)
+
+
+ORDERS_CSV = "\n".join(
+    [
+        "id,lat,lon,service_min,window_start,window_end,window2_start,window2_end,"
+        "weight_kg,parcels,customer_name,phone,address",
+        'o1,31.2301,121.5102,4,09:00,11:00,,,3.2,1,"<b>Li</b> & \'Wei\'",+8613800001234,"Lane 88, Pudong Ave"',
+        "o2,31.2150,121.5300,3,9:00,12:00,,,1.0,1,Wang Fang,+8613800002345,Century Ave 1",
+        "o3,31.2400,121.5600,5,10:00,12:00,15:00,17:00,2.5,2,Chen Jing,+8613800003456,",
+        "o4,31.2050,121.5500,2,13:00,15:00,,,0.5,1,Zhao Lei,,",
+        "o5,31.2250,121.5700,4,14:00,16:00,,,4.0,3,Liu Min,+8613800005678,Block 5",
+        "o6,31.2350,121.5200,3,2026-11-27T16:00:00+08:00,2026-11-27T18:00:00+08:00,,,1.5,1,Sun Tao,,",
+    ]
+)
+COURIERS_CSV = "\n".join(
+    [
+        "id,depot_lat,depot_lon,shift_start,shift_end,speed_kmh,weight_kg,parcels,break_earliest,break_latest,break_min",
+        "k1,31.2204,121.5447,08:00,18:00,18,80,60,11:30,13:00,30",
+        "k2,31.2204,121.5447,08:00,18:00,18,80,60,,,",
+    ]
+)
+
+
+def test_planner_creates_a_plan_from_orders_and_couriers_csv(server: Server, pages: Pages) -> None:
+    """CSV files parsed in the browser become a problem; the new plan is solved and drawn,
+    and a customer name holding markup is shown as text."""
+    from playwright.sync_api import expect
+
+    desk = pages.open(DESKTOP, "planner-csv")
+    sign_in(desk, server, "/console/", PLANNER_KEY)
+    expect(desk.locator("#who-role")).to_have_text("planner")
+    desk.locator("#create > summary").click()
+    form = desk.locator("#create-form")
+    form.locator("input[name=source][value=csv]").check()
+    form.locator("input[name=orders]").set_input_files(
+        {"name": "orders.csv", "mimeType": "text/csv", "buffer": ORDERS_CSV.encode()}
+    )
+    form.locator("input[name=couriers]").set_input_files(
+        {"name": "couriers.csv", "mimeType": "text/csv", "buffer": COURIERS_CSV.encode()}
+    )
+    form.locator("input[name=name]").fill("csv-day")
+    form.locator("input[name=date]").fill("2026-11-27")
+    form.locator("input[name=time_limit_s]").fill("1")
+    with desk.expect_response(lambda r: r.url.endswith("/v1/plans") and r.request.method == "POST") as created:
+        form.locator("button[type=submit]").click()
+    assert created.value.status == 202, created.value.text()
+    plan_id = created.value.json()["id"]
+    expect(desk.locator("#plan-status")).to_have_text("solved", timeout=60_000)
+    plan = server.get(f"/v1/plans/{plan_id}", PLANNER_KEY)
+    used = [r for r in plan["routes"] if r["visits"]]
+    assert sum(len(r["visits"]) for r in used) + len(plan["unassigned"]) == 6
+    expect(desk.locator("#map path.route")).to_have_count(len(used))
+    expect(desk.locator("#map circle.stop")).to_have_count(6)
+    expect(desk.locator("#timeline-svg g.tl-row")).to_have_count(len(used))
+    expect(desk.locator("#map circle[data-stop=o1] title")).to_contain_text("<b>Li</b> & 'Wei'")
+    assert desk.locator("main b").count() == 0
+
+    # The same from a problem JSON file (wrapped as the POST /v1/plans body).
+    small = json.dumps({"problem": generate_day(8, 2, 1)}).encode()
+    desk.locator("#create > summary").click()
+    form.locator("input[name=source][value=json]").check()
+    form.locator("input[name=problem]").set_input_files(
+        {"name": "day.json", "mimeType": "application/json", "buffer": small}
+    )
+    with desk.expect_response(lambda r: r.url.endswith("/v1/plans") and r.request.method == "POST") as created:
+        form.locator("button[type=submit]").click()
+    assert created.value.status == 202, created.value.text()
+    expect(desk.locator(f"#plan-list tr[data-plan-id='{created.value.json()['id']}']")).to_have_count(1)
+    expect(desk.locator("#plan-status")).to_have_text("solved", timeout=60_000)
+    expect(desk.locator("#map circle.stop")).to_have_count(8)
     assert pages.errors == [], "console errors:\n" + "\n".join(pages.errors)

@@ -77,9 +77,12 @@ function enter() {
   }
   showFor(state.me.role);
   if (can("dispatcher", "planner")) scenarioPanel($("#scenario-panel"), { planId: () => state.planId, status: say });
-  refreshPlans().then(() => {
+  refreshPlans().then((plans) => {
+    // The plan in the address, else the newest solved one (the day being worked).
     const wanted = new URLSearchParams(window.location.hash.slice(1)).get("plan");
-    if (wanted) openPlan(wanted);
+    const newest = (plans || []).find((p) => p.status === "solved");
+    if (wanted) openPlan(wanted, { collapse: true });
+    else if (newest) openPlan(newest.id, { collapse: false });
   });
 }
 
@@ -120,7 +123,7 @@ async function refreshPlans() {
     plans = await get("/v1/plans?limit=50");
   } catch (exc) {
     say(`plans: ${explain(exc)}`, "error");
-    return;
+    return [];
   }
   const rows = plans.map((p) =>
     h(
@@ -130,11 +133,12 @@ async function refreshPlans() {
       h("td", {}, h("span", { class: `badge ${p.status}` }, p.status)),
       h("td", { class: "num" }, String(p.version)),
       h("td", { class: "muted" }, created(p.created_at)),
-      h("td", {}, h("button", { type: "button", class: "open", onclick: () => openPlan(p.id) }, p.id === state.planId ? "Open ✓" : "Open")),
+      h("td", {}, h("button", { type: "button", class: "open", onclick: () => openPlan(p.id, { collapse: true }) }, p.id === state.planId ? "Open ✓" : "Open")),
     ),
   );
   fill($("#plan-list"), rows.length ? rows : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No plans yet.")));
   $("#plans-count").textContent = `(${plans.length})`;
+  return plans;
 }
 
 $("#plans-refresh").addEventListener("click", refreshPlans);
@@ -185,8 +189,8 @@ $("#create-form").addEventListener("submit", async (e) => {
     });
     say(`plan ${problem.name} is ${answer.status}`, "ok");
     $("#create").open = false;
-    await openPlan(answer.id);
-    refreshPlans();
+    await refreshPlans();
+    await openPlan(answer.id, { collapse: false });
   } catch (exc) {
     say(`the plan was refused: ${explain(exc)}`, "error");
   }
@@ -194,7 +198,7 @@ $("#create-form").addEventListener("submit", async (e) => {
 
 // --- one plan, live -------------------------------------------------------------------------
 
-async function openPlan(id) {
+async function openPlan(id, { collapse = true } = {}) {
   state.generation += 1;
   clearTimeout(state.timer);
   state.planId = id;
@@ -210,7 +214,7 @@ async function openPlan(id) {
     if (button) button.textContent = row.dataset.planId === id ? "Open ✓" : "Open";
   }
   $("#plan-head").hidden = false;
-  $("#plans-box").open = false;
+  if (collapse) $("#plans-box").open = false;
   fill($("#call-list"));
   await tick(state.generation);
 }

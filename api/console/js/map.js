@@ -45,7 +45,8 @@ function tileLayer(tileUrl, proj, points) {
   };
   let x0, x1, y0, y1;
   for (;;) {
-    [x0, x1, y0, y1] = [tileX(west, z), tileX(east, z), tileY(north, z), tileY(south, z)];
+    // One tile of margin around the plan, so the view's sides are covered too.
+    [x0, x1, y0, y1] = [tileX(west, z) - 1, tileX(east, z) + 1, tileY(north, z) - 1, tileY(south, z) + 1];
     if ((x1 - x0 + 1) * (y1 - y0 + 1) <= MAX_TILES || z <= 3) break;
     z -= 1;
   }
