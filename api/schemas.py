@@ -9,6 +9,7 @@ kilograms become grams, km/h become m/s, minutes become seconds.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -27,9 +28,12 @@ DEFAULT_STOP_PENALTY = 10_000_000
 """Objective cost of leaving a stop out (about 10,000 km of driving): a last resort."""
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-Amount = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, strict=True)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, strict=True)]
+Amount = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False, strict=True)]
+KEYS_ARE_IDS: dict[str, Any] = {"additionalProperties": False}
+"""For `dict[Id, ...]`: pydantic puts the key pattern in `patternProperties`, which alone lets any
+other key through in JSON Schema; this says in the OpenAPI schema what validation does."""
 
 
 def _aware(value: datetime) -> datetime:
@@ -42,6 +46,8 @@ AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 
 class Wire(BaseModel):
+    """Numbers and booleans are strict (no "12" or true for a number): what the OpenAPI schema says."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -53,7 +59,7 @@ class WindowIn(Wire):
 class BreakIn(Wire):
     earliest_start: AwareDatetime
     latest_start: AwareDatetime
-    duration_min: Annotated[float, Field(ge=0, le=600, allow_inf_nan=False)]
+    duration_min: Annotated[float, Field(ge=0, le=600, allow_inf_nan=False, strict=True)]
 
 
 class DepotIn(Wire):
@@ -68,8 +74,8 @@ class CourierIn(Wire):
     end_depot: Id | None = None
     shift_start: AwareDatetime
     shift_end: AwareDatetime
-    capacity: dict[Id, Amount] = Field(default_factory=dict, max_length=8)
-    speed_kmh: Annotated[float, Field(gt=0.5, le=200, allow_inf_nan=False)] = 18.0
+    capacity: dict[Id, Amount] = Field(default_factory=dict, max_length=8, json_schema_extra=KEYS_ARE_IDS)
+    speed_kmh: Annotated[float, Field(gt=0.5, le=200, allow_inf_nan=False, strict=True)] = 18.0
     profile: Id | None = None
     breaks: list[BreakIn] = Field(default_factory=list, max_length=8)
 
@@ -83,13 +89,13 @@ class StopIn(Wire):
     id: Id
     lat: Latitude
     lon: Longitude
-    service_min: Annotated[float, Field(ge=0, le=600, allow_inf_nan=False)] = 0.0
+    service_min: Annotated[float, Field(ge=0, le=600, allow_inf_nan=False, strict=True)] = 0.0
     windows: list[WindowIn] = Field(min_length=1, max_length=8)
-    demand: dict[Id, Amount] = Field(default_factory=dict, max_length=8)
+    demand: dict[Id, Amount] = Field(default_factory=dict, max_length=8, json_schema_extra=KEYS_ARE_IDS)
     customer: CustomerIn = Field(default_factory=CustomerIn)
     address: Annotated[str, Field(max_length=300)] = ""
-    penalty: Annotated[int, Field(ge=0, le=10**12)] | None = None
-    required: bool = False
+    penalty: Annotated[int, Field(ge=0, le=10**12, strict=True)] | None = None
+    required: Annotated[bool, Field(strict=True)] = False
 
 
 class ProblemIn(Wire):
@@ -176,9 +182,22 @@ class ProblemIn(Wire):
                     None if s.required else (s.penalty if s.penalty is not None else DEFAULT_STOP_PENALTY),
                 )
             )
-        if issues:
-            raise InvalidProblem(issues)
-        return m.Problem(self.name, depots, tuple(couriers), tuple(stops), tuple(dims), day)
+        try:
+            if issues:
+                raise InvalidProblem(issues)
+            return m.Problem(self.name, depots, tuple(couriers), tuple(stops), tuple(dims), day)
+        except InvalidProblem as exc:  # name the wire's fields, not the domain's
+            raise InvalidProblem([replace(i, field=WIRE_FIELDS.get(i.field, i.field)) for i in exc.issues]) from None
+
+
+WIRE_FIELDS = {
+    "couriers.start_depot": "couriers.depot",
+    "couriers.speed": "couriers.speed_kmh",
+    "stops.service": "stops.service_min",
+    "breaks.duration": "couriers.breaks.duration_min",
+    "breaks.latest_start": "couriers.breaks.latest_start",
+}
+"""Domain issue fields whose wire field has another name."""
 
 
 def _demand(dimension: str, amount: float) -> int:
@@ -291,9 +310,9 @@ def kpis_out(problem: m.Problem, timed: Schedule, solution: Solution) -> KpisOut
 
 class PlanCreateIn(Wire):
     problem: ProblemIn
-    time_limit_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] = 10.0
+    time_limit_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False, strict=True)] = 10.0
     engine: Literal["auto", "ortools", "pyvrp"] = "auto"
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1, strict=True)] = 0
 
 
 class Accepted(BaseModel):
@@ -309,7 +328,7 @@ class EventIn(Wire):
     courier_id: Id
     type: EventType
     at: AwareDatetime
-    delay_min: Annotated[float, Field(ge=0, le=24 * 60, allow_inf_nan=False)] = 0.0
+    delay_min: Annotated[float, Field(ge=0, le=24 * 60, allow_inf_nan=False, strict=True)] = 0.0
     stop_id: Id | None = None
     lat: Latitude | None = None
     lon: Longitude | None = None
