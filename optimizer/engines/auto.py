@@ -56,7 +56,10 @@ class AutoEngine:
             rest = max(params.time_limit_s - (time.perf_counter() - began), 0.1)
             warm = first.routes if first.feasible else ()
             repaired = self.ortools.solve(problem, matrix, replace(params, time_limit_s=rest, warm_start=warm))
-            return repaired if _score(problem, matrix, repaired) < first_score else first
+            if _score(problem, matrix, repaired) < first_score:
+                return repaired
+            # The break-free plan with its breaks placed breaks a window, break or shift: say so.
+            return first if first_score[1] == 0 else replace(first, feasible=False)
         return self.ortools.solve(problem, matrix, params)
 
 
