@@ -107,6 +107,7 @@ def plan(
         "routes": [route_out(day, r).model_dump(mode="json") for r in result.schedule.routes],
         "unassigned": [{"stop_id": u.stop_id, "reason": u.reason} for u in result.solution.unassigned],
         "kpis": kpis_out(problem, result.schedule, result.solution).model_dump(mode="json"),
+        "problem": wire.model_dump(mode="json"),  # so `ontime report PLAN.json` needs nothing else
     }
     text = json.dumps(document, indent=2, ensure_ascii=False)
     if out is None:
@@ -256,6 +257,8 @@ def demo(
     threading.Thread(target=load_demo, daemon=True).start()
     serve(host, port)
 
+
+import api.cli_plan_ahead  # noqa: E402, F401  (registers whatif, report, bench whatif, bench traffic)
 
 if __name__ == "__main__":
     app()
