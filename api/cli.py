@@ -68,8 +68,11 @@ def solve_instance(
             }
         )
     )
-    if solution.unassigned:
-        err.print(f"[yellow]{len(solution.unassigned)} customers unassigned[/yellow]")
+    problems = instance.violations(routes)
+    if solution.unassigned or problems:
+        err.print(f"[yellow]no feasible plan: {len(solution.unassigned)} customers unassigned[/yellow]")
+        for problem_text in problems[:5]:
+            err.print(f"  {problem_text}")
         raise typer.Exit(1)
 
 
@@ -157,6 +160,21 @@ def bench_vrptw(
     """Static plan quality on the classic instances, peers in the same run (BENCHMARKS.md 1)."""
     vrptw = _benchmarks().vrptw
     vrptw.main(set_name, time_limit, data, jobs, solvers.split(","), [o for o in only.split(",") if o], out)
+
+
+@bench_app.command("live")
+def bench_live(
+    sizes: Annotated[str, typer.Option("--sizes", help="stops x couriers, comma-separated")] = "200x16,1000x60",
+    replan_budget: Annotated[float, typer.Option("--replan-budget", help="answer budget of a delay, s")] = 1.0,
+    reference: Annotated[float, typer.Option("--reference", help="budget of the reference re-solve, s")] = 30.0,
+    out: Annotated[Path | None, typer.Option("--out")] = None,
+) -> None:
+    """Delay, stream and outage latency through a real server, and lateness vs a long re-solve."""
+    _benchmarks()
+    import benchmarks.live
+
+    parsed = [(int(a), int(b)) for a, b in (part.split("x") for part in sizes.split(",") if part)]
+    benchmarks.live.main(parsed, replan_budget, reference, out)
 
 
 def _benchmarks() -> ModuleType:

@@ -410,8 +410,9 @@ class PlanService:
             problem = live.domain_problem(wire, before_state)
             plan = change(live.live_plan(problem, before_state), state)
             day = retime(plan, self.source)
-            if reoptimize or (reoptimize is None and day.at_risk):
-                plan, day = self._reoptimized(plan, day, began, focus)
+            worse = _worsened(before_state, day)
+            if reoptimize or (reoptimize is None and worse):
+                plan, day = self._reoptimized(plan, day, began, focus | worse)
             calls_before = {
                 c.stop_id: OpenCall(c.id, c.stop_id, _call_kind(c.kind), _seconds(wire, c.eta))
                 for c in open_calls
@@ -551,6 +552,24 @@ class PlanService:
         for plan_id in stale:
             log.info("resuming the solve of plan %s", plan_id)
             self.start_solve(plan_id)
+
+
+WORSE_BY_S = 60
+"""A change that makes a courier's stops later than this in total triggers re-optimization."""
+
+
+def _worsened(before: dict[str, Any], day: DayState) -> frozenset[str]:
+    """Couriers whose not-yet-served stops this change made later than booked."""
+    snapshot = before.get("snapshot", {}).get("couriers", {})
+    worse = set()
+    for courier in day.couriers:
+        was = sum(
+            v[3] for v in snapshot.get(courier.courier_id, {}).get("visits", []) if v[1] not in ("done", "failed")
+        )
+        now = sum(v.late_s for v in courier.visits if v.status not in ("done", "failed"))
+        if now > was + WORSE_BY_S:
+            worse.add(courier.courier_id)
+    return frozenset(worse)
 
 
 def _call_kind(kind: str) -> CallKind:

@@ -292,9 +292,11 @@ class ReplanPolicy:
     model_breaks: bool = False
     """Give OR-Tools the breaks; off by default: its break constraint does not scale to a
     fleet's day in a second, and `retime()` places breaks exactly afterwards anyway."""
-    max_couriers: int = 12
-    max_stops: int = 160
+    max_couriers: int = 6
+    max_stops: int = 80
     """Size of one neighbourhood: the couriers at risk and their nearest colleagues."""
+    warm_start: bool = True
+    """Start from the current routes (False: re-solve from scratch, the quality reference)."""
 
 
 def remaining_problem(
@@ -339,12 +341,14 @@ def reoptimize(
 
     The fleet is cut into neighbourhoods: each courier at risk with its nearest colleagues,
     up to `policy.max_couriers` couriers and `policy.max_stops` stops. Each is solved on its
-    share of the budget; couriers in no neighbourhood keep their routes. A small fleet is
-    one neighbourhood, i.e. the whole fleet is re-optimized.
+    share of the budget, worst first; couriers in no neighbourhood keep their routes.
+    Small neighbourhoods are deliberate: measured on generated days, six couriers and 80
+    stops in 0.8 s beat the whole 16-courier fleet given 3 s.
     """
     began = time.perf_counter()
     sub, warm = remaining_problem(live, day, policy)
-    seeds = [c.courier_id for c in day.couriers if c.late_stops or c.courier_id in focus]
+    lateness = {c.courier_id: sum(v.late_s for v in c.visits if v.status != "done") for c in day.couriers}
+    seeds = sorted(focus or {c.courier_id for c in day.couriers if c.late_stops}, key=lambda c: -lateness.get(c, 0))
     groups = neighbourhoods(sub, warm, seeds, policy)
     free = {r.courier_id: r for r in warm}
     assigned = {s for r in warm for s in r.stop_ids}
@@ -356,24 +360,17 @@ def reoptimize(
         couriers = [c for c in sub.couriers if c.id in members]
         stops = [sub.stop_by_id(s) for cid in group for s in free[cid].stop_ids]
         stops += [s for s in loose if _nearest_group(s, groups, sub, warm) == k]
-        part = _subproblem(sub, couriers, stops)
-        matrix = source.matrix(part)
-        share = (policy.time_limit_s - (time.perf_counter() - began)) / (len(groups) - k)
-        params = SolveParams(
-            time_limit_s=max(share, 0.05),
-            seed=policy.seed,
-            engine="ortools",
-            lateness_cost_per_s=policy.lateness_cost_per_s,
-            move_cost=policy.move_cost,
-            warm_start=tuple(free[cid] for cid in group),
+        left_s = policy.time_limit_s - (time.perf_counter() - began)
+        if left_s < MIN_GROUP_S and k > 0:
+            break  # the worst neighbourhoods came first; the rest keep their routes
+        share = min(left_s, max(left_s / (len(groups) - k), GROUP_SHARE_S))
+        routes_k = _repair_group(
+            _subproblem(sub, couriers, stops), tuple(free[cid] for cid in group), source, policy, max(share, 0.05)
         )
-        solution = solve(part, matrix, params)
-        placed = {s for r in solution.routes for s in r.stop_ids}
-        if not solution.feasible or any(s.id not in placed for s in stops if not _was_loose(s.id, loose)):
-            continue  # keep the group's routes as they were rather than drop stops
-        for route in solution.routes:
+        if routes_k is None:
+            continue  # keep the group's routes as they were
+        for route in routes_k:
             new_routes[route.courier_id] = route
-        unassigned.extend(solution.unassigned)
     routes = []
     for state in day.couriers:
         locked = tuple(v.stop_id for v in state.visits if v.status in ("done", "failed", "presumed"))
@@ -386,8 +383,132 @@ def reoptimize(
     return replace(live, routes=tuple(routes), unassigned=tuple(still_out.values()))
 
 
-def _was_loose(stop_id: str, loose: list[Stop]) -> bool:
-    return any(s.id == stop_id for s in loose)
+MIN_GROUP_S = 0.2
+"""Below this a neighbourhood's search cannot improve anything; later ones are skipped."""
+GROUP_SHARE_S = 0.4
+"""Each neighbourhood gets at least this much of the budget (worst first)."""
+
+DROP_PENALTY = 100_000_000
+"""Cost of leaving a stop out of the on-time plan: above any detour, so OR-Tools serves
+as many customers on time as it can before minimising distance."""
+
+
+def _repair_group(
+    part: Problem, current: tuple[Route, ...], source: TravelSource, policy: ReplanPolicy, budget_s: float
+) -> tuple[Route, ...] | None:
+    """Re-plan one neighbourhood: most customers on time first, then least lateness.
+
+    1. OR-Tools with *hard* windows and every free stop droppable, warm-started from the
+       current routes without their late stops: as many stops on time as possible, then
+       the shortest distance. (Soft window ends would say the same in one model, but any
+       soft bound slows OR-Tools' local search about a hundredfold on these models:
+       measured ~500 against ~50,000 moves a second.)
+    2. Every stop that cannot be on time goes back where it makes the least lateness
+       (plus detour), each insertion timed exactly by `schedule_route`.
+    """
+    began = time.perf_counter()
+    matrix = source.matrix(part)
+    prefix = {s for c in part.couriers for s in c.fixed_prefix}
+    relaxed = _subproblem(
+        part,
+        list(part.couriers),
+        [
+            replace(s, windows=(TimeWindow(s.earliest_s, max(s.latest_s, _HORIZON_CAP)),), penalty=None)
+            if s.id in prefix
+            else replace(s, penalty=DROP_PENALTY)
+            for s in part.stops
+        ],
+    )
+    timed_now = {
+        r.courier_id: schedule_route(relaxed, matrix, i, r.stop_ids)
+        for i, r in enumerate(_in_courier_order(relaxed, current))
+    }
+    on_time = tuple(
+        Route(cid, tuple(v.stop_id for v in timed.visits if v.late_s == 0 or v.stop_id in prefix))
+        for cid, timed in timed_now.items()
+    )
+    params = SolveParams(
+        time_limit_s=max(budget_s * 0.8, 0.05),
+        seed=policy.seed,
+        engine="ortools",
+        move_cost=policy.move_cost if policy.warm_start else 0,
+        warm_start=on_time if policy.warm_start else (),
+    )
+    solution = solve(relaxed, matrix, params)
+    if not solution.feasible:
+        return None
+    index = {c.id: i for i, c in enumerate(part.couriers)}
+    deadline = began + budget_s
+    original_eta = {v.stop_id: v.start_s for timed in timed_now.values() for v in timed.visits}
+    served = {r.courier_id: list(r.stop_ids) for r in solution.routes}
+    placed = {s for seq in served.values() for s in seq}
+    left = [s for s in part.stops if s.id not in placed]
+    candidates = [{r.courier_id: list(r.stop_ids) for r in _in_courier_order(relaxed, current)}]
+    for order in (
+        sorted(left, key=lambda s: s.latest_s),
+        sorted(left, key=lambda s: original_eta.get(s.id, s.latest_s)),
+    ):
+        if time.perf_counter() > deadline:
+            break
+        candidates.append(_insert_all(relaxed, part, matrix, index, served, order, policy, deadline))
+
+    def total(routes: dict[str, list[str]]) -> float:
+        return sum(_late_cost(relaxed, matrix, index[cid], seq, part, policy) for cid, seq in routes.items())
+
+    best = min(candidates, key=total)
+    return tuple(Route(cid, tuple(seq)) for cid, seq in best.items())
+
+
+def _insert_all(
+    relaxed: Problem,
+    part: Problem,
+    matrix: TravelMatrix,
+    index: dict[str, int],
+    served: dict[str, list[str]],
+    order: list[Stop],
+    policy: ReplanPolicy,
+    deadline: float,
+) -> dict[str, list[str]]:
+    """Put each stop of `order`, in turn, where it adds the least lateness and detour."""
+    routes = {cid: list(seq) for cid, seq in served.items()}
+    cost = {cid: _late_cost(relaxed, matrix, index[cid], seq, part, policy) for cid, seq in routes.items()}
+    for stop in order:
+        best: tuple[float, str, int] | None = None
+        for cid, seq in routes.items():
+            start = 1 if part.courier_by_id(cid).fixed_prefix else 0
+            for pos in range(start, len(seq) + 1):
+                trial = [*seq[:pos], stop.id, *seq[pos:]]
+                delta = _late_cost(relaxed, matrix, index[cid], trial, part, policy) - cost[cid]
+                if best is None or delta < best[0]:
+                    best = (delta, cid, pos)
+            if time.perf_counter() > deadline and best is not None:
+                break
+        assert best is not None
+        _, cid, pos = best
+        routes[cid].insert(pos, stop.id)
+        cost[cid] = _late_cost(relaxed, matrix, index[cid], routes[cid], part, policy)
+    return routes
+
+
+_HORIZON_CAP = 10 * 24 * 3600
+
+
+def _in_courier_order(problem: Problem, routes: tuple[Route, ...]) -> list[Route]:
+    by_id = {r.courier_id: r for r in routes}
+    return [by_id.get(c.id, Route(c.id, ())) for c in problem.couriers]
+
+
+def _late_cost(
+    relaxed: Problem, matrix: TravelMatrix, courier_index: int, seq: list[str], part: Problem, policy: ReplanPolicy
+) -> float:
+    """Lateness against the *booked* windows (not the relaxed ones) plus distance."""
+    timed = schedule_route(relaxed, matrix, courier_index, seq)
+    late = 0
+    for visit in timed.visits:
+        booked = part.stop_by_id(visit.stop_id).window_for(visit.arrival_s)
+        late += max(0, visit.start_s - booked.end_s)
+    overtime = max(0, timed.end_s - relaxed.couriers[courier_index].shift_end_s)
+    return policy.lateness_cost_per_s * (late + overtime) + timed.distance_m
 
 
 def neighbourhoods(

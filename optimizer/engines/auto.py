@@ -45,7 +45,8 @@ class AutoEngine:
             solution = self.pyvrp.solve(problem, matrix, params)
             if solution.feasible:
                 return solution
-            rest = max(params.time_limit_s * 0.25, 1.0)
+            # Past the limit already in the worst case; bounded so the answer stays within about a second of it.
+            rest = max(params.time_limit_s - (time.perf_counter() - began), min(1.0, params.time_limit_s * 0.1))
             return self.ortools.solve(problem, matrix, replace(params, time_limit_s=rest))
         if needed - self.pyvrp.features == {BREAKS}:
             relaxed = replace(problem, couriers=tuple(replace(c, breaks=()) for c in problem.couriers))
