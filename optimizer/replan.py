@@ -205,6 +205,7 @@ def courier_state(
         return timed_courier, schedule_route(sub, source_matrix(sub), 0, sequence)
 
     hold = progress.hold
+    heading = False  # held on the road: the stop they were driving to stays first
     if hold is not None and hold.until_s > anchor_s:
         # Stops the plan starts before the hold are served as planned; the rest shift.
         _, unheld = time_from(anchor, anchor_s, rest)
@@ -218,14 +219,16 @@ def courier_state(
             last_served = served_first[-1]
             anchor = problem.stop_by_id(last_served.stop_id).location
             anchor_s = last_served.departure_s + delay  # held in service or on the next leg
+            heading = hold.at_s >= last_served.departure_s
         elif hold.at_s <= unheld.start_s:
             anchor_s = max(anchor_s, hold.until_s)
         else:
             anchor_s = unheld.start_s + delay
+            heading = True
         rest = rest[len(served_first) :]
     timed_courier, timed = time_from(anchor, anchor_s, rest)
     started = [v for v in timed.visits if v.start_s < live.now_s]
-    departed = timed.start_s < live.now_s
+    departed = timed.start_s < live.now_s or heading
     for k, v in enumerate(timed.visits):
         if k < len(started):
             status: VisitStatus = "presumed"

@@ -1,0 +1,82 @@
+"""decide_events: hand-checkable before/after pairs; the rules of CONTRACTS.md 3 (calls)."""
+
+from __future__ import annotations
+
+from optimizer.events import CallPolicy, OpenCall, PlanView, StopView, decide_events
+
+POLICY = CallPolicy(update_threshold_s=600)
+
+
+def view(
+    now: int, stops: list[StopView], routes: dict[str, tuple[str, ...]] | None = None, **extra: object
+) -> PlanView:
+    return PlanView(
+        now, routes or {"c1": tuple(s.stop_id for s in stops)}, {"c1": 1}, {s.stop_id: s for s in stops}, **extra
+    )  # type: ignore[arg-type]
+
+
+def stop(stop_id: str, eta: int, late: int = 0, status: str = "planned", end: int = 10_000) -> StopView:
+    return StopView(stop_id, "c1", status, eta, late, 0, end)  # type: ignore[arg-type]
+
+
+def test_a_stop_turning_late_gets_one_call_with_its_eta_and_lateness() -> None:
+    before = view(100, [stop("a", 9_000)])
+    after = view(200, [stop("a", 10_900, late=900)])
+    decided = decide_events(before, after, POLICY)
+    assert len(decided.create) == 1
+    call = decided.create[0]
+    assert (call.stop_id, call.kind, call.eta_s, call.late_s, call.urgent) == ("a", "late", 10_900, 900, False)
+    assert "15 min" in call.reason
+
+
+def test_an_open_call_is_not_raised_twice_and_is_notified_only_when_the_eta_moves_past_the_threshold() -> None:
+    calls = {"a": OpenCall("k1", "a", "late", 10_900)}
+    small = decide_events(view(1, [stop("a", 10_900)], calls=calls), view(2, [stop("a", 11_200, late=1_200)]), POLICY)
+    assert not small.create and len(small.update) == 1 and small.update[0].notify is False
+    assert small.update[0].eta_s == 11_200
+    big = decide_events(view(1, [stop("a", 10_900)], calls=calls), view(2, [stop("a", 11_600, late=1_600)]), POLICY)
+    assert big.update[0].notify is True
+
+
+def test_a_call_closes_when_the_stop_is_back_on_time_or_delivered() -> None:
+    calls = {"a": OpenCall("k1", "a", "late", 10_900), "b": OpenCall("k2", "b", "late", 10_500)}
+    before = view(1, [stop("a", 10_900, late=900), stop("b", 10_500, late=500)], calls=calls)
+    after = view(2, [stop("a", 9_000), stop("b", 10_500, late=500, status="done")])
+    decided = decide_events(before, after, POLICY)
+    assert {(c.call_id, c.reason) for c in decided.close} == {("k1", "back on time"), ("k2", "delivered")}
+
+
+def test_a_window_that_has_already_ended_makes_the_call_urgent() -> None:
+    decided = decide_events(view(1, [stop("a", 9_000)]), view(10_500, [stop("a", 11_000, late=1_000)]), POLICY)
+    assert decided.create[0].urgent is True and "already ended" in decided.create[0].reason
+
+
+def test_a_failed_delivery_gets_one_call_of_its_own_kind_and_never_a_second() -> None:
+    after = view(5, [stop("a", 9_000, status="failed")])
+    first = decide_events(view(1, [stop("a", 9_000)]), after, POLICY)
+    assert [c.kind for c in first.create] == ["failed"]
+    again = decide_events(view(5, [stop("a", 9_000, status="failed")], failed_called=frozenset({"a"})), after, POLICY)
+    assert not again.create
+
+
+def test_accepted_late_stops_are_not_called_again() -> None:
+    after = view(2, [stop("a", 11_000, late=1_000)], quiet=frozenset({"a"}))
+    assert not decide_events(view(1, [stop("a", 9_000)]), after, POLICY).create
+
+
+def test_a_dropped_stop_gets_a_call_and_a_cancelled_one_closes_its_call() -> None:
+    dropped = StopView("a", None, "dropped", None, 0, 0, 10_000)
+    decided = decide_events(view(1, [stop("a", 9_000)]), view(2, [dropped]), POLICY)
+    assert [c.kind for c in decided.create] == ["dropped"]
+    calls = {"b": OpenCall("k9", "b", "late", 12_000)}
+    gone = decide_events(view(1, [stop("b", 12_000, late=2_000)], calls=calls), view(2, []), POLICY)
+    assert [c.call_id for c in gone.close] == ["k9"]
+
+
+def test_a_route_gets_a_new_version_only_when_the_order_of_its_free_stops_changes() -> None:
+    before = PlanView(1, {"c1": ("a", "b", "c"), "c2": ("d",)}, {"c1": 3, "c2": 1}, {})
+    served = PlanView(2, {"c1": ("b", "c"), "c2": ("d",)}, {"c1": 3, "c2": 1}, {})
+    assert not decide_events(before, served, POLICY).route_updates
+    moved = PlanView(2, {"c1": ("c", "b"), "c2": ("d", "a")}, {"c1": 3, "c2": 1}, {})
+    updates = {u.courier_id: u.version for u in decide_events(before, moved, POLICY).route_updates}
+    assert updates == {"c1": 4, "c2": 2}

@@ -1,0 +1,123 @@
+"""The live day on hand-checkable planar days: holds, presumed progress, re-optimization."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optimizer.model import Courier, Depot, Location, Problem, Stop, TimeWindow
+from optimizer.replan import CourierEvent, LivePlan, Progress, ReplanPolicy, reoptimize, retime
+from optimizer.solution import Route
+from optimizer.travel.euclidean import EuclideanSource
+
+SOURCE = EuclideanSource(scale=1)  # one planar unit = one metre = one second
+
+
+def line_day(windows: list[tuple[int, int]], couriers: int = 1) -> Problem:
+    """Stops at x = 100, 200, ... on a line from the depot at 0; service 10 s each."""
+    stops = tuple(
+        Stop(f"s{k + 1}", Location(0, 100.0 * (k + 1), planar=True), (TimeWindow(a, b),), 10)
+        for k, (a, b) in enumerate(windows)
+    )
+    fleet = tuple(Courier(f"c{k + 1}", "hub", 0, 100_000, profile="planar") for k in range(couriers))
+    return Problem("line", (Depot("hub", Location(0, 0, planar=True)),), fleet, stops)
+
+
+def test_without_reports_etas_follow_the_plan() -> None:
+    problem = line_day([(0, 1_000)] * 3)
+    day = retime(LivePlan(problem, (Route("c1", ("s1", "s2", "s3")),), {}), SOURCE)
+    assert [v.eta_s for v in day.couriers[0].visits] == [100, 210, 320]
+    assert {v.status for v in day.couriers[0].visits} == {"ahead"}
+
+
+def test_a_hold_pushes_only_what_comes_after_it() -> None:
+    problem = line_day([(0, 1_000)] * 3)
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2", "s3")),), {})
+    held = plan.with_event(CourierEvent("e1", "c1", "delay", at_s=150, delay_s=500))
+    visits = retime(held, SOURCE).couriers[0].visits
+    # s1 started at 100 < 150: served as planned; the courier left s1 at 110, held 500 s
+    assert [(v.stop_id, v.status, v.eta_s) for v in visits] == [
+        ("s1", "presumed", 100),
+        ("s2", "next", 710),
+        ("s3", "ahead", 820),
+    ]
+
+
+def test_a_completion_report_anchors_the_courier_at_that_stop_and_time() -> None:
+    problem = line_day([(0, 1_000)] * 3)
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2", "s3")),), {})
+    done = plan.with_event(CourierEvent("e1", "c1", "stop_completed", at_s=400, stop_id="s1"))
+    visits = retime(done, SOURCE).couriers[0].visits
+    # standing at s1 at `now`: nothing beyond it is locked yet
+    expected = [("s1", "done", 390), ("s2", "ahead", 500), ("s3", "ahead", 610)]
+    assert [(v.stop_id, v.status, v.eta_s) for v in visits] == expected
+
+
+def test_a_late_stop_is_reported_with_its_lateness() -> None:
+    problem = line_day([(0, 1_000), (0, 300), (0, 1_000)])
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2", "s3")),), {})
+    held = plan.with_event(CourierEvent("e1", "c1", "delay", at_s=150, delay_s=500))
+    day = retime(held, SOURCE)
+    assert day.at_risk and day.couriers[0].late_stops == ("s2",)
+    assert day.late_s == 710 - 300
+
+
+def test_re_optimization_moves_a_stop_to_the_courier_who_can_still_make_it() -> None:
+    problem = line_day([(0, 1_000), (0, 1_000), (0, 400)], couriers=2)
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2", "s3")), Route("c2", ())), {})
+    held = plan.with_event(CourierEvent("e1", "c1", "delay", at_s=50, delay_s=2_000))
+    before = retime(held, SOURCE)
+    assert "s3" in before.couriers[0].late_stops
+    better = retime(reoptimize(held, before, SOURCE, ReplanPolicy(time_limit_s=1.0)), SOURCE)
+    assert better.late_s < before.late_s
+    assert "s3" in better.couriers[1].ahead and better.couriers[1].late_stops == ()
+
+
+def events_strategy() -> st.SearchStrategy[list[CourierEvent]]:
+    kinds = st.sampled_from(["stop_completed", "stop_failed", "position", "delay"])
+    return st.lists(
+        st.builds(
+            lambda k, t, s, d: CourierEvent(
+                f"e{t}-{k}-{s}", "c1", k, t, f"s{s}", Location(0, 50.0 * s, planar=True), d
+            ),
+            kinds,
+            st.integers(0, 2_000),
+            st.integers(1, 3),
+            st.integers(1, 900),
+        ),
+        max_size=8,
+        unique_by=lambda e: e.event_id,
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(events_strategy(), st.randoms(use_true_random=False))
+def test_reports_give_the_same_day_whatever_order_they_arrive_in(events: list[CourierEvent], rnd: object) -> None:
+    problem = line_day([(0, 5_000)] * 3)
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2", "s3")),), {})
+    in_time_order = plan
+    for event in sorted(events, key=lambda e: (e.at_s, e.event_id)):
+        in_time_order = in_time_order.with_event(event)
+    shuffled = list(events)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    as_arrived = plan
+    for event in shuffled:
+        as_arrived = as_arrived.with_event(event)
+    assert as_arrived.progress_of("c1") == in_time_order.progress_of("c1") or _same_latest(events)
+    assert retime(as_arrived, SOURCE) == retime(in_time_order, SOURCE) or _same_latest(events)
+
+
+def _same_latest(events: list[CourierEvent]) -> bool:
+    """Two reports of one kind at the same second: either may win (documented tie)."""
+    seen: dict[tuple[str, int], int] = {}
+    for e in events:
+        key = (e.kind, e.at_s)
+        seen[key] = seen.get(key, 0) + 1
+    return any(n > 1 for n in seen.values())
+
+
+def test_progress_is_a_plain_value() -> None:
+    progress = Progress().apply(CourierEvent("e", "c1", "stop_completed", 10, "s1"))
+    assert progress.done == {"s1": 10} and replace(progress) == progress
