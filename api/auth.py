@@ -40,9 +40,9 @@ class KeyRing:
             parts = raw.split(":")
             if parts[0] == "courier" and len(parts) == 3 and parts[1] and parts[2]:
                 principal = Principal("courier", parts[1], _fingerprint(parts[2]))
-                entries.append((parts[2].encode(), principal))
+                entries.append((_digest(parts[2]), principal))
             elif len(parts) == 2 and parts[0] in ROLES and parts[0] != "courier" and parts[1]:
-                entries.append((parts[1].encode(), Principal(parts[0], None, _fingerprint(parts[1]))))
+                entries.append((_digest(parts[1]), Principal(parts[0], None, _fingerprint(parts[1]))))
             else:
                 raise ValueError(f"ONTIME_API_KEYS entry {raw.split(':')[0]!r}... is not ROLE:KEY or courier:ID:KEY")
         return cls(tuple(entries))
@@ -50,7 +50,7 @@ class KeyRing:
     def authenticate(self, key: str | None) -> Principal:
         if not key:
             raise ApiError(401, "forbidden", "missing X-API-Key header")
-        given = key.encode()
+        given = _digest(key)  # equal lengths: compare_digest then leaks not even the key's length
         found: Principal | None = None
         for secret, principal in self.entries:  # no early exit: constant time in the key
             if hmac.compare_digest(secret, given):
@@ -69,6 +69,10 @@ def require_courier_access(principal: Principal, courier_id: str) -> None:
     """Dispatchers, planners and service see every courier; a courier only themselves."""
     if principal.role == "courier" and principal.courier_id != courier_id:
         raise ApiError(403, "forbidden", "a courier may only access their own route")
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
 
 
 def _fingerprint(key: str) -> str:

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
+from starlette.routing import compile_path
 
 from api.store import Conflict, NotFound, StoreUnavailable
 from optimizer.errors import InvalidProblem
@@ -168,8 +168,10 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:  # Starlette's Allow names only the first route on the path
             path = request.scope.get("path", "")
-            routes = [r for r in request.app.router.routes if isinstance(r, Route) and r.path_regex.match(path)]
-            headers["Allow"] = ", ".join(sorted({m for r in routes for m in r.methods or ()}))
+            paths: dict[str, Any] = request.app.openapi().get("paths", {})
+            methods = {m.upper() for t, ops in paths.items() if compile_path(t)[0].fullmatch(path) for m in ops}
+            if methods:
+                headers["Allow"] = ", ".join(sorted(methods))
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)

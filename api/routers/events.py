@@ -5,12 +5,26 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import CurrentPrincipal, ServiceDep
-from api.schemas import EventIn, EventOut
+from api.schemas import EventIn, EventOut, mask_phone
 
 router = APIRouter(prefix="/v1/plans", tags=["events"])
 
 
 @router.post("/{plan_id}/events", response_model=EventOut)
 def post_event(plan_id: str, body: EventIn, service: ServiceDep, principal: CurrentPrincipal) -> EventOut:
-    """Apply one courier report. A repeated `event_id` returns the first answer and changes nothing."""
-    return service.post_event(plan_id, body, principal)
+    """Apply one courier report. A repeated `event_id` returns the first answer and changes nothing.
+    A courier's answer holds only their own route and calls, phones masked."""
+    answer = service.post_event(plan_id, body, principal)
+    return answer if principal.role != "courier" else _for_courier(answer, principal.courier_id)
+
+
+def _for_courier(answer: EventOut, courier_id: str | None) -> EventOut:
+    calls = [
+        c.model_copy(update={"customer": c.customer.model_copy(update={"phone": mask_phone(c.customer.phone)})})
+        if c.customer
+        else c
+        for c in answer.calls
+        if c.courier_id == courier_id
+    ]
+    changed = [c for c in answer.changed_routes if c == courier_id]
+    return answer.model_copy(update={"calls": calls, "changed_routes": changed})
