@@ -331,6 +331,7 @@ def test_planner_creates_a_plan_from_orders_and_couriers_csv(server: Server, pag
         form.locator("button[type=submit]").click()
     assert created.value.status == 202, created.value.text()
     plan_id = created.value.json()["id"]
+    expect(desk.locator("#plan-name")).to_have_text("csv-day")
     expect(desk.locator("#plan-status")).to_have_text("solved", timeout=60_000)
     plan = server.get(f"/v1/plans/{plan_id}", PLANNER_KEY)
     used = [r for r in plan["routes"] if r["visits"]]
@@ -342,7 +343,8 @@ def test_planner_creates_a_plan_from_orders_and_couriers_csv(server: Server, pag
     assert desk.locator("main b").count() == 0
 
     # The same from a problem JSON file (wrapped as the POST /v1/plans body).
-    small = json.dumps({"problem": generate_day(8, 2, 1)}).encode()
+    small_day = generate_day(8, 2, 1)
+    small = json.dumps({"problem": small_day}).encode()
     desk.locator("#create > summary").click()
     form.locator("input[name=source][value=json]").check()
     form.locator("input[name=problem]").set_input_files(
@@ -352,6 +354,7 @@ def test_planner_creates_a_plan_from_orders_and_couriers_csv(server: Server, pag
         form.locator("button[type=submit]").click()
     assert created.value.status == 202, created.value.text()
     expect(desk.locator(f"#plan-list tr[data-plan-id='{created.value.json()['id']}']")).to_have_count(1)
+    expect(desk.locator("#plan-name")).to_have_text(small_day["name"])
     expect(desk.locator("#plan-status")).to_have_text("solved", timeout=60_000)
     expect(desk.locator("#map circle.stop")).to_have_count(8)
     assert pages.errors == [], "console errors:\n" + "\n".join(pages.errors)

@@ -214,6 +214,11 @@ async function openPlan(id, { collapse = true } = {}) {
     if (button) button.textContent = row.dataset.planId === id ? "Open ✓" : "Open";
   }
   $("#plan-head").hidden = false;
+  $("#plan-name").textContent = "";
+  $("#plan-status").textContent = "loading";
+  $("#plan-status").className = "badge";
+  $("#plan-version").textContent = "–";
+  $("#plan-now").textContent = "";
   if (collapse) $("#plans-box").open = false;
   fill($("#call-list"));
   await tick(state.generation);
