@@ -87,7 +87,10 @@ class VariantFile:
         variant = int(match.group(1))
         change = int(match.group(2)) if match.group(2) is not None else None
         key = match.group(3) or match.group(4)
-        for probe in ((variant, change, key), (variant, change, None), (variant, None, key), (variant, None, None)):
+        probes = [(variant, change, key), (variant, change, None), (variant, None, key)]
+        if change is not None:
+            probes.append((variant, None, "changes"))  # an inline list
+        for probe in (*probes, (variant, None, None)):
             if probe in self.lines:
                 return self.lines[probe]
         return None
