@@ -78,6 +78,8 @@ ITERATION_RATE = 4000.0
 about what one core of the reference machine does under a shared load."""
 MIN_ITERATIONS = 100
 MAX_VARIANTS = 50
+MAX_STOPS = 5000
+"""The most stops a scenario may have after its changes: the wire's limit for a day."""
 
 Changes = Sequence[Mapping[str, Any]] | Sequence[Variant]
 
@@ -221,6 +223,10 @@ def prepare(
             scenario = apply_changes(base, parsed, f"{at}.changes")
         except InvalidChange as exc:
             issues.extend(exc.issues)
+            continue
+        if len(scenario.problem.stops) > MAX_STOPS:
+            count = len(scenario.problem.stops)
+            issues.append(ProblemIssue(f"{at}.changes", "", f"the changed day has {count} stops, over {MAX_STOPS}"))
             continue
         prepared.append(PreparedVariant(name, tuple(v.to_wire() for v in parsed), scenario))
     if issues:

@@ -540,9 +540,15 @@ def _parse_one(change: Mapping[str, Any], at: str) -> Variant:
 
 
 def _number(value: Any, key: str, kind: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _bad(key, kind, f"must be a number, got {value!r}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        raise _bad(key, kind, "must be a number of sensible size") from None
+    if not math.isfinite(number):
+        raise _bad(key, kind, f"must be a number, got {value!r}")
+    return number
 
 
 def _whole(value: Any, key: str, kind: str) -> int:

@@ -203,3 +203,13 @@ def test_removing_couriers_never_lowers_late_or_unassigned_stops_unless_the_base
             assert fewer.locations == larger.locations  # so one matrix times both
             assert figures(larger, solution.routes, solution) == smaller
         larger, bigger = fewer, smaller
+
+
+def test_a_number_beyond_any_float_and_an_oversized_day_are_named() -> None:
+    with pytest.raises(InvalidChange) as caught:
+        prepare(DAY, [("huge", [{"kind": "traffic", "factor": 10**400}])])
+    assert [i.field for i in caught.value.issues] == ["variants[0].changes[0].factor"]
+    big = ProblemIn.model_validate(generate_day(600, 3, seed=1)).to_domain()
+    with pytest.raises(InvalidChange, match="5400 stops, over 5000") as caught:
+        prepare(big, [("fine", []), ("ninefold", [{"kind": "demand_scale", "factor": 9}])])
+    assert [i.field for i in caught.value.issues] == ["variants[1].changes"]
