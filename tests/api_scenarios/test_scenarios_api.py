@@ -178,3 +178,30 @@ def test_plan_kpis_add_quality_figures_and_the_days_records(server: Server, plan
     assert after["actual_on_time_rate"] == pytest.approx(1 / 200)
     mine = next(c for c in after["couriers"] if c["courier_id"] == courier)
     assert mine["grade"] == "C" and mine["failed"] == 1
+
+
+def test_a_run_cut_short_by_a_crash_is_solved_after_the_restart(server: Server) -> None:
+    """kill -9 while the run is solving: on start-up the service solves it again from the stored request."""
+    body = {
+        "base": {"problem": generate_day(80, 6, seed=9, date=DAY)},
+        "variants": [
+            {"name": "one off", "changes": [{"kind": "remove_couriers", "count": 1}]},
+            {"name": "slower", "changes": [{"kind": "traffic", "factor": 1.2}]},
+            {"name": "busier", "changes": [{"kind": "demand_scale", "factor": 1.2}]},
+        ],
+        "time_limit_s": 1,
+        "iterations": 300,
+        "seed": 1,
+    }
+    with server.client("planner") as client:
+        scenario_id = client.post("/v1/scenarios", json=body).json()["id"]
+        deadline = time.monotonic() + 60
+        while client.get(f"/v1/scenarios/{scenario_id}").json()["status"] == "queued":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    server.kill()
+    server.start()
+    with server.client("planner") as client:
+        run = wait_done(client, scenario_id)
+    assert run["status"] == "done", run.get("error")
+    assert [r["name"] for r in run["results"]] == ["base", "one off", "slower", "busier"]
