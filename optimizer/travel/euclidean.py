@@ -18,8 +18,8 @@ from optimizer.travel.matrix import TravelMatrix
 
 def euclidean(locations: tuple[Location, ...] | list[Location]) -> npt.NDArray[np.float64]:
     points = np.array([(loc.lon, loc.lat) for loc in locations], dtype=np.float64).reshape(-1, 2)
-    delta = points[:, None, :] - points[None, :, :]
-    distances: npt.NDArray[np.float64] = np.sqrt((delta**2).sum(axis=-1))
+    x, y = points[:, 0], points[:, 1]
+    distances: npt.NDArray[np.float64] = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
     return distances
 
 
