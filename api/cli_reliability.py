@@ -1,0 +1,79 @@
+"""`ontime bench load` and `ontime bench fuzz`: the reliability benchmarks (benchmarks/load.py,
+benchmarks/fuzz.py). Imported once at the end of `api.cli`, which it adds these commands to."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Annotated
+
+import typer
+
+from api import cli
+
+
+def _benchmark(name: str) -> ModuleType:
+    """`benchmarks/` is not installed; it runs from a source checkout."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks").is_dir():
+        raise typer.BadParameter("benchmarks run from a source checkout of OnTime")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    import importlib
+
+    return importlib.import_module(f"benchmarks.{name}")
+
+
+def bench_load(
+    stops: Annotated[int, typer.Option("--stops", min=1, max=5000, help="stops of the generated day")] = 200,
+    couriers: Annotated[int, typer.Option("--couriers", min=1, max=500)] = 100,
+    speedup: Annotated[float, typer.Option("--speedup", min=1, help="simulated seconds per wall second")] = 300,
+    position_every: Annotated[float, typer.Option("--position-every", min=0.5, help="simulated minutes")] = 10,
+    delays: Annotated[int, typer.Option("--delays", min=0, help="couriers that report a delay")] = 5,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.5, help="seconds to plan the day")] = 10,
+    max_events: Annotated[int, typer.Option("--max-events", min=1)] = 20_000,
+    max_seconds: Annotated[float, typer.Option("--max-seconds", min=1, help="wall seconds of the day at most")] = 180,
+    also: Annotated[str, typer.Option("--also", help="more days, STOPSxCOURIERS comma-separated, e.g. 1000x100")] = "",
+    seed: Annotated[int, typer.Option("--seed")] = 11,
+    note: Annotated[str, typer.Option("--note", help="what else ran on the machine, for the results")] = "",
+    out: Annotated[Path | None, typer.Option("--out", help="default benchmarks/results/load.md")] = None,
+) -> None:
+    """A fleet reports through an accelerated day on a loopback server; latency per event type."""
+    load = _benchmark("load")
+    sizes = [(stops, couriers)] + [tuple(int(x) for x in s.split("x")) for s in also.split(",") if s]
+    scenarios = [
+        load.Scenario(n, c, speedup, position_every, delays, time_limit, max_events, max_seconds, seed)
+        for n, c in sizes
+    ]
+    command = (
+        "ontime bench load " + " ".join(sys.argv[3:]) if sys.argv[1:3] == ["bench", "load"] else "ontime bench load"
+    )
+    load.main(scenarios, out, note, command.strip())
+
+
+def bench_fuzz(
+    max_examples: Annotated[int, typer.Option("--max-examples", min=1, help="per operation, role, mode, ids")] = 50,
+    max_seconds: Annotated[float, typer.Option("--max-seconds", min=1)] = 1200,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="default benchmarks/results/fuzz.md")] = None,
+) -> None:
+    """Schemathesis against a loopback server's own OpenAPI schema, as every role."""
+    report = _benchmark("fuzz").main(max_examples, max_seconds, seed, out)
+    if report.findings:
+        raise typer.Exit(1)
+
+
+def _register(bench_app: typer.Typer) -> None:
+    bench_app.command("load")(bench_load)
+    bench_app.command("fuzz")(bench_fuzz)
+
+
+_register(cli.bench_app)
+_main = sys.modules.get("__main__")
+if (
+    _main is not None
+    and isinstance(getattr(_main, "bench_app", None), typer.Typer)
+    and _main.bench_app is not cli.bench_app
+):
+    _register(_main.bench_app)  # `python -m api.cli bench load`

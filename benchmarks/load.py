@@ -1,0 +1,445 @@
+"""Load: a fleet of couriers reporting through a day, accelerated, against a real server.
+
+`ontime bench load` starts `ontime serve` on 127.0.0.1 with a temporary SQLite database,
+plans a generated day, then plays that day: every courier sends, in the order of the day,
+positions along their route (every `--position-every` simulated minutes) and a completion
+for each stop, as their own courier key, one request at a time (a phone waits for its
+answer); a few couriers also report a delay. Simulated time runs `--speedup` times faster
+than the wall clock; each event carries its simulated `at`. The run is bounded by
+`--max-events` and `--max-seconds` and stops by itself.
+
+Reported per event type: count, errors, p50/p95/p99/max latency (send to answer), plus the
+throughput and how far behind schedule the couriers fell (a sign the server was saturated).
+Goals (BENCHMARKS.md 2): zero errors; position and completion p95 <= 50 ms; delay p95
+<= 1 s at 200 stops (<= 2 s at 1000).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "load.md"
+DAY = "2026-11-26"
+MAX_COURIERS = 500
+
+KEYS: dict[str, str] = {
+    "dispatcher": "bench-dispatcher-key",
+    "planner": "bench-planner-key",
+    "service": "bench-service-key",
+    **{f"c{i:02d}": f"bench-courier-{i:02d}" for i in range(1, MAX_COURIERS + 1)},
+}
+KEY_SPEC = ",".join(
+    [f"{role}:{KEYS[role]}" for role in ("dispatcher", "planner", "service")]
+    + [f"courier:c{i:02d}:{KEYS[f'c{i:02d}']}" for i in range(1, MAX_COURIERS + 1)]
+)
+GOALS_MS = {"position": 50.0, "stop_completed": 50.0, "delay": 1000.0}
+
+
+# -- a server of its own ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        if len(fields) > 1 and int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@contextmanager
+def serve(env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
+    """`ontime serve` from this checkout on a free loopback port and a fresh SQLite file."""
+    folder = Path(tempfile.mkdtemp(prefix="ontime-bench-"))
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ONTIME_")}
+    full_env |= {
+        "ONTIME_DATABASE_URL": f"sqlite:///{folder / 'ontime.sqlite'}",
+        "ONTIME_API_KEYS": KEY_SPEC,
+        "ONTIME_EXECUTOR": "local",
+        **(env or {}),
+    }
+    log_path = log or folder / "server.log"
+    with log_path.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=full_env,
+            stdout=out,
+            stderr=out,
+        )
+    url = f"http://127.0.0.1:{port}"
+    spawned: set[int] = set()
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.2)
+        spawned.update(_children(process.pid))
+        yield url
+    finally:
+        spawned.update(_children(process.pid))
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        for pid in spawned:  # solver workers outlive a stopped server while they finish a task
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def wait_json(method: str, url: str, key: str, body: Any = None) -> Any:
+    answer = httpx.request(method, url, json=body, headers={"X-API-Key": key}, timeout=120)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def solved_plan(url: str, *, stops: int, couriers: int, time_limit_s: float, seed: int = 11) -> dict[str, Any]:
+    """Plan a generated day on the server and wait for it."""
+    from scenarios.generate import generate_day
+
+    day = generate_day(stops, couriers, seed=seed, date=DAY)
+    created = wait_json("POST", f"{url}/v1/plans", KEYS["dispatcher"], {"problem": day, "time_limit_s": time_limit_s})
+    deadline = time.monotonic() + time_limit_s * 3 + 120
+    while time.monotonic() < deadline:
+        plan: dict[str, Any] = wait_json("GET", f"{url}/v1/plans/{created['id']}", KEYS["dispatcher"])
+        if plan["status"] == "solved":
+            plan["_day"] = day
+            return plan
+        if plan["status"] == "failed":
+            raise RuntimeError(f"the plan failed: {plan.get('error')}")
+        time.sleep(0.5)
+    raise RuntimeError("the plan was not solved in time")
+
+
+# -- the simulated day -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Report:
+    at: datetime
+    courier_id: str
+    body: dict[str, Any] = field(compare=False)
+
+
+def day_reports(
+    plan: dict[str, Any], day: dict[str, Any], *, position_every_min: float, delays: int, seed: int
+) -> dict[str, list[Report]]:
+    """Each courier's reports in day order: positions on the way to each stop, its completion,
+    and for `delays` couriers a delay (30-60 min) at a drawn stop."""
+    rng = random.Random(seed)
+    stops = {s["id"]: s for s in day["stops"]}
+    depot = day["depots"][0]
+    routes = {r["courier_id"]: r for r in plan["routes"]}
+    shifts = {c["id"]: datetime.fromisoformat(c["shift_start"]) for c in day["couriers"]}
+    busy = [cid for cid, r in routes.items() if r["visits"]]
+    delayed = set(rng.sample(busy, min(delays, len(busy))))
+    every = timedelta(minutes=position_every_min)
+    reports: dict[str, list[Report]] = {}
+    for courier in day["couriers"]:
+        cid = courier["id"]
+        out: list[Report] = []
+        n = 0
+
+        def add(at: datetime, body: dict[str, Any], cid: str = cid, out: list[Report] = out) -> None:
+            nonlocal n
+            n += 1
+            out.append(Report(at, cid, {"event_id": f"{cid}-{n}", "courier_id": cid, "at": at.isoformat(), **body}))
+
+        route = routes.get(cid)
+        visits = route["visits"] if route else []
+        here = (depot["lat"], depot["lon"])
+        clock = datetime.fromisoformat(route["start"]) if route and route.get("start") else shifts[cid]
+        if not visits:  # an idle courier still reports where they are, through their shift
+            end = datetime.fromisoformat(courier["shift_end"])
+            while clock < end:
+                add(clock, {"type": "position", "lat": here[0], "lon": here[1]})
+                clock += every
+        delay_at = rng.randrange(len(visits)) if cid in delayed and visits else -1
+        for k, visit in enumerate(visits):
+            stop = stops[visit["stop_id"]]
+            eta = datetime.fromisoformat(visit["eta"])
+            leg = max((eta - clock).total_seconds(), 1.0)
+            t = clock + every
+            while t < eta:
+                f = (t - clock).total_seconds() / leg
+                lat = here[0] + (stop["lat"] - here[0]) * f
+                lon = here[1] + (stop["lon"] - here[1]) * f
+                add(t, {"type": "position", "lat": round(lat, 6), "lon": round(lon, 6)})
+                t += every
+            if k == delay_at:
+                add(eta, {"type": "delay", "delay_min": rng.choice([30, 45, 60]), "reason": "bench"})
+            done = datetime.fromisoformat(visit["departure"]) if visit.get("departure") else eta
+            add(max(done, eta), {"type": "stop_completed", "stop_id": visit["stop_id"]})
+            here, clock = (stop["lat"], stop["lon"]), max(done, eta)
+        reports[cid] = out
+    return reports
+
+
+@dataclass
+class Sample:
+    type: str
+    latency_s: float
+    status: int
+    lag_s: float
+
+
+async def play(
+    url: str,
+    plan_id: str,
+    reports: dict[str, list[Report]],
+    *,
+    speedup: float,
+    max_events: int,
+    max_seconds: float,
+) -> tuple[list[Sample], float]:
+    """Send every courier's reports on the accelerated clock; returns samples and wall seconds."""
+    everything = sorted(r for rs in reports.values() for r in rs)[:max_events]
+    if not everything:
+        return [], 0.0
+    first = everything[0].at
+    wanted: dict[str, list[Report]] = {}
+    for r in everything:
+        wanted.setdefault(r.courier_id, []).append(r)
+    samples: list[Sample] = []
+    limits = httpx.Limits(max_connections=len(wanted) + 4, max_keepalive_connections=len(wanted) + 4)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        began = time.perf_counter()
+        stop_at = began + max_seconds
+
+        async def courier(cid: str, mine: list[Report]) -> None:
+            headers = {"X-API-Key": KEYS[cid]}
+            for report in mine:
+                due = began + (report.at - first).total_seconds() / speedup
+                now = time.perf_counter()
+                if due > stop_at or now > stop_at:
+                    return
+                if due > now:
+                    await asyncio.sleep(due - now)
+                sent = time.perf_counter()
+                try:
+                    answer = await client.post(f"/v1/plans/{plan_id}/events", json=report.body, headers=headers)
+                    status = answer.status_code
+                except httpx.HTTPError:
+                    status = 0
+                samples.append(Sample(report.body["type"], time.perf_counter() - sent, status, sent - due))
+
+        await asyncio.gather(*(courier(cid, mine) for cid, mine in wanted.items()))
+        return samples, time.perf_counter() - began
+
+
+# -- figures ------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def summary(samples: list[Sample], wall_s: float) -> list[dict[str, Any]]:
+    rows = []
+    for kind in ("position", "stop_completed", "delay", "all"):
+        mine = [s for s in samples if kind in ("all", s.type)]
+        ok = [s.latency_s * 1000 for s in mine if s.status == 200]
+        rows.append(
+            {
+                "type": kind,
+                "events": len(mine),
+                "errors": sum(1 for s in mine if s.status != 200),
+                "p50_ms": percentile(ok, 50),
+                "p95_ms": percentile(ok, 95),
+                "p99_ms": percentile(ok, 99),
+                "max_ms": max(ok, default=float("nan")),
+                "per_s": len(ok) / wall_s if wall_s else 0.0,
+                "lag_p95_s": percentile([s.lag_s for s in mine], 95),
+            }
+        )
+    return rows
+
+
+def run_context(command: str, began: str) -> dict[str, str]:
+    """Command, date, commit, machine, and what else was using the CPU."""
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return "unknown"
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    return {
+        "command": f"`{command}`",
+        "date": began,
+        "commit": git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if dirty != "" else ""),
+        "machine": f"{model}, {os.cpu_count()} cores, {memory_gib:.0f} GiB, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}",
+        "load average at start (1/5/15 min)": load,
+        "other processes at start": busy_processes(),
+    }
+
+
+def busy_processes(threshold: float = 20.0) -> str:
+    """Other processes using the CPU (name and share only), to say what the figures shared the machine with."""
+    try:
+        text = subprocess.run(["ps", "-eo", "pcpu,pid,comm", "--sort=-pcpu"], capture_output=True, text=True).stdout
+    except OSError:
+        return "unknown"
+    busy = []
+    for line in text.splitlines()[1:]:
+        parts = line.split(None, 2)
+        if len(parts) == 3 and float(parts[0]) >= threshold and int(parts[1]) != os.getpid():
+            busy.append(f"{parts[2]} {float(parts[0]):.0f}%")
+    return ", ".join(busy[:6]) or "none over 20% CPU"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    stops: int
+    couriers: int
+    speedup: float
+    position_every_min: float = 10.0
+    delays: int = 5
+    time_limit_s: float = 10.0
+    max_events: int = 20_000
+    max_seconds: float = 180.0
+    seed: int = 11
+
+
+def run_scenario(scenario: Scenario, progress: bool = True) -> dict[str, Any]:
+    with serve() as url:
+        plan = solved_plan(
+            url,
+            stops=scenario.stops,
+            couriers=scenario.couriers,
+            time_limit_s=scenario.time_limit_s,
+            seed=scenario.seed,
+        )
+        reports = day_reports(
+            plan,
+            plan["_day"],
+            position_every_min=scenario.position_every_min,
+            delays=scenario.delays,
+            seed=scenario.seed,
+        )
+        active = sum(1 for rs in reports.values() if rs)
+        if progress:
+            total = sum(len(rs) for rs in reports.values())
+            print(f"load: {scenario.stops} stops, {active} couriers reporting, {total} reports", flush=True)
+        samples, wall = asyncio.run(
+            play(
+                url,
+                plan["id"],
+                reports,
+                speedup=scenario.speedup,
+                max_events=scenario.max_events,
+                max_seconds=scenario.max_seconds,
+            )
+        )
+        final = wait_json("GET", f"{url}/v1/plans/{plan['id']}", KEYS["dispatcher"])
+    return {
+        "scenario": scenario,
+        "rows": summary(samples, wall),
+        "wall_s": wall,
+        "couriers_reporting": active,
+        "routes_used": sum(1 for r in plan["routes"] if r["visits"]),
+        "late_stops_after": final["kpis"]["late_stops"],
+        "plan_version_after": final["version"],
+    }
+
+
+def markdown(results: list[dict[str, Any]], context: dict[str, str], note: str = "") -> str:
+    lines = ["# Load: a simulated day through the HTTP API", ""]
+    lines += [f"- {k}: {v}" for k, v in context.items()]
+    if note:
+        lines += [f"- note: {note}"]
+    lines += [
+        "",
+        "Each courier sends its reports one at a time with its own key; latency is from send to answer.",
+        "Goals (BENCHMARKS.md 2): zero errors, position and completion p95 <= 50 ms, delay p95 <= 1 s at 200 stops.",
+    ]
+    for result in results:
+        sc: Scenario = result["scenario"]
+        lines += [
+            "",
+            f"## {sc.stops} stops, {sc.couriers} couriers",
+            "",
+            f"{result['couriers_reporting']} couriers reporting ({result['routes_used']} with stops), "
+            f"simulated time x{sc.speedup:g}, a position every {sc.position_every_min:g} simulated min, "
+            f"{sc.delays} delays; {result['wall_s']:.0f} s of wall time; after the day: plan version "
+            f"{result['plan_version_after']}, {result['late_stops_after']} late stops.",
+            "",
+            "| event | count | errors | p50 ms | p95 ms | p99 ms | max ms | ok/s | behind schedule p95 s | goal |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for row in result["rows"]:
+            goal = GOALS_MS.get(row["type"])
+            verdict = ""
+            if goal is not None and row["events"]:
+                met = row["p95_ms"] <= goal and row["errors"] == 0
+                verdict = f"p95 <= {goal:g} ms: {'met' if met else 'MISSED'}"
+            lines.append(
+                f"| {row['type']} | {row['events']} | {row['errors']} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} "
+                f"| {row['p99_ms']:.1f} | {row['max_ms']:.1f} | {row['per_s']:.1f} | {row['lag_p95_s']:.2f} "
+                f"| {verdict} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main(scenarios: list[Scenario], out: Path | None, note: str, command: str) -> list[dict[str, Any]]:
+    began = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    context = run_context(command, began)
+    results = [run_scenario(s) for s in scenarios]
+    context["load average at end (1/5/15 min)"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    text = markdown(results, context, note)
+    target = out or RESULTS
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    print(text)
+    return results
