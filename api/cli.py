@@ -277,6 +277,7 @@ def demo(
 
 
 import api.cli_plan_ahead  # noqa: E402, F401  (registers whatif, report, bench whatif, bench traffic)
+from api import cli_reliability  # noqa: E402, F401  (registers bench load, bench fuzz)
 
 if __name__ == "__main__":
     app()

@@ -10,8 +10,6 @@ from typing import Annotated
 
 import typer
 
-from api import cli
-
 
 def _benchmark(name: str) -> ModuleType:
     """`benchmarks/` is not installed; it runs from a source checkout."""
@@ -64,16 +62,16 @@ def bench_fuzz(
         raise typer.Exit(1)
 
 
-def _register(bench_app: typer.Typer) -> None:
-    bench_app.command("load")(bench_load)
-    bench_app.command("fuzz")(bench_fuzz)
+def _bench_apps() -> list[typer.Typer]:
+    """`api.cli`'s bench group (and `__main__`'s, under `python -m api.cli`), whichever imported us."""
+    found: list[typer.Typer] = []
+    for name in ("api.cli", "__main__"):
+        candidate = getattr(sys.modules.get(name), "bench_app", None)
+        if isinstance(candidate, typer.Typer) and all(candidate is not f for f in found):
+            found.append(candidate)
+    return found
 
 
-_register(cli.bench_app)
-_main = sys.modules.get("__main__")
-if (
-    _main is not None
-    and isinstance(getattr(_main, "bench_app", None), typer.Typer)
-    and _main.bench_app is not cli.bench_app
-):
-    _register(_main.bench_app)  # `python -m api.cli bench load`
+for _bench_app in _bench_apps():
+    _bench_app.command("load")(bench_load)
+    _bench_app.command("fuzz")(bench_fuzz)
