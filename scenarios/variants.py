@@ -461,7 +461,10 @@ def apply_changes(problem: Problem, changes: Sequence[Variant], where: str = "ch
         try:
             factor *= change.travel_factor(problem)
             if isinstance(change, Traffic):
-                speed = speed.times(change.speed_profile())
+                try:
+                    speed = speed.times(change.speed_profile())
+                except ValueError:
+                    raise _bad("factor", change.kind, "the traffic changes together slow travel too much") from None
                 by_time_of_day = by_time_of_day or bool(change.profile)
             problem = change.apply(problem)
         except InvalidChange as exc:

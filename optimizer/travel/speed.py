@@ -44,7 +44,8 @@ if TYPE_CHECKING:
 Approximation = Literal["window", "mean", "free"]
 APPROXIMATIONS: tuple[Approximation, ...] = ("window", "mean", "free")
 
-MAX_FACTOR = 10.0
+MAX_FACTOR = 1e6
+"""A sanity bound only: what-if changes are limited on their own, and their products may be large."""
 _EPS = 1e-7
 _FAR_S = 10**9
 """A time beyond every horizon: the last factor holds up to here in the integrals."""
