@@ -26,7 +26,7 @@ from optimizer.travel.haversine import HaversineSource
 from optimizer.travel.matrix import TimeOfDaySource, TravelMatrix
 from optimizer.travel.speed import SpeedProfile
 from scenarios.generate import generate_day
-from scenarios.variants import Scenario, Traffic, TrafficPeriod, apply_changes, parse_changes
+from scenarios.variants import InvalidChange, Scenario, Traffic, TrafficPeriod, apply_changes, parse_changes
 
 H = 3600
 M = 60
@@ -265,3 +265,12 @@ def test_a_factor_only_traffic_variant_keeps_the_scaled_matrix() -> None:
 def test_a_profile_still_sums_up_as_its_mean_over_the_shifts() -> None:
     traffic = Traffic(profile=(TrafficPeriod(8 * H, 10 * H, 1.5),))
     assert traffic.speed_profile().shift_mean(DAY) == pytest.approx(traffic.travel_factor(DAY))
+
+
+def test_traffic_changes_multiply_beyond_one_changes_limit_but_not_without_end() -> None:
+    rush = {"kind": "traffic", "profile": [["08:00", "09:00", 4.0]]}
+    scenario = apply_changes(DAY, parse_changes([{"kind": "traffic", "factor": 3.0}, rush]))
+    assert scenario.speed == SpeedProfile((0, 8 * H, 9 * H), (3.0, 12.0, 3.0))
+    with pytest.raises(InvalidChange) as caught:
+        apply_changes(DAY, parse_changes([{"kind": "traffic", "factor": 10.0}] * 7))
+    assert [i.field for i in caught.value.issues] == ["changes[6].factor"]
