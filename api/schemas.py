@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -112,6 +113,11 @@ class ProblemIn(Wire):
 
     def to_domain(self) -> m.Problem:
         """The wire problem as a domain `Problem`; every issue found is reported at once."""
+        return self.domain
+
+    @cached_property
+    def domain(self) -> m.Problem:
+        """`to_domain()`, built once: both are immutable, and the live service asks on every event."""
         day = self.day_start
         dims = sorted({k for c in self.couriers for k in c.capacity} | {k for s in self.stops for k in s.demand})
         issues: list[ProblemIssue] = []

@@ -209,17 +209,18 @@ def markdown(report: FuzzReport, context: dict[str, str]) -> str:
 
 def main(max_examples: int, max_seconds: float, seed: int, out: Path | None) -> FuzzReport:
     """Start a server on loopback, plan a day, fuzz it as every role, write the results."""
-    from benchmarks.load import KEYS, run_context, serve, solved_plan, wait_json
+    from benchmarks.load import KEYS, courier_key, generated_day, run_context, serve, solved_plan, wait_json
 
-    with serve() as server:
-        day_plan = solved_plan(server, stops=40, couriers=2, time_limit_s=2)
+    day = generated_day(40, 2)
+    with serve([c["id"] for c in day["couriers"]]) as server:
+        day_plan = solved_plan(server, day, time_limit_s=2)
         plan_id = day_plan["id"]
         delay = {"event_id": "fuzz-delay", "courier_id": "c01", "type": "delay", "delay_min": 240}
         delay["at"] = day_plan["routes"][0]["start"]
         wait_json("POST", f"{server}/v1/plans/{plan_id}/events", KEYS["dispatcher"], delay)
         calls = wait_json("GET", f"{server}/v1/plans/{plan_id}/calls", KEYS["dispatcher"])
         real = {"plan_id": plan_id, "courier_id": "c01", "call_id": calls[0]["id"] if calls else "none"}
-        keys = {role: KEYS["c01" if role == "courier" else role] for role in ROLES}
+        keys = {role: courier_key("c01") if role == "courier" else KEYS[role] for role in ROLES}
         began = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         report = fuzz(
             server,

@@ -38,18 +38,24 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "load.md"
 DAY = "2026-11-26"
-MAX_COURIERS = 500
-
 KEYS: dict[str, str] = {
     "dispatcher": "bench-dispatcher-key",
     "planner": "bench-planner-key",
     "service": "bench-service-key",
-    **{f"c{i:02d}": f"bench-courier-{i:02d}" for i in range(1, MAX_COURIERS + 1)},
 }
-KEY_SPEC = ",".join(
-    [f"{role}:{KEYS[role]}" for role in ("dispatcher", "planner", "service")]
-    + [f"courier:c{i:02d}:{KEYS[f'c{i:02d}']}" for i in range(1, MAX_COURIERS + 1)]
-)
+
+
+def courier_key(courier_id: str) -> str:
+    return f"bench-courier-{courier_id}"
+
+
+def key_spec(courier_ids: list[str]) -> str:
+    """Keys for the three office roles and one per courier (`ONTIME_API_KEYS`)."""
+    return ",".join(
+        [f"{role}:{key}" for role, key in KEYS.items()] + [f"courier:{c}:{courier_key(c)}" for c in courier_ids]
+    )
+
+
 GOALS_MS = {"position": 50.0, "stop_completed": 50.0, "delay": 1000.0}
 
 
@@ -75,14 +81,14 @@ def _children(pid: int) -> list[int]:
 
 
 @contextmanager
-def serve(env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
+def serve(courier_ids: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
     """`ontime serve` from this checkout on a free loopback port and a fresh SQLite file."""
     folder = Path(tempfile.mkdtemp(prefix="ontime-bench-"))
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ONTIME_")}
     full_env |= {
         "ONTIME_DATABASE_URL": f"sqlite:///{folder / 'ontime.sqlite'}",
-        "ONTIME_API_KEYS": KEY_SPEC,
+        "ONTIME_API_KEYS": key_spec(courier_ids),
         "ONTIME_EXECUTOR": "local",
         **(env or {}),
     }
@@ -128,22 +134,24 @@ def wait_json(method: str, url: str, key: str, body: Any = None) -> Any:
     return answer.json()
 
 
-def solved_plan(url: str, *, stops: int, couriers: int, time_limit_s: float, seed: int = 11) -> dict[str, Any]:
-    """Plan a generated day on the server and wait for it."""
-    from scenarios.generate import generate_day
-
-    day = generate_day(stops, couriers, seed=seed, date=DAY)
+def solved_plan(url: str, day: dict[str, Any], time_limit_s: float) -> dict[str, Any]:
+    """Plan `day` on the server and wait for it."""
     created = wait_json("POST", f"{url}/v1/plans", KEYS["dispatcher"], {"problem": day, "time_limit_s": time_limit_s})
     deadline = time.monotonic() + time_limit_s * 3 + 120
     while time.monotonic() < deadline:
         plan: dict[str, Any] = wait_json("GET", f"{url}/v1/plans/{created['id']}", KEYS["dispatcher"])
         if plan["status"] == "solved":
-            plan["_day"] = day
             return plan
         if plan["status"] == "failed":
             raise RuntimeError(f"the plan failed: {plan.get('error')}")
         time.sleep(0.5)
     raise RuntimeError("the plan was not solved in time")
+
+
+def generated_day(stops: int, couriers: int, seed: int = 11) -> dict[str, Any]:
+    from scenarios.generate import generate_day
+
+    return generate_day(stops, couriers, seed=seed, date=DAY)
 
 
 # -- the simulated day -------------------------------------------------------------------------
@@ -242,7 +250,7 @@ async def play(
         stop_at = began + max_seconds
 
         async def courier(cid: str, mine: list[Report]) -> None:
-            headers = {"X-API-Key": KEYS[cid]}
+            headers = {"X-API-Key": courier_key(cid)}
             for report in mine:
                 due = began + (report.at - first).total_seconds() / speedup
                 now = time.perf_counter()
@@ -353,17 +361,12 @@ class Scenario:
 
 
 def run_scenario(scenario: Scenario, progress: bool = True) -> dict[str, Any]:
-    with serve() as url:
-        plan = solved_plan(
-            url,
-            stops=scenario.stops,
-            couriers=scenario.couriers,
-            time_limit_s=scenario.time_limit_s,
-            seed=scenario.seed,
-        )
+    day = generated_day(scenario.stops, scenario.couriers, scenario.seed)
+    with serve([c["id"] for c in day["couriers"]]) as url:
+        plan = solved_plan(url, day, scenario.time_limit_s)
         reports = day_reports(
             plan,
-            plan["_day"],
+            day,
             position_every_min=scenario.position_every_min,
             delays=scenario.delays,
             seed=scenario.seed,

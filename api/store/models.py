@@ -72,7 +72,8 @@ class PlanRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
-    problem: Mapped[dict[str, Any]] = mapped_column(Json)
+    # Never changes after insert; deferred so a plan read decodes it only on a cache miss (repo).
+    problem: Mapped[dict[str, Any]] = mapped_column(Json, deferred=True)
     params: Mapped[dict[str, Any]] = mapped_column(Json)
     state: Mapped[dict[str, Any] | None] = mapped_column(Json)
     clock: Mapped[datetime | None]

@@ -11,7 +11,9 @@ passed explicitly; all datetimes must be timezone-aware.
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -112,6 +114,26 @@ def _record(cls: type[_R], row: Base) -> _R:
     return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
 
 
+_PROBLEMS: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_PROBLEMS_LOCK = threading.Lock()
+_PROBLEMS_KEPT = 64
+
+
+def _plan_record(row: PlanRow) -> PlanRecord:
+    """A plan's record; its problem (written once, never changed) is decoded once per process,
+    not on every read of the plan. Callers must treat `record.problem` as read-only."""
+    with _PROBLEMS_LOCK:
+        problem = _PROBLEMS.get(row.id)
+    if problem is None:
+        problem = row.problem  # loads the deferred column
+        with _PROBLEMS_LOCK:
+            _PROBLEMS[row.id] = problem
+            while len(_PROBLEMS) > _PROBLEMS_KEPT:
+                _PROBLEMS.popitem(last=False)
+    values: dict[str, Any] = {f.name: getattr(row, f.name) for f in fields(PlanRecord) if f.name != "problem"}
+    return PlanRecord(problem=problem, **values)
+
+
 def _check(value: str, allowed: Iterable[str], what: str) -> str:
     allowed = tuple(allowed)
     if value not in allowed:
@@ -181,13 +203,13 @@ def create_plan(
 
 def get_plan(s: Session, id: str) -> PlanRecord:
     """The plan; NotFound if there is none."""
-    return _record(PlanRecord, _plan_row(s, id))
+    return _plan_record(_plan_row(s, id))
 
 
 def list_plans(s: Session, limit: int = 100) -> list[PlanRecord]:
     """The newest `limit` plans (by created_at), newest first, with all columns."""
     rows = s.scalars(select(PlanRow).order_by(PlanRow.created_at.desc(), PlanRow.id.desc()).limit(limit))
-    return [_record(PlanRecord, row) for row in rows]
+    return [_plan_record(row) for row in rows]
 
 
 def list_plan_summaries(s: Session, limit: int = 100) -> list[PlanSummary]:
@@ -225,7 +247,7 @@ def update_plan(
         row.name = name
     row.updated_at = updated_at or _now()
     s.flush()
-    return _record(PlanRecord, row)
+    return _plan_record(row)
 
 
 def claim_stale_plans(s: Session, *, updated_before: datetime | None = None) -> list[str]:
