@@ -142,7 +142,9 @@ def test_scenarios_check_the_base_and_the_caller(server: Server) -> None:
             assert refused.json()["error"]["code"] == "forbidden"
 
 
-def test_plan_kpis_add_quality_figures_and_the_days_records(server: Server, plan: dict[str, Any]) -> None:
+def test_plan_kpis_add_quality_figures_and_the_days_records(
+    server: Server, plan: dict[str, Any], day: dict[str, Any]
+) -> None:
     with server.client() as client:
         before = client.get(f"/v1/plans/{plan['id']}/kpis")
         assert before.status_code == 200, before.text
@@ -155,11 +157,12 @@ def test_plan_kpis_add_quality_figures_and_the_days_records(server: Server, plan
             r["courier_id"] for r in plan["routes"] if r["visits"]
         }
 
-        # One stop done on time, one failed as planned, then one done an hour after its window.
+        # One stop done on time, one failed as planned, then one done an hour after its last window.
         route = next(r for r in plan["routes"] if len(r["visits"]) >= 3)
         courier = route["courier_id"]
         on_time, failed, late = route["visits"][:3]
-        after_window = datetime.fromisoformat(late["window"]["end"]) + timedelta(hours=1)
+        last_window = next(s for s in day["stops"] if s["id"] == late["stop_id"])["windows"][-1]
+        after_window = datetime.fromisoformat(last_window["end"]) + timedelta(hours=1)  # after every window
         events = [
             ("done-1", "stop_completed", on_time["stop_id"], on_time["eta"]),
             ("fail-2", "stop_failed", failed["stop_id"], failed["eta"]),
