@@ -201,3 +201,24 @@ class SharedDay:
     call_id: str
     own: str = "c01"
     other: str = "c02"
+
+
+def assert_one_open_call_per_late_stop(plan: dict[str, Any], calls: list[dict[str, Any]]) -> None:
+    """At most one open call per stop; every late planned stop and every dropped stop has one."""
+    open_calls: dict[str, list[dict[str, Any]]] = {}
+    for call in calls:
+        if call["status"] == "open":
+            open_calls.setdefault(call["stop_id"], []).append(call)
+    twice = {stop: len(c) for stop, c in open_calls.items() if len(c) > 1}
+    assert not twice, f"stops with two open calls: {twice}"
+    for route in plan["routes"]:
+        for visit in route["visits"]:
+            if visit["status"] == "planned" and visit["late_min"] > 0:
+                assert visit["stop_id"] in open_calls, f"late stop {visit['stop_id']} has no open call"
+    for gone in plan["unassigned"]:
+        assert gone["stop_id"] in open_calls, f"dropped stop {gone['stop_id']} has no open call"
+
+
+def assert_no_keys_in(text: str) -> None:
+    leaked = [who for who, key in KEYS.items() if key in text]
+    assert not leaked, f"API keys of {leaked} appear in the server log"
