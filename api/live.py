@@ -26,7 +26,7 @@ from api.schemas import (
 )
 from optimizer.events import OpenCall, PlanView, StopStatus, StopView
 from optimizer.model import Location, Problem, TimeWindow
-from optimizer.replan import DayState, Hold, LivePlan, Progress
+from optimizer.replan import Anchor, DayState, Hold, LivePlan, Progress
 from optimizer.solution import Route, Unassigned
 
 State = dict[str, Any]
@@ -71,7 +71,17 @@ def live_plan(problem: Problem, state: State) -> LivePlan:
         for c in problem.couriers
     )
     unassigned = tuple(Unassigned(sid, reason) for sid, reason in state.get("unassigned", []) if problem.has_stop(sid))
-    return LivePlan(problem, routes, progress, unassigned, int(state.get("now_s", 0)))
+    anchors = {
+        cid: Anchor(
+            int(a[0]),
+            Location(a[1], a[2]) if a[1] is not None else None,
+            int(a[3]),
+            bool(a[4]),
+            tuple((str(x[0]), int(x[1]), int(x[2])) for x in (a[5] if len(a) > 5 else [])),
+        )
+        for cid, a in state.get("anchors", {}).items()
+    }
+    return LivePlan(problem, routes, progress, unassigned, int(state.get("now_s", 0)), anchors)
 
 
 def _progress_from(doc: dict[str, Any]) -> Progress:
@@ -116,10 +126,24 @@ def next_state(previous: State, live: LivePlan, day: DayState, versions: dict[st
         r.courier_id: {"version": versions.get(r.courier_id, 1), "stops": list(r.stop_ids)} for r in live.routes
     }
     state["progress"] = {cid: _progress_doc(p) for cid, p in live.progress.items()}
+    state["anchors"] = {cid: _anchor_doc(a) for cid, a in live.anchors.items()}
     state["unassigned"] = [[u.stop_id, u.reason] for u in day.unassigned]
     state["snapshot"] = snapshot(day)
     state["seq"] = int(previous.get("seq", 0)) + 1
     return state
+
+
+def _anchor_doc(anchor: Anchor) -> list[Any]:
+    where = anchor.position
+    presumed = [list(item) for item in anchor.presumed]
+    return [
+        anchor.locked,
+        where.lat if where else None,
+        where.lon if where else None,
+        anchor.at_s,
+        anchor.heading,
+        presumed,
+    ]
 
 
 def snapshot(day: DayState) -> dict[str, Any]:

@@ -51,6 +51,7 @@ from api.tasks import SolvedDay, reoptimize_day, solve_problem
 from optimizer.events import CallKind, CallPolicy, Decisions, OpenCall, decide_events
 from optimizer.model import Location
 from optimizer.replan import CourierEvent, DayState, LivePlan, ReplanPolicy, retime
+from optimizer.solution import Unassigned
 from optimizer.travel.haversine import HaversineSource
 from scenarios.executors import Executor
 
@@ -311,12 +312,26 @@ class PlanService:
                 overrides.setdefault("windows", {})[stop_id] = [list(new_window)]
                 overrides["quiet"] = [q for q in overrides.get("quiet", []) if q != stop_id]
             problem = live.domain_problem(wire, state)
+            progress = dict(plan.progress)
+            if body.outcome == "rebooked" and call.kind == "failed" and call.courier_id in progress:
+                # a new appointment for a failed delivery: the stop is open again
+                failed = {k: v for k, v in progress[call.courier_id].failed.items() if k != stop_id}
+                progress[call.courier_id] = replace(progress[call.courier_id], failed=failed)
+            reopened = body.outcome == "rebooked" and call.kind == "failed"
+            anchors = dict(plan.anchors)
+            routes = []
+            for route in plan.routes:
+                kept = tuple(x for x in route.stop_ids if problem.has_stop(x) and not (reopened and x == stop_id))
+                anchor = anchors.get(route.courier_id)
+                if anchor is not None:  # the locked prefix shrinks by what left it
+                    gone = sum(1 for x in route.stop_ids[: anchor.locked] if x not in kept)
+                    anchors[route.courier_id] = replace(anchor, locked=anchor.locked - gone)
+                routes.append(replace(route, stop_ids=kept))
+            unassigned = plan.unassigned
+            if reopened:
+                unassigned = (*unassigned, Unassigned(stop_id, "rebooked after a failed delivery; to be planned"))
             return replace(
-                plan,
-                problem=problem,
-                routes=tuple(
-                    replace(r, stop_ids=tuple(x for x in r.stop_ids if problem.has_stop(x))) for r in plan.routes
-                ),
+                plan, problem=problem, routes=tuple(routes), progress=progress, anchors=anchors, unassigned=unassigned
             )
 
         def close_call(s: Any, _: EventOut | None) -> None:
@@ -459,6 +474,8 @@ class PlanService:
                         },
                         f"{plan_id}:route:{update.courier_id}:{update.version}",
                     )
+                for call_id in closing:  # resolved by this change: closed before anything new opens
+                    repo.update_call(s, call_id, status="done", closed_at=datetime.now(UTC))
                 touched = self._apply_calls(s, plan_id, wire, decisions, actor)
                 response = EventOut(
                     plan_version=plan_version,
@@ -485,7 +502,7 @@ class PlanService:
             log.warning("re-optimization failed (%s); keeping the re-timed plan", type(exc).__name__)
             return plan, day
         better_day = retime(better, self.source)
-        keep_old = (better_day.late_s, len(better_day.unassigned)) > (day.late_s, len(day.unassigned))
+        keep_old = (len(better_day.unassigned), better_day.late_s) > (len(day.unassigned), day.late_s)
         return (plan, day) if keep_old else (better, better_day)
 
     def _apply_calls(self, s: Any, plan_id: str, wire: ProblemIn, decisions: Decisions, actor: str) -> list[CallRecord]:

@@ -111,8 +111,9 @@ class Decisions:
 def decide_events(before: PlanView, after: PlanView, policy: CallPolicy) -> Decisions:
     """Route updates and call-task changes that take the world from `before` to `after`."""
     updates = []
+    still_free = {s for sequence in after.routes.values() for s in sequence}
     for courier_id, sequence in after.routes.items():
-        still_free = set(sequence)
+        # stops served meanwhile leave a route without a new version; stops moved away do not
         previous = tuple(s for s in before.routes.get(courier_id, ()) if s in still_free)
         if previous != sequence:
             updates.append(RouteUpdate(courier_id, before.versions.get(courier_id, 0) + 1, sequence))

@@ -92,15 +92,31 @@ class Progress:
 
 
 @dataclass(frozen=True, slots=True)
+class Anchor:
+    """Where a courier stood when their route was last re-optimized: the first `locked`
+    stops of the route were behind them, they were at `position` (None: their depot) at
+    `at_s`, and `heading` says they were already driving to the next stop."""
+
+    locked: int
+    position: Location | None
+    at_s: int
+    heading: bool = False
+    presumed: tuple[tuple[str, int, int], ...] = ()
+    """(stop, ETA, seconds late) of the locked stops presumed served, as last timed."""
+
+
+@dataclass(frozen=True, slots=True)
 class LivePlan:
     """The day as the service knows it: the problem, each courier's whole-day sequence,
-    their progress, stops left out, and the service's clock (latest event time)."""
+    their progress, stops left out, the service's clock (latest event time), and where
+    each re-optimized route begins."""
 
     problem: Problem
     routes: tuple[Route, ...]
     progress: Mapping[str, Progress]
     unassigned: tuple[Unassigned, ...] = ()
     now_s: int = 0
+    anchors: Mapping[str, Anchor] = field(default_factory=dict)
 
     def progress_of(self, courier_id: str) -> Progress:
         return self.progress.get(courier_id, Progress())
@@ -188,8 +204,20 @@ def courier_state(
         window = stop.window_for(eta)
         visits.append(LiveVisit(stop_id, reported, eta, max(0, eta - window.end_s), window, None))
         anchor, anchor_s = stop.location, max(anchor_s, when if when is not None else anchor_s)
+    replanned = live.anchors.get(courier.id)
+    heading = False  # on the road: the stop they were driving to stays first
+    if replanned is not None and replanned.locked - 1 >= last and replanned.at_s >= anchor_s:
+        timed_before = {sid: (eta, late) for sid, eta, late in replanned.presumed}
+        for stop_id in stops[last + 1 : replanned.locked]:
+            eta, late = timed_before.get(stop_id, (replanned.at_s, 0))
+            window = problem.stop_by_id(stop_id).window_for(eta)
+            visits.append(LiveVisit(stop_id, "presumed", eta, late, window, None))
+        last = replanned.locked - 1
+        anchor = replanned.position if replanned.position is not None else courier.start_at
+        anchor_s, heading = replanned.at_s, replanned.heading
     if progress.position is not None and progress.position[1] >= anchor_s:
         anchor, anchor_s = progress.position
+        heading = True
     rest = stops[last + 1 :]
 
     def time_from(place: Location | None, ready: int, sequence: list[str]) -> tuple[Courier, RouteSchedule]:
@@ -205,7 +233,6 @@ def courier_state(
         return timed_courier, schedule_route(sub, source_matrix(sub), 0, sequence)
 
     hold = progress.hold
-    heading = False  # held on the road: the stop they were driving to stays first
     if hold is not None and hold.until_s > anchor_s:
         # Stops the plan starts before the hold are served as planned; the rest shift.
         _, unheld = time_from(anchor, anchor_s, rest)
@@ -317,11 +344,14 @@ def remaining_problem(
     for courier, state in zip(problem.couriers, day.couriers):
         ahead = state.ahead
         free.extend(problem.stop_by_id(s) for s in ahead)
+        available = state.available_s
+        if state.next_stop is None:
+            available = max(courier.ready_s if available is None else available, live.now_s)
         couriers.append(
             replace(
                 courier,
                 start_at=state.start_at,
-                available_s=state.available_s,
+                available_s=available,
                 breaks=state.breaks_left if policy.model_breaks else (),
                 fixed_prefix=(state.next_stop,) if state.next_stop else (),
             )
@@ -375,15 +405,22 @@ def reoptimize(
         for route in routes_k:
             new_routes[route.courier_id] = route
     routes = []
+    anchors = dict(live.anchors)
+    starts = {c.id: c for c in sub.couriers}
     for state in day.couriers:
         locked = tuple(v.stop_id for v in state.visits if v.status in ("done", "failed", "presumed"))
         routes.append(Route(state.courier_id, locked + new_routes[state.courier_id].stop_ids))
+        start = starts[state.courier_id]
+        presumed = tuple((v.stop_id, v.eta_s, v.late_s) for v in state.visits if v.status == "presumed")
+        anchors[state.courier_id] = Anchor(
+            len(locked), start.start_at, start.ready_s, bool(start.fixed_prefix), presumed
+        )
     placed_anywhere = {s for r in routes for s in r.stop_ids}
     still_out = {u.stop_id: u for u in unassigned if u.stop_id not in placed_anywhere}
     for s in loose:
         if s.id not in placed_anywhere and s.id not in still_out:
             still_out[s.id] = Unassigned(s.id, "no courier near it could take it without breaking other windows")
-    return replace(live, routes=tuple(routes), unassigned=tuple(still_out.values()))
+    return replace(live, routes=tuple(routes), unassigned=tuple(still_out.values()), anchors=anchors)
 
 
 MIN_GROUP_S = 0.2
@@ -456,7 +493,10 @@ def _repair_group(
         candidates.append(_insert_all(relaxed, part, matrix, index, served, order, policy, deadline))
 
     def total(routes: dict[str, list[str]]) -> float:
-        return sum(_late_cost(relaxed, matrix, index[cid], seq, part, policy) for cid, seq in routes.items())
+        missing = len(part.stops) - sum(len(seq) for seq in routes.values())
+        return DROP_PENALTY * missing + sum(
+            _late_cost(relaxed, matrix, index[cid], seq, part, policy) for cid, seq in routes.items()
+        )
 
     best = min(candidates, key=total)
     return tuple(Route(cid, tuple(seq)) for cid, seq in best.items())

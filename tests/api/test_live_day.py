@@ -273,6 +273,41 @@ def test_accepted_late_is_not_called_again_and_cancelled_leaves_the_plan(
         assert after["kpis"]["stops"] == 199
 
 
+def test_a_failed_delivery_gets_a_call_and_rebooking_it_puts_the_stop_back_on_time(
+    server: Server, plan: dict[str, Any], day: dict[str, Any]
+) -> None:
+    with server.client() as client, server.client("service") as service:
+        current = client.get(f"/v1/plans/{plan['id']}").json()
+        route = next(r for r in current["routes"] if r["courier_id"] == "c02")
+        target = next(v for v in route["visits"] if v["status"] == "planned")
+        failed = {
+            "event_id": "fail-1",
+            "courier_id": "c02",
+            "type": "stop_failed",
+            "stop_id": target["stop_id"],
+            "at": target["eta"],
+            "reason": "recipient absent",
+        }
+        assert client.post(f"/v1/plans/{plan['id']}/events", json=failed).status_code == 200
+        calls = service.get(f"/v1/plans/{plan['id']}/calls", params={"status": "open"}).json()
+        call = next(c for c in calls if c["stop_id"] == target["stop_id"])
+        assert call["kind"] == "failed"
+        later = datetime.fromisoformat(target["eta"]) + timedelta(hours=3)
+        window = {"start": later.isoformat(), "end": (later + timedelta(hours=2)).isoformat()}
+        answer = service.post(f"/v1/calls/{call['id']}/outcome", json={"outcome": "rebooked", "new_window": window})
+        assert answer.status_code == 200, answer.text
+        after, all_calls = fetch(client, plan["id"])
+        visit = next(v for r in after["routes"] for v in r["visits"] if v["stop_id"] == target["stop_id"])
+        assert visit["status"] == "planned" and visit["late_min"] == 0
+        assert minutes(visit["eta"], window["start"]) >= 0
+        assert_consistent(after, day, cancelled=_cancelled(all_calls))
+        assert not [c for c in all_calls if c["stop_id"] == target["stop_id"] and c["status"] == "open"]
+
+
+def _cancelled(calls: list[dict[str, Any]]) -> set[str]:
+    return {c["stop_id"] for c in calls if c["outcome"] == "cancelled"}
+
+
 def test_a_kill_9_restart_loses_nothing_acknowledged(server: Server, plan: dict[str, Any]) -> None:
     with server.client() as client:
         completion = {

@@ -80,3 +80,10 @@ def test_a_route_gets_a_new_version_only_when_the_order_of_its_free_stops_change
     moved = PlanView(2, {"c1": ("c", "b"), "c2": ("d", "a")}, {"c1": 3, "c2": 1}, {})
     updates = {u.courier_id: u.version for u in decide_events(before, moved, POLICY).route_updates}
     assert updates == {"c1": 4, "c2": 2}
+
+
+def test_a_courier_who_only_loses_stops_is_told_so() -> None:
+    before = PlanView(1, {"c1": ("a", "b"), "c2": ()}, {"c1": 1, "c2": 1}, {})
+    after = PlanView(2, {"c1": (), "c2": ("a", "b")}, {"c1": 1, "c2": 1}, {})
+    updates = {u.courier_id: (u.version, u.stop_ids) for u in decide_events(before, after, POLICY).route_updates}
+    assert updates == {"c1": (2, ()), "c2": (2, ("a", "b"))}

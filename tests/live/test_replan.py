@@ -75,6 +75,18 @@ def test_re_optimization_moves_a_stop_to_the_courier_who_can_still_make_it() -> 
     assert "s3" in better.couriers[1].ahead and better.couriers[1].late_stops == ()
 
 
+def test_a_courier_given_stops_at_a_replan_leaves_no_earlier_than_the_replan() -> None:
+    # s1 opens at 1200, so c1 has not left at 1000; s2 and s3 are open from 0
+    problem = line_day([(1_200, 1_500), (0, 1_600), (0, 1_600)], couriers=2)
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2", "s3")), Route("c2", ())), {})
+    held = plan.with_event(CourierEvent("e1", "c1", "delay", at_s=1_000, delay_s=3_000))
+    moved = reoptimize(held, retime(held, SOURCE), SOURCE, ReplanPolicy(time_limit_s=1.0))
+    second = next(c for c in retime(moved, SOURCE).couriers if c.courier_id == "c2")
+    assert second.ahead, "the idle courier should take over stops"
+    assert all(v.eta_s >= 1_000 + 100 for v in second.visits), [v.eta_s for v in second.visits]
+    assert all(v.status in ("next", "ahead") for v in second.visits)
+
+
 def events_strategy() -> st.SearchStrategy[list[CourierEvent]]:
     kinds = st.sampled_from(["stop_completed", "stop_failed", "position", "delay"])
     return st.lists(
