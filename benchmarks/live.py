@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from api.schemas import ProblemIn
+from benchmarks.provenance import commit, machine
 from optimizer.replan import CourierEvent, LivePlan, ReplanPolicy, reoptimize, retime
 from optimizer.solution import Route
 from optimizer.travel.haversine import HaversineSource
@@ -239,15 +240,13 @@ def main(sizes: list[tuple[int, int]], replan_s: float, reference_s: float, out:
 
 
 def report(samples: Samples, sizes: list[tuple[int, int]], replan_s: float, reference_s: float, wall: float) -> str:
-    from benchmarks.vrptw import _commit, _machine
-
     sizes_arg = ",".join(f"{s}x{c}" for s, c in sizes)
     lines = [
         "# Live re-optimization through the HTTP server",
         "",
         f"- Command: `ontime bench live --sizes {sizes_arg} --replan-budget {replan_s:g} --reference {reference_s:g}`",
-        f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; commit {_commit()}; total wall {wall / 60:.1f} min",
-        f"- Machine: {_machine()}; server on SQLite, re-optimization in one local worker process",
+        f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; commit {commit()}; total wall {wall / 60:.1f} min",
+        f"- Machine: {machine()}; server on SQLite, re-optimization in one local worker process",
         "- Latency is from send to answer of `POST /v1/plans/{id}/events`, through uvicorn on loopback.",
         "",
         "## Latency",

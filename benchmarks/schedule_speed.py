@@ -15,14 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
-import platform
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.provenance import commit, machine
 from optimizer.model import Break, Courier, Depot, Location, Problem, Stop, TimeWindow
 from optimizer.schedule import schedule_route
 from optimizer.travel.haversine import HaversineSource
@@ -113,8 +112,8 @@ def report(samples: list[float], problem: Problem, matrix: TravelMatrix, route: 
             "",
             f"- Command: `{COMMAND}`",
             f"- Date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-            f"- Commit measured: {_commit()}",
-            f"- Machine: {_machine()}",
+            f"- Commit measured: {commit()}",
+            f"- Machine: {machine()}",
             f"- Load average at start (1/5/15 min): {load}",
             f"- Protocol: {WARMUP_CALLS} warm-up calls, then {BATCHES} batches of {CALLS} calls of "
             "`schedule_route()`, GC paused; median over batches (see the module docstring).",
@@ -131,27 +130,6 @@ def report(samples: list[float], problem: Problem, matrix: TravelMatrix, route: 
             "",
         ]
     )
-
-
-def _commit() -> str:
-    """HEAD, and any uncommitted file under `optimizer/` that the figure also reflects."""
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    status = subprocess.run(
-        ["git", "status", "--porcelain", "--", "optimizer"], cwd=ROOT, capture_output=True, text=True
-    ).stdout
-    dirty = [line[3:] for line in status.splitlines() if line.strip()]
-    return (head.stdout.strip() or "unknown") + (f" (uncommitted: {', '.join(dirty)})" if dirty else "")
-
-
-def _machine() -> str:
-    model = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}, {platform.system()}"
 
 
 def main() -> None:

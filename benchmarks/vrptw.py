@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import platform
 import re
 import statistics
 import subprocess
@@ -20,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from benchmarks.provenance import commit, machine
 from optimizer.instances import read_instance
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,8 +142,8 @@ def report(
         f"# VRPTW benchmark: {set_name}, {limit:g} s per instance",
         "",
         f"- Command: `{argv}`",
-        f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; commit {_commit()}; total wall {wall / 60:.1f} min",
-        f"- Machine: {_machine()}",
+        f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; commit {commit()}; total wall {wall / 60:.1f} min",
+        f"- Machine: {machine()}",
         "- Rules: Euclidean travel in double precision, hard windows, fleet of the instance, objective total"
         " distance; routes re-scored by the benchmark (feasible = every rule holds within"
         f" {FEASIBILITY_TOLERANCE:g} time units). Gap = distance vs the distance-only best-known routes"
@@ -208,20 +207,3 @@ def report(
 
 def _mean(values: list[float] | list[int]) -> float:
     return statistics.fmean(values) if values else float("nan")
-
-
-def _commit() -> str:
-    proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return proc.stdout.strip() or "unknown"
-
-
-def _machine() -> str:
-    model = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}, {platform.system()}"
