@@ -101,7 +101,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plans_executor = make_executor(settings.executor, settings.solver_workers, address)
         replan_executor = plans_executor if settings.executor == "ray" else LocalExecutor(1)
         outbox = OutboxWorker(store, settings.webhook_url, settings.webhook_timeout_s)
-        service = PlanService(settings, store, plans_executor, outbox.wake, replan_executor=replan_executor)
+        polish = None
+        if settings.polish_time_limit_s:
+            polish = plans_executor if settings.executor == "ray" else LocalExecutor(1)
+        service = PlanService(
+            settings,
+            store,
+            plans_executor,
+            outbox.wake,
+            replan_executor=replan_executor,
+            polish_executor=polish,
+        )
         app.state.service = service
         app.state.scenarios = ScenarioService(settings, store, plans_executor)
         app.state.keys = keys
@@ -117,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             plans_executor.shutdown()
             if replan_executor is not plans_executor:
                 replan_executor.shutdown()
+            if polish is not None and polish is not plans_executor:
+                polish.shutdown()
             store.dispose()
 
     app = FastAPI(

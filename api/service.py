@@ -12,6 +12,7 @@ transaction (row lock) with a sequence check against other processes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -57,6 +58,9 @@ from scenarios.executors import Executor
 
 log = logging.getLogger("ontime.service")
 
+POLISH_QUIET_S = 0.5
+"""A background improvement starts once a plan's events have paused this long."""
+
 ANSWER_MARGIN_S = 0.25
 """Kept from the answer budget for re-timing, deciding and committing after the search."""
 MIN_SEARCH_S = 0.1
@@ -73,11 +77,15 @@ class PlanService:
         wake_outbox: Callable[[], None],
         *,
         replan_executor: Executor | None = None,
+        polish_executor: Executor | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.executor = executor
         self.replan_executor = replan_executor or executor
+        self.polish_executor = polish_executor
+        self._polish_asked: dict[str, float] = {}
+        self._polishing: set[str] = set()
         self.wake_outbox = wake_outbox
         self.source = HaversineSource(settings.detour_factor)
         self.policy = ReplanPolicy(
@@ -426,7 +434,8 @@ class PlanService:
             plan = change(live.live_plan(problem, before_state), state)
             day = retime(plan, self.source)
             worse = _worsened(before_state, day)
-            if reoptimize or (reoptimize is None and worse):
+            reoptimized = bool(reoptimize or (reoptimize is None and worse))
+            if reoptimized:
                 plan, day = self._reoptimized(plan, day, began, focus | worse)
             calls_before = {
                 c.stop_id: OpenCall(c.id, c.stop_id, _call_kind(c.kind), _seconds(wire, c.eta))
@@ -487,7 +496,79 @@ class PlanService:
                 repo.update_plan(s, plan_id, version=plan_version, state=final, clock=clock)
         if decisions.route_updates or touched:
             self.wake_outbox()
+        if reoptimized and day.at_risk:
+            self._request_polish(plan_id)
         return response
+
+    # -- keep improving after the answer ------------------------------------------------
+
+    def _request_polish(self, plan_id: str) -> None:
+        """Improve the plan further once its events have been quiet for a moment."""
+        if not self.settings.polish_time_limit_s or self.polish_executor is None:
+            return
+        with self._locks_guard:
+            self._polish_asked[plan_id] = time.monotonic()
+            if plan_id in self._polishing:
+                return
+            self._polishing.add(plan_id)
+        threading.Thread(target=self._polish, args=(plan_id,), name=f"polish-{plan_id[:8]}", daemon=True).start()
+
+    def _polish(self, plan_id: str) -> None:
+        try:
+            while True:
+                with self._locks_guard:
+                    quiet_for = time.monotonic() - self._polish_asked[plan_id]
+                if quiet_for < POLISH_QUIET_S:
+                    time.sleep(POLISH_QUIET_S - quiet_for)
+                    continue
+                with self._locks_guard:
+                    asked = self._polish_asked[plan_id]
+                self._polish_once(plan_id)
+                with self._locks_guard:
+                    if self._polish_asked[plan_id] == asked:
+                        self._polishing.discard(plan_id)
+                        return
+        except Exception:
+            log.exception("background improvement of plan %s failed", plan_id)
+            with self._locks_guard:
+                self._polishing.discard(plan_id)
+
+    def _polish_once(self, plan_id: str) -> None:
+        """Re-optimize every courier at risk with the longer budget, outside the plan lock;
+        apply the result only if nothing changed meanwhile and it is better."""
+        assert self.polish_executor is not None
+        with self.store.transaction(readonly=True) as s:
+            record = repo.get_plan(s, plan_id)
+        state = record.state or {}
+        seq = int(state.get("seq", 0))
+        wire = self._wire(record)
+        plan = live.live_plan(live.domain_problem(wire, state), state)
+        day = retime(plan, self.source)
+        if not day.at_risk:
+            return
+        policy = replace(self.policy, time_limit_s=self.settings.polish_time_limit_s)
+        future = self.polish_executor.submit(reoptimize_day, plan, day, self.settings.detour_factor, policy)
+        better = future.result(timeout=self.settings.polish_time_limit_s * 5 + 30)
+        better_day = retime(better, self.source)
+        if (len(better_day.unassigned), better_day.late_s) >= (len(day.unassigned), day.late_s):
+            return
+
+        def adopt(current: LivePlan, latest: dict[str, Any]) -> LivePlan:
+            if int(latest.get("seq", 0)) != seq:
+                raise _Stale
+            return replace(current, routes=better.routes, unassigned=better.unassigned, anchors=better.anchors)
+
+        def audit(s: Any, _: EventOut | None) -> None:
+            repo.add_audit(
+                s,
+                plan_id,
+                "optimizer",
+                "plan_improved",
+                {"late_min_before": round(day.late_s / 60), "late_min_after": round(better_day.late_s / 60)},
+            )
+
+        with contextlib.suppress(_Stale):  # a newer change arrived; it asked for its own improvement
+            self._advance(plan_id, adopt, audit, reoptimize=False, actor="optimizer")
 
     def _reoptimized(
         self, plan: LivePlan, day: DayState, began: float, focus: frozenset[str]
@@ -595,6 +676,10 @@ def _call_kind(kind: str) -> CallKind:
 
 def _seconds(wire: ProblemIn, when: datetime | None) -> int | None:
     return None if when is None else live.seconds_since(wire.day_start, when)
+
+
+class _Stale(Exception):
+    """The plan changed while a background improvement was computed."""
 
 
 class _Repeated(Exception):

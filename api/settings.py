@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_timeout_s: float = 5.0
     replan_time_limit_s: float = Field(1.0, gt=0, le=60)
+    polish_time_limit_s: float = Field(
+        5.0, ge=0, le=120, description="background improvement after a re-optimized answer; 0 turns it off"
+    )
     call_update_threshold_min: float = Field(10.0, ge=0)
     lateness_cost_per_min: int = Field(3000, gt=0, description="objective units (metres) per minute late")
     move_cost: int = Field(2000, ge=0, description="objective units for splitting a courier's stops")

@@ -145,6 +145,8 @@ def server(
             "ONTIME_API_KEYS": KEY_SPEC,
             "ONTIME_WEBHOOK_URL": receiver.url,
             "ONTIME_REPLAN_TIME_LIMIT_S": "1.0",
+            # these tests compare whole plans across requests: no background improvement
+            "ONTIME_POLISH_TIME_LIMIT_S": "0",
             "ONTIME_EXECUTOR": "local",
         }
         srv = Server(f"http://127.0.0.1:{free_port()}", env, folder / "server.log")

@@ -1,0 +1,74 @@
+"""After a re-optimized answer the service keeps improving the plan in the background."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from api.store import Store, repo
+from scenarios.generate import generate_day
+from tests.api.conftest import KEY_SPEC, Server, free_port, wait_solved
+from tests.api.test_live_day import assert_consistent, assert_one_call_per_late_stop, fetch
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api-polish")]
+
+
+@pytest.fixture(scope="module")
+def polishing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+    folder = tmp_path_factory.mktemp("polish")
+    url = f"sqlite:///{folder / 'ontime.sqlite'}"
+    env = {
+        **os.environ,
+        "ONTIME_DATABASE_URL": url,
+        "ONTIME_API_KEYS": KEY_SPEC,
+        "ONTIME_EXECUTOR": "local",
+        "ONTIME_POLISH_TIME_LIMIT_S": "3",
+    }
+    env.pop("ONTIME_WEBHOOK_URL", None)
+    server = Server(f"http://127.0.0.1:{free_port()}", env, folder / "server.log")
+    server.start()
+    try:
+        yield server, url
+    finally:
+        server.stop()
+
+
+def late_minutes(plan: dict[str, Any]) -> float:
+    return float(sum(v["late_min"] for r in plan["routes"] for v in r["visits"] if v["status"] == "planned"))
+
+
+def test_a_disrupted_day_keeps_improving_after_the_answers(polishing: tuple[Server, str]) -> None:
+    server, url = polishing
+    day = generate_day(120, 10, seed=21)
+    with server.client() as client:
+        plan_id = client.post("/v1/plans", json={"problem": day, "time_limit_s": 3}).json()["id"]
+        assert wait_solved(client, plan_id)["status"] == "solved"
+        for courier in day["couriers"]:
+            event = {
+                "event_id": f"out-{courier['id']}",
+                "courier_id": courier["id"],
+                "type": "delay",
+                "at": "2026-11-26T09:30:00+08:00",
+                "delay_min": 180,
+            }
+            assert client.post(f"/v1/plans/{plan_id}/events", json=event).status_code == 200
+        answered, _ = fetch(client, plan_id)
+        store = Store(url)
+        deadline = time.monotonic() + 60
+        improved = []
+        while time.monotonic() < deadline and not improved:
+            time.sleep(1.0)
+            with store.transaction(readonly=True) as s:
+                improved = [a for a in repo.list_audit(s, plan_id) if a.action == "plan_improved"]
+        store.dispose()
+        assert improved, "no background improvement was applied"
+        assert improved[0].actor == "optimizer"
+        after, calls = fetch(client, plan_id)
+    assert late_minutes(after) < late_minutes(answered)
+    assert after["version"] > answered["version"]
+    assert_consistent(after, day)
+    assert_one_call_per_late_stop(client, after, calls)
