@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.whatif import _commit, _machine
+from benchmarks.provenance import commit, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 RUSH = ((7 * 3600 + 1800, 9 * 3600 + 1800, 1.4), (17 * 3600, 19 * 3600 + 1800, 1.4))
@@ -134,8 +134,8 @@ def report(rows: list[Row], stops: int, couriers: int, seeds: int, limit: float,
         "",
         f"- Command: `ontime bench traffic --stops {stops} --couriers {couriers} --seeds {seeds} "
         f"--time-limit {limit:g}`",
-        f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; commit {_commit()}",
-        f"- Machine: {_machine()}",
+        f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; commit {commit()}",
+        f"- Machine: {machine()}",
         f"- Days: `generate_day({stops}, {couriers}, seed)` for seeds 1..{seeds}; profile x1.4 at 07:30-09:30 and "
         "17:00-19:30, 1.0 otherwise; the same deterministic PyVRP search (iteration budget for "
         f"{limit:g} s, breaks placed by `schedule()`) for every stand-in.",

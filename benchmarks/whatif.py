@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from benchmarks.provenance import commit, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,8 +155,8 @@ def report(
         "",
         f"- Command: `ontime bench whatif --stops {stops} --couriers {couriers} --variants {variants} "
         f"--time-limit {time_limit:g} --workers {workers} --rounds {rounds}`",
-        f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; commit {_commit()}",
-        f"- Machine: {_machine()}; load average {load_before[0]:.1f} before, {load_after[0]:.1f} after "
+        f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; commit {commit()}",
+        f"- Machine: {machine()}; load average {load_before[0]:.1f} before, {load_after[0]:.1f} after "
         "(shared machine: other jobs ran meanwhile; compare the executors within this run)",
         f"- Day: `generate_day({stops}, {couriers}, seed=1)`; base + {variants} variants = {variants + 1} solves per "
         f"run, {workers} at a time; each a PyVRP search of {comparison.iterations} iterations (the budget "
@@ -195,23 +195,3 @@ def report(
             cells.append(cell)
         lines.append(f"| {result.name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def _machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}, {platform.system()}"
