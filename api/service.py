@@ -115,7 +115,11 @@ class PlanService:
         with self.store.transaction() as s:
             record = repo.get_plan(s, plan_id)
             repo.update_plan(s, plan_id, status="solving")
-        future = self.executor.submit(solve_problem, record.problem, record.params, self.settings.detour_factor)
+        try:
+            future = self.executor.submit(solve_problem, record.problem, record.params, self.settings.detour_factor)
+        except Exception as exc:
+            self._fail(plan_id, f"the solver could not be started: {type(exc).__name__}")
+            raise ApiError(503, "unavailable", "the solver is unavailable; try again shortly") from exc
         limit = float(record.params.get("time_limit_s", 10)) * 2 + 60
         threading.Thread(target=self._finish_solve, args=(plan_id, future, limit), daemon=True).start()
 

@@ -8,8 +8,10 @@ on the API's event loop or in its threads: OR-Tools and PyVRP hold the GIL while
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -29,10 +31,23 @@ class LocalExecutor:
     name = "local"
 
     def __init__(self, workers: int = 1) -> None:
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        self._workers = workers
+        self._lock = threading.Lock()
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"))
 
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
-        return self._pool.submit(fn, *args)
+        """Submit; a pool broken by a dead worker (killed, out of memory) is replaced, so one
+        lost process costs the tasks it was running, not every task after it."""
+        with self._lock:
+            try:
+                return self._pool.submit(fn, *args)
+            except BrokenProcessPool:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+                return self._pool.submit(fn, *args)
 
     def warm_up(self, fn: Callable[[], object]) -> None:
         """Import the solver libraries in every worker now rather than on the first solve."""

@@ -248,11 +248,24 @@ def test_accepted_late_is_not_called_again_and_cancelled_leaves_the_plan(
     server: Server, plan: dict[str, Any], day: dict[str, Any]
 ) -> None:
     with server.client("service") as service, server.client() as client:
-        calls = [
-            c
-            for c in service.get(f"/v1/plans/{plan['id']}/calls", params={"status": "open"}).json()
-            if c["kind"] == "late"
-        ]
+
+        def late_calls() -> list[dict[str, Any]]:
+            open_calls = service.get(f"/v1/plans/{plan['id']}/calls", params={"status": "open"}).json()
+            return [c for c in open_calls if c["kind"] == "late"]
+
+        calls = late_calls()
+        for k, courier in enumerate(day["couriers"]):
+            if len(calls) >= 2:
+                break  # how many stay late depends on the re-optimization; make sure of two
+            stuck = {
+                "event_id": f"stuck-{k}",
+                "courier_id": courier["id"],
+                "type": "delay",
+                "at": "2026-11-26T12:30:00+08:00",
+                "delay_min": 360,
+            }
+            assert client.post(f"/v1/plans/{plan['id']}/events", json=stuck).status_code == 200
+            calls = late_calls()
         assert len(calls) >= 2
         accepted, cancelled = calls[0], calls[1]
         assert service.post(f"/v1/calls/{accepted['id']}/outcome", json={"outcome": "accepted_late"}).status_code == 200
@@ -347,4 +360,15 @@ def test_webhooks_arrive_despite_a_receiver_that_fails_first(
     with receiver.lock:
         kinds = {m["body"]["kind"] for m in receiver.received}
         assert all(m["headers"].get("Idempotency-Key") for m in receiver.received)
-    assert {"call_created", "route_updated", "call_closed"} <= kinds
+    expected = {"call_created"}
+    if any(c["status"] == "done" for c in calls):
+        expected.add("call_closed")
+    with server.client() as client:
+        if any(r["version"] > 1 for r in client.get(f"/v1/plans/{plan['id']}").json()["routes"]):
+            expected.add("route_updated")
+    deadline = time.monotonic() + 30
+    while not expected <= kinds and time.monotonic() < deadline:
+        time.sleep(0.3)
+        with receiver.lock:
+            kinds = {m["body"]["kind"] for m in receiver.received}
+    assert expected <= kinds
