@@ -25,6 +25,7 @@ from api.schemas import (
     mask_phone,
 )
 from optimizer.events import OpenCall, PlanView, StopStatus, StopView
+from optimizer.kpi import DEFAULT_COST
 from optimizer.model import Location, Problem, TimeWindow
 from optimizer.replan import Anchor, DayState, Hold, LivePlan, Progress
 from optimizer.solution import Route, Unassigned
@@ -265,6 +266,12 @@ def kpis(state: State, stops_total: int) -> KpisOut:
         unassigned=len(state.get("unassigned", [])),
         late_minutes=round(sum(v[3] for v in late) / 60, 1),
         working_hours=round(sum(c["end_s"] - c["start_s"] for c in used) / 3600, 2),
+        cost=round(
+            DEFAULT_COST.cost(
+                sum(c["distance_m"] for c in used), sum(c["end_s"] - c["start_s"] for c in used), len(used)
+            ),
+            2,
+        ),
     )
 
 
