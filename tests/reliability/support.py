@@ -199,6 +199,8 @@ class SharedDay:
     day: dict[str, Any]
     plan_id: str
     call_id: str
+    fuzz_plan_id: str
+    fuzz_call_id: str
     own: str = "c01"
     other: str = "c02"
 

@@ -19,7 +19,7 @@ key or with a wrong one are walked route by route in test_security.py, so no aut
 
 def test_fuzzed_requests_get_no_5xx_and_answers_that_match_the_schema(shared: SharedDay) -> None:
     keys = {role: KEYS[shared.own if role == "courier" else role] for role in ROLES}
-    real = {"plan_id": shared.plan_id, "courier_id": shared.own, "call_id": shared.call_id}
+    real = {"plan_id": shared.fuzz_plan_id, "courier_id": shared.own, "call_id": shared.fuzz_call_id}
     report = fuzz(
         shared.managed.url, keys, real, max_examples=MAX_EXAMPLES, max_seconds=150, seed=20261126, auth_probes=False
     )
