@@ -26,23 +26,29 @@ def _benchmark(name: str) -> ModuleType:
 def bench_load(
     stops: Annotated[int, typer.Option("--stops", min=1, max=5000, help="stops of the generated day")] = 200,
     couriers: Annotated[int, typer.Option("--couriers", min=1, max=500)] = 100,
-    speedup: Annotated[float, typer.Option("--speedup", min=1, help="simulated seconds per wall second")] = 300,
-    position_every: Annotated[float, typer.Option("--position-every", min=0.5, help="simulated minutes")] = 10,
+    speedup: Annotated[float, typer.Option("--speedup", min=1, help="simulated seconds per wall second")] = 150,
+    position_every: Annotated[float, typer.Option("--position-every", min=0.5, help="simulated minutes")] = 15,
     delays: Annotated[int, typer.Option("--delays", min=0, help="couriers that report a delay")] = 5,
     time_limit: Annotated[float, typer.Option("--time-limit", min=0.5, help="seconds to plan the day")] = 10,
     max_events: Annotated[int, typer.Option("--max-events", min=1)] = 20_000,
-    max_seconds: Annotated[float, typer.Option("--max-seconds", min=1, help="wall seconds of the day at most")] = 180,
-    also: Annotated[str, typer.Option("--also", help="more days, STOPSxCOURIERS comma-separated, e.g. 1000x100")] = "",
+    max_seconds: Annotated[float, typer.Option("--max-seconds", min=1, help="wall seconds of the day at most")] = 300,
+    also: Annotated[
+        str, typer.Option("--also", help="more days, STOPSxCOURIERS[@SPEEDUP] comma-separated, e.g. 1000x100@60")
+    ] = "",
     seed: Annotated[int, typer.Option("--seed")] = 11,
     note: Annotated[str, typer.Option("--note", help="what else ran on the machine, for the results")] = "",
     out: Annotated[Path | None, typer.Option("--out", help="default benchmarks/results/load.md")] = None,
 ) -> None:
     """A fleet reports through an accelerated day on a loopback server; latency per event type."""
     load = _benchmark("load")
-    sizes = [(stops, couriers)] + [tuple(int(x) for x in s.split("x")) for s in also.split(",") if s]
+    days = [(stops, couriers, speedup)]
+    for extra in (part for part in also.split(",") if part):
+        size, _, pace = extra.partition("@")
+        n, c = (int(x) for x in size.split("x"))
+        days.append((n, c, float(pace) if pace else speedup))
     scenarios = [
-        load.Scenario(n, c, speedup, position_every, delays, time_limit, max_events, max_seconds, seed)
-        for n, c in sizes
+        load.Scenario(n, c, pace, position_every, delays, time_limit, max_events, max_seconds, seed)
+        for n, c, pace in days
     ]
     command = (
         "ontime bench load " + " ".join(sys.argv[3:]) if sys.argv[1:3] == ["bench", "load"] else "ontime bench load"

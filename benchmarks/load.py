@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import platform
 import random
 import signal
 import socket
@@ -197,7 +196,7 @@ def day_reports(
             while clock < end:
                 add(clock, {"type": "position", "lat": here[0], "lon": here[1]})
                 clock += every
-        delay_at = rng.randrange(len(visits)) if cid in delayed and visits else -1
+        delay_at = rng.randrange(max(1, len(visits) // 2)) if cid in delayed and visits else -1
         for k, visit in enumerate(visits):
             stop = stops[visit["stop_id"]]
             eta = datetime.fromisoformat(visit["eta"])
@@ -304,31 +303,15 @@ def summary(samples: list[Sample], wall_s: float) -> list[dict[str, Any]]:
 
 def run_context(command: str, began: str) -> dict[str, str]:
     """Command, date, commit, machine, and what else was using the CPU."""
+    from benchmarks.provenance import commit, machine
 
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return "unknown"
-
-    dirty = git("status", "--porcelain", "--untracked-files=no")
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown CPU",
-    )
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     return {
         "command": f"`{command}`",
         "date": began,
-        "commit": git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if dirty != "" else ""),
-        "machine": f"{model}, {os.cpu_count()} cores, {memory_gib:.0f} GiB, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}",
-        "load average at start (1/5/15 min)": load,
+        "commit": commit(),
+        "machine": f"{machine()}, {memory_gib:.0f} GiB",
+        "load average at start (1/5/15 min)": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
         "other processes at start": busy_processes(),
     }
 
@@ -423,6 +406,8 @@ def markdown(results: list[dict[str, Any]], context: dict[str, str], note: str =
         ]
         for row in result["rows"]:
             goal = GOALS_MS.get(row["type"])
+            if row["type"] == "delay" and sc.stops > 200:
+                goal = 2000.0  # BENCHMARKS.md 2: <= 2 s at 1000 stops
             verdict = ""
             if goal is not None and row["events"]:
                 met = row["p95_ms"] <= goal and row["errors"] == 0
