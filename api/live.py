@@ -152,7 +152,8 @@ def snapshot(day: DayState) -> dict[str, Any]:
     for c in day.couriers:
         timed = c.timed
         couriers[c.courier_id] = {
-            "start_s": timed.start_s,
+            # the day began at the first visit when part of the route is already behind
+            "start_s": min([timed.start_s] + [v.eta_s for v in c.visits if v.status in ("done", "failed", "presumed")]),
             "end_s": timed.end_s,
             "distance_m": timed.distance_m,
             "breaks": [[b.start_s, b.end_s] for b in timed.breaks],
