@@ -37,17 +37,33 @@ def bench_load(
     ] = "",
     seed: Annotated[int, typer.Option("--seed")] = 11,
     note: Annotated[str, typer.Option("--note", help="what else ran on the machine, for the results")] = "",
+    profile: Annotated[
+        Path | None, typer.Option("--profile", help="a folder: py-spy samples the server of each day there")
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="default benchmarks/results/load.md")] = None,
 ) -> None:
     """A fleet reports through an accelerated day on a loopback server; latency per event type."""
     load = _benchmark("load")
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
     days = [(stops, couriers, speedup)]
     for extra in (part for part in also.split(",") if part):
         size, _, pace = extra.partition("@")
         n, c = (int(x) for x in size.split("x"))
         days.append((n, c, float(pace) if pace else speedup))
     scenarios = [
-        load.Scenario(n, c, pace, position_every, delays, time_limit, max_events, max_seconds, seed)
+        load.Scenario(
+            n,
+            c,
+            pace,
+            position_every,
+            delays,
+            time_limit,
+            max_events,
+            max_seconds,
+            seed,
+            profile / f"load-{n}x{c}.txt" if profile else None,
+        )
         for n, c, pace in days
     ]
     command = (

@@ -19,12 +19,14 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -80,8 +82,11 @@ def _children(pid: int) -> list[int]:
 
 
 @contextmanager
-def serve(courier_ids: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
-    """`ontime serve` from this checkout on a free loopback port and a fresh SQLite file."""
+def serve(
+    courier_ids: list[str], env: dict[str, str] | None = None, log: Path | None = None, profile: Path | None = None
+) -> Iterator[str]:
+    """`ontime serve` from this checkout on a free loopback port and a fresh SQLite file; with
+    `profile`, py-spy samples the server (raw collapsed stacks) until the block ends."""
     folder = Path(tempfile.mkdtemp(prefix="ontime-bench-"))
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ONTIME_")}
@@ -102,6 +107,7 @@ def serve(courier_ids: list[str], env: dict[str, str] | None = None, log: Path |
         )
     url = f"http://127.0.0.1:{port}"
     spawned: set[int] = set()
+    sampler: subprocess.Popen[bytes] | None = None
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -114,8 +120,16 @@ def serve(courier_ids: list[str], env: dict[str, str] | None = None, log: Path |
                 raise RuntimeError(f"the server did not start: {log_path.read_text()[-2000:]}")
             time.sleep(0.2)
         spawned.update(_children(process.pid))
+        if profile is not None:
+            spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+            command = [spy, "record", "-p", str(process.pid), "-f", "raw", "-o", str(profile), "-r", "100", "--idle"]
+            sampler = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         yield url
     finally:
+        if profile is not None and sampler is not None:
+            sampler.send_signal(signal.SIGINT)
+            with suppress(subprocess.TimeoutExpired):
+                sampler.wait(30)
         spawned.update(_children(process.pid))
         process.send_signal(signal.SIGTERM)
         try:
@@ -176,6 +190,7 @@ def day_reports(
     busy = [cid for cid, r in routes.items() if r["visits"]]
     delayed = set(rng.sample(busy, min(delays, len(busy))))
     every = timedelta(minutes=position_every_min)
+    phase = {c["id"]: every * rng.random() for c in day["couriers"]}  # phones do not report in step
     reports: dict[str, list[Report]] = {}
     for courier in day["couriers"]:
         cid = courier["id"]
@@ -193,6 +208,7 @@ def day_reports(
         clock = datetime.fromisoformat(route["start"]) if route and route.get("start") else shifts[cid]
         if not visits:  # an idle courier still reports where they are, through their shift
             end = datetime.fromisoformat(courier["shift_end"])
+            clock += phase[cid]
             while clock < end:
                 add(clock, {"type": "position", "lat": here[0], "lon": here[1]})
                 clock += every
@@ -201,7 +217,7 @@ def day_reports(
             stop = stops[visit["stop_id"]]
             eta = datetime.fromisoformat(visit["eta"])
             leg = max((eta - clock).total_seconds(), 1.0)
-            t = clock + every
+            t = clock + phase[cid]
             while t < eta:
                 f = (t - clock).total_seconds() / leg
                 lat = here[0] + (stop["lat"] - here[0]) * f
@@ -223,6 +239,7 @@ class Sample:
     latency_s: float
     status: int
     lag_s: float
+    error: str = ""
 
 
 async def play(
@@ -250,7 +267,11 @@ async def play(
 
         async def courier(cid: str, mine: list[Report]) -> None:
             headers = {"X-API-Key": courier_key(cid)}
+            route: set[str] | None = None  # None: as planned at the start
             for report in mine:
+                stop_id = report.body.get("stop_id")
+                if route is not None and stop_id is not None and stop_id not in route:
+                    continue  # re-planned to a colleague: this courier will not get there
                 due = began + (report.at - first).total_seconds() / speedup
                 now = time.perf_counter()
                 if due > stop_at or now > stop_at:
@@ -258,12 +279,19 @@ async def play(
                 if due > now:
                     await asyncio.sleep(due - now)
                 sent = time.perf_counter()
+                error = ""
                 try:
                     answer = await client.post(f"/v1/plans/{plan_id}/events", json=report.body, headers=headers)
                     status = answer.status_code
-                except httpx.HTTPError:
-                    status = 0
-                samples.append(Sample(report.body["type"], time.perf_counter() - sent, status, sent - due))
+                    if status != 200:
+                        error = f"{status} {answer.json().get('error', {}).get('code', '')}".strip()
+                except httpx.HTTPError as exc:
+                    status, error = 0, type(exc).__name__
+                samples.append(Sample(report.body["type"], time.perf_counter() - sent, status, sent - due, error))
+                if status == 200 and cid in answer.json()["changed_routes"]:  # the phone shows the new route
+                    mine_now = await client.get(f"/v1/plans/{plan_id}/couriers/{cid}/route", headers=headers)
+                    if mine_now.status_code == 200:
+                        route = {v["stop_id"] for v in mine_now.json()["visits"]}
 
         await asyncio.gather(*(courier(cid, mine) for cid, mine in wanted.items()))
         return samples, time.perf_counter() - began
@@ -290,6 +318,9 @@ def summary(samples: list[Sample], wall_s: float) -> list[dict[str, Any]]:
                 "type": kind,
                 "events": len(mine),
                 "errors": sum(1 for s in mine if s.status != 200),
+                "error_statuses": ", ".join(
+                    f"{error}: {n}" for error, n in sorted(Counter(s.error for s in mine if s.status != 200).items())
+                ),
                 "p50_ms": percentile(ok, 50),
                 "p95_ms": percentile(ok, 95),
                 "p99_ms": percentile(ok, 99),
@@ -341,11 +372,12 @@ class Scenario:
     max_events: int = 20_000
     max_seconds: float = 180.0
     seed: int = 11
+    profile: Path | None = None
 
 
 def run_scenario(scenario: Scenario, progress: bool = True) -> dict[str, Any]:
     day = generated_day(scenario.stops, scenario.couriers, scenario.seed)
-    with serve([c["id"] for c in day["couriers"]]) as url:
+    with serve([c["id"] for c in day["couriers"]], profile=scenario.profile) as url:
         plan = solved_plan(url, day, scenario.time_limit_s)
         reports = day_reports(
             plan,
@@ -380,6 +412,51 @@ def run_scenario(scenario: Scenario, progress: bool = True) -> dict[str, Any]:
     }
 
 
+LIBRARY_FRAMES = (
+    "JSONDecoder.decode",
+    "JSONEncoder.encode",
+    "SessionTransaction.commit",
+    "Condition.wait",
+    "Future.result",
+    "Lock.acquire",
+)
+"""Library frames worth naming among the project's own: JSON, commits, waits."""
+
+
+def where_time_goes(profile: Path, top: int = 16) -> list[str]:
+    """From py-spy's raw stacks (with idle samples): where event requests spend their wall time,
+    inclusive, as a share of all samples inside `PlanService.post_event`; waiting shows as lock and
+    future frames (the wait for a plan's turn at the router's gate is not in any thread's stack)."""
+    counts: Counter[str] = Counter()
+    total = 0
+    for line in profile.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if "PlanService.post_event (" not in stack or not n.isdigit():
+            continue
+        frames = stack.split(";")
+        start = max(i for i, f in enumerate(frames) if f.startswith("PlanService.post_event ("))
+        total += int(n)
+        seen = set()
+        for frame in frames[start:]:
+            name, _, where = frame.partition(" (")
+            module = where.split(":")[0].removesuffix(".py").replace("/", ".")
+            for root in ("api.", "optimizer.", "sqlalchemy.", "json.", "threading", "concurrent."):
+                if root in module:
+                    module = module[module.index(root) :]
+                    break
+            key = f"{module}.{name}"
+            if not key.startswith(("api.", "optimizer.")) and not key.endswith(LIBRARY_FRAMES):
+                continue
+            if key not in seen:
+                seen.add(key)
+                counts[key] += int(n)
+    if not total:
+        return []
+    rows = ["| share of event time | where |", "| ---: | --- |"]
+    rows += [f"| {100 * n / total:.1f}% | `{key}` |" for key, n in counts.most_common(top)]
+    return rows
+
+
 def markdown(results: list[dict[str, Any]], context: dict[str, str], note: str = "") -> str:
     lines = ["# Load: a simulated day through the HTTP API", ""]
     lines += [f"- {k}: {v}" for k, v in context.items()]
@@ -412,11 +489,14 @@ def markdown(results: list[dict[str, Any]], context: dict[str, str], note: str =
             if goal is not None and row["events"]:
                 met = row["p95_ms"] <= goal and row["errors"] == 0
                 verdict = f"p95 <= {goal:g} ms: {'met' if met else 'MISSED'}"
+            errors = f"{row['errors']} ({row['error_statuses']})" if row["errors"] else "0"
             lines.append(
-                f"| {row['type']} | {row['events']} | {row['errors']} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} "
+                f"| {row['type']} | {row['events']} | {errors} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} "
                 f"| {row['p99_ms']:.1f} | {row['max_ms']:.1f} | {row['per_s']:.1f} | {row['lag_p95_s']:.2f} "
                 f"| {verdict} |"
             )
+        if sc.profile is not None and sc.profile.exists():
+            lines += ["", f"Where the time goes (py-spy, {sc.profile.name}):", "", *where_time_goes(sc.profile)]
     return "\n".join(lines) + "\n"
 
 
