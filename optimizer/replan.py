@@ -347,9 +347,13 @@ def remaining_problem(
         available = state.available_s
         if state.next_stop is None:
             available = max(courier.ready_s if available is None else available, live.now_s)
+        # parcels are loaded at the depot: what the locked stops take stays on this route
+        locked = [problem.stop_by_id(v.stop_id) for v in state.visits if v.status in ("done", "failed", "presumed")]
+        capacity = tuple(max(0, cap - sum(stop.demand[d] for stop in locked)) for d, cap in enumerate(courier.capacity))
         couriers.append(
             replace(
                 courier,
+                capacity=capacity,
                 start_at=state.start_at,
                 available_s=available,
                 breaks=state.breaks_left if policy.model_breaks else (),
@@ -358,8 +362,13 @@ def remaining_problem(
         )
         warm.append(Route(courier.id, ahead))
     served = {v.stop_id for c in day.couriers for v in c.visits}
-    free.extend(s for s in problem.stops if s.id not in served)
+    free.extend(s for s in problem.stops if s.id not in served and _fits(s, couriers))
     return _subproblem(problem, couriers, free), tuple(warm)
+
+
+def _fits(stop: Stop, couriers: list[Courier]) -> bool:
+    """Some courier still has room for the stop's demand."""
+    return any(all(d <= c for d, c in zip(stop.demand, courier.capacity)) for courier in couriers)
 
 
 def reoptimize(
@@ -392,7 +401,7 @@ def reoptimize(
         members = set(group)
         couriers = [c for c in sub.couriers if c.id in members]
         stops = [sub.stop_by_id(s) for cid in group for s in free[cid].stop_ids]
-        stops += [s for s in loose if _nearest_group(s, groups, sub, warm) == k]
+        stops += [s for s in loose if _nearest_group(s, groups, sub, warm) == k and _fits(s, couriers)]
         left_s = policy.time_limit_s - (time.perf_counter() - began)
         if left_s < MIN_GROUP_S and k > 0:
             break  # the worst neighbourhoods came first; the rest keep their routes
@@ -417,9 +426,9 @@ def reoptimize(
         )
     placed_anywhere = {s for r in routes for s in r.stop_ids}
     still_out = {u.stop_id: u for u in unassigned if u.stop_id not in placed_anywhere}
-    for s in loose:
+    for s in (*loose, *(x for x in live.problem.stops if not sub.has_stop(x.id))):
         if s.id not in placed_anywhere and s.id not in still_out:
-            still_out[s.id] = Unassigned(s.id, "no courier near it could take it without breaking other windows")
+            still_out[s.id] = Unassigned(s.id, "no courier near it has time or room left for it")
     return replace(live, routes=tuple(routes), unassigned=tuple(still_out.values()), anchors=anchors)
 
 
@@ -515,9 +524,16 @@ def _insert_all(
     """Put each stop of `order`, in turn, where it adds the least lateness and detour."""
     routes = {cid: list(seq) for cid, seq in served.items()}
     cost = {cid: _late_cost(relaxed, matrix, index[cid], seq, part, policy) for cid, seq in routes.items()}
+    load = {
+        cid: [sum(part.stop_by_id(s).demand[d] for s in seq) for d in range(len(part.dimensions))]
+        for cid, seq in routes.items()
+    }
     for stop in order:
         best: tuple[float, str, int] | None = None
         for cid, seq in routes.items():
+            capacity = part.couriers[index[cid]].capacity
+            if any(have + need > cap for have, need, cap in zip(load[cid], stop.demand, capacity)):
+                continue
             start = 1 if part.courier_by_id(cid).fixed_prefix else 0
             for pos in range(start, len(seq) + 1):
                 trial = [*seq[:pos], stop.id, *seq[pos:]]
@@ -526,9 +542,11 @@ def _insert_all(
                     best = (delta, cid, pos)
             if time.perf_counter() > deadline and best is not None:
                 break
-        assert best is not None
+        if best is None:
+            continue  # fits nowhere: it stays out, with a call
         _, cid, pos = best
         routes[cid].insert(pos, stop.id)
+        load[cid] = [have + need for have, need in zip(load[cid], stop.demand)]
         cost[cid] = _late_cost(relaxed, matrix, index[cid], routes[cid], part, policy)
     return routes
 
