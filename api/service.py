@@ -616,6 +616,7 @@ class PlanService:
             moved = repo.update_call(
                 s,
                 update.call_id,
+                kind=update.kind,
                 courier_id=update.courier_id,
                 eta=at(day0, update.eta_s) if update.eta_s is not None else None,
                 late_min=round(update.late_s / 60, 1),

@@ -85,6 +85,7 @@ class CreateCall:
 class UpdateCall:
     call_id: str
     stop_id: str
+    kind: CallKind
     courier_id: str | None
     eta_s: int | None
     late_s: int
@@ -158,7 +159,7 @@ def decide_events(before: PlanView, after: PlanView, policy: CallPolicy) -> Deci
         if moved or call.eta_s != view.eta_s:
             urgent = after.now_s > view.window_end_s
             update.append(
-                UpdateCall(call.call_id, stop_id, view.courier_id, view.eta_s, view.late_s, urgent, reason, moved)
+                UpdateCall(call.call_id, stop_id, kind, view.courier_id, view.eta_s, view.late_s, urgent, reason, moved)
             )
     return Decisions(tuple(updates), tuple(create), tuple(update), tuple(close))
 

@@ -168,6 +168,33 @@ def test_invalid_input_names_the_field_and_the_id(server: Server, plan: dict[str
         assert client.get(f"/v1/plans/{plan['id']}").json()["version"] == plan["version"]
 
 
+def late_calls(
+    client: httpx.Client, service: httpx.Client, plan: dict[str, Any], day: dict[str, Any], at_least: int, tag: str
+) -> list[dict[str, Any]]:
+    """Open late calls; how many stay late depends on the re-optimization, so hold couriers
+    at noon, one after another, until there are `at_least`."""
+
+    def current() -> list[dict[str, Any]]:
+        open_calls = service.get(f"/v1/plans/{plan['id']}/calls", params={"status": "open"}).json()
+        return [c for c in open_calls if c["kind"] == "late"]
+
+    calls = current()
+    for k, courier in enumerate(day["couriers"]):
+        if len(calls) >= at_least:
+            break
+        stuck = {
+            "event_id": f"stuck-{tag}-{k}",
+            "courier_id": courier["id"],
+            "type": "delay",
+            "at": "2026-11-26T12:30:00+08:00",
+            "delay_min": 360,
+        }
+        assert client.post(f"/v1/plans/{plan['id']}/events", json=stuck).status_code == 200
+        calls = current()
+    assert len(calls) >= at_least
+    return calls
+
+
 def busiest_courier(plan: dict[str, Any]) -> str:
     return str(max(plan["routes"], key=lambda r: len(r["visits"]))["courier_id"])
 
@@ -223,10 +250,7 @@ def test_a_rebooked_window_is_met_and_its_call_leaves_the_list(
     server: Server, plan: dict[str, Any], day: dict[str, Any]
 ) -> None:
     with server.client("service") as service, server.client() as client:
-        calls = service.get(f"/v1/plans/{plan['id']}/calls", params={"status": "open"}).json()
-        late = [c for c in calls if c["kind"] == "late"]
-        assert late, "the outage should have made calls"
-        call = late[0]
+        call = late_calls(client, service, plan, day, at_least=1, tag="rb")[0]
         eta = datetime.fromisoformat(call["eta"])
         new_window = {"start": (eta - timedelta(minutes=30)).isoformat(), "end": (eta + timedelta(hours=2)).isoformat()}
         answer = service.post(f"/v1/calls/{call['id']}/outcome", json={"outcome": "rebooked", "new_window": new_window})
@@ -248,25 +272,7 @@ def test_accepted_late_is_not_called_again_and_cancelled_leaves_the_plan(
     server: Server, plan: dict[str, Any], day: dict[str, Any]
 ) -> None:
     with server.client("service") as service, server.client() as client:
-
-        def late_calls() -> list[dict[str, Any]]:
-            open_calls = service.get(f"/v1/plans/{plan['id']}/calls", params={"status": "open"}).json()
-            return [c for c in open_calls if c["kind"] == "late"]
-
-        calls = late_calls()
-        for k, courier in enumerate(day["couriers"]):
-            if len(calls) >= 2:
-                break  # how many stay late depends on the re-optimization; make sure of two
-            stuck = {
-                "event_id": f"stuck-{k}",
-                "courier_id": courier["id"],
-                "type": "delay",
-                "at": "2026-11-26T12:30:00+08:00",
-                "delay_min": 360,
-            }
-            assert client.post(f"/v1/plans/{plan['id']}/events", json=stuck).status_code == 200
-            calls = late_calls()
-        assert len(calls) >= 2
+        calls = late_calls(client, service, plan, day, at_least=2, tag="acc")
         accepted, cancelled = calls[0], calls[1]
         assert service.post(f"/v1/calls/{accepted['id']}/outcome", json={"outcome": "accepted_late"}).status_code == 200
         assert service.post(f"/v1/calls/{cancelled['id']}/outcome", json={"outcome": "cancelled"}).status_code == 200

@@ -46,6 +46,13 @@ def test_a_call_closes_when_the_stop_is_back_on_time_or_delivered() -> None:
     assert {(c.call_id, c.reason) for c in decided.close} == {("k1", "back on time"), ("k2", "delivered")}
 
 
+def test_a_dropped_stop_that_is_planned_again_late_turns_its_call_into_a_late_call() -> None:
+    calls = {"a": OpenCall("k1", "a", "dropped", None)}
+    decided = decide_events(view(1, [stop("a", 0)], calls=calls), view(2, [stop("a", 11_000, late=1_000)]), POLICY)
+    assert not decided.create
+    assert [(u.call_id, u.kind, u.notify) for u in decided.update] == [("k1", "late", True)]
+
+
 def test_a_window_that_has_already_ended_makes_the_call_urgent() -> None:
     decided = decide_events(view(1, [stop("a", 9_000)]), view(10_500, [stop("a", 11_000, late=1_000)]), POLICY)
     assert decided.create[0].urgent is True and "already ended" in decided.create[0].reason
