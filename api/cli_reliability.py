@@ -62,7 +62,7 @@ def bench_load(
             max_events,
             max_seconds,
             seed,
-            profile / f"load-{n}x{c}.txt" if profile else None,
+            profile / f"load-{n}x{c}-x{pace:g}.txt" if profile else None,
         )
         for n, c, pace in days
     ]

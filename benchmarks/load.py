@@ -177,60 +177,104 @@ class Report:
     body: dict[str, Any] = field(compare=False)
 
 
+def route_reports(
+    courier_id: str,
+    visits: list[dict[str, Any]],
+    stops: dict[str, dict[str, Any]],
+    *,
+    start_at: datetime,
+    start_from: tuple[float, float],
+    every: timedelta,
+    phase: timedelta,
+    label: str,
+    delay: tuple[int, float] | None = None,
+) -> list[Report]:
+    """A courier's reports along `visits` from `start_at`: a position every `every` on the way
+    to each stop (starting `phase` after leaving), its completion at the planned departure, and
+    optionally a delay (visit index, minutes) on arriving at one of them."""
+    out: list[Report] = []
+
+    def add(at: datetime, body: dict[str, Any]) -> None:
+        event_id = f"{courier_id}-{label}{len(out) + 1}"
+        out.append(
+            Report(at, courier_id, {"event_id": event_id, "courier_id": courier_id, "at": at.isoformat(), **body})
+        )
+
+    here, clock = start_from, start_at
+    for k, visit in enumerate(visits):
+        stop = stops[visit["stop_id"]]
+        eta = max(datetime.fromisoformat(visit["eta"]), clock)
+        leg = max((eta - clock).total_seconds(), 1.0)
+        t = clock + phase
+        while t < eta:
+            f = (t - clock).total_seconds() / leg
+            lat = here[0] + (stop["lat"] - here[0]) * f
+            lon = here[1] + (stop["lon"] - here[1]) * f
+            add(t, {"type": "position", "lat": round(lat, 6), "lon": round(lon, 6)})
+            t += every
+        if delay is not None and k == delay[0]:
+            add(eta, {"type": "delay", "delay_min": delay[1], "reason": "bench"})
+        done = datetime.fromisoformat(visit["departure"]) if visit.get("departure") else eta
+        add(max(done, eta), {"type": "stop_completed", "stop_id": visit["stop_id"]})
+        here, clock = (stop["lat"], stop["lon"]), max(done, eta)
+    return out
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """What a courier's phone knows to re-plan its own reports when its route changes."""
+
+    stops: dict[str, dict[str, Any]]
+    every: timedelta
+    phase: dict[str, timedelta]
+
+
 def day_reports(
     plan: dict[str, Any], day: dict[str, Any], *, position_every_min: float, delays: int, seed: int
-) -> dict[str, list[Report]]:
+) -> tuple[dict[str, list[Report]], Fleet]:
     """Each courier's reports in day order: positions on the way to each stop, its completion,
-    and for `delays` couriers a delay (30-60 min) at a drawn stop."""
+    and for `delays` couriers a delay (30-60 min) at a stop in the first half of their route."""
     rng = random.Random(seed)
     stops = {s["id"]: s for s in day["stops"]}
-    depot = day["depots"][0]
+    depot = (day["depots"][0]["lat"], day["depots"][0]["lon"])
     routes = {r["courier_id"]: r for r in plan["routes"]}
-    shifts = {c["id"]: datetime.fromisoformat(c["shift_start"]) for c in day["couriers"]}
     busy = [cid for cid, r in routes.items() if r["visits"]]
     delayed = set(rng.sample(busy, min(delays, len(busy))))
     every = timedelta(minutes=position_every_min)
-    phase = {c["id"]: every * rng.random() for c in day["couriers"]}  # phones do not report in step
+    fleet = Fleet(stops, every, {c["id"]: every * rng.random() for c in day["couriers"]})  # phones not in step
     reports: dict[str, list[Report]] = {}
     for courier in day["couriers"]:
         cid = courier["id"]
-        out: list[Report] = []
-        n = 0
-
-        def add(at: datetime, body: dict[str, Any], cid: str = cid, out: list[Report] = out) -> None:
-            nonlocal n
-            n += 1
-            out.append(Report(at, cid, {"event_id": f"{cid}-{n}", "courier_id": cid, "at": at.isoformat(), **body}))
-
         route = routes.get(cid)
         visits = route["visits"] if route else []
-        here = (depot["lat"], depot["lon"])
-        clock = datetime.fromisoformat(route["start"]) if route and route.get("start") else shifts[cid]
         if not visits:  # an idle courier still reports where they are, through their shift
+            clock = datetime.fromisoformat(courier["shift_start"]) + fleet.phase[cid]
             end = datetime.fromisoformat(courier["shift_end"])
-            clock += phase[cid]
+            idle: list[Report] = []
             while clock < end:
-                add(clock, {"type": "position", "lat": here[0], "lon": here[1]})
+                body = {"event_id": f"{cid}-{len(idle) + 1}", "courier_id": cid, "at": clock.isoformat()}
+                idle.append(Report(clock, cid, {**body, "type": "position", "lat": depot[0], "lon": depot[1]}))
                 clock += every
-        delay_at = rng.randrange(max(1, len(visits) // 2)) if cid in delayed and visits else -1
-        for k, visit in enumerate(visits):
-            stop = stops[visit["stop_id"]]
-            eta = datetime.fromisoformat(visit["eta"])
-            leg = max((eta - clock).total_seconds(), 1.0)
-            t = clock + phase[cid]
-            while t < eta:
-                f = (t - clock).total_seconds() / leg
-                lat = here[0] + (stop["lat"] - here[0]) * f
-                lon = here[1] + (stop["lon"] - here[1]) * f
-                add(t, {"type": "position", "lat": round(lat, 6), "lon": round(lon, 6)})
-                t += every
-            if k == delay_at:
-                add(eta, {"type": "delay", "delay_min": rng.choice([30, 45, 60]), "reason": "bench"})
-            done = datetime.fromisoformat(visit["departure"]) if visit.get("departure") else eta
-            add(max(done, eta), {"type": "stop_completed", "stop_id": visit["stop_id"]})
-            here, clock = (stop["lat"], stop["lon"]), max(done, eta)
-        reports[cid] = out
-    return reports
+            reports[cid] = idle
+            continue
+        delay = (rng.randrange(max(1, len(visits) // 2)), rng.choice([30, 45, 60])) if cid in delayed else None
+        start = (
+            datetime.fromisoformat(route["start"])
+            if route and route.get("start")
+            else datetime.fromisoformat(courier["shift_start"])
+        )
+        reports[cid] = route_reports(
+            cid,
+            visits,
+            stops,
+            start_at=start,
+            start_from=depot,
+            every=every,
+            phase=fleet.phase[cid],
+            label="",
+            delay=delay,
+        )
+    return reports, fleet
 
 
 @dataclass
@@ -246,16 +290,19 @@ async def play(
     url: str,
     plan_id: str,
     reports: dict[str, list[Report]],
+    fleet: Fleet,
     *,
     speedup: float,
     max_events: int,
     max_seconds: float,
 ) -> tuple[list[Sample], float]:
-    """Send every courier's reports on the accelerated clock; returns samples and wall seconds."""
+    """Send every courier's reports on the accelerated clock; returns samples and wall seconds.
+    A courier whose route changed fetches it and reports along the new one from then on."""
     everything = sorted(r for rs in reports.values() for r in rs)[:max_events]
     if not everything:
         return [], 0.0
     first = everything[0].at
+    last = everything[-1].at
     wanted: dict[str, list[Report]] = {}
     for r in everything:
         wanted.setdefault(r.courier_id, []).append(r)
@@ -267,11 +314,13 @@ async def play(
 
         async def courier(cid: str, mine: list[Report]) -> None:
             headers = {"X-API-Key": courier_key(cid)}
-            route: set[str] | None = None  # None: as planned at the start
-            for report in mine:
-                stop_id = report.body.get("stop_id")
-                if route is not None and stop_id is not None and stop_id not in route:
-                    continue  # re-planned to a colleague: this courier will not get there
+            queue = list(reversed(mine))
+            here: tuple[float, float] | None = None
+            replans = 0
+            while queue:
+                report = queue.pop()
+                if report.at > last:
+                    return
                 due = began + (report.at - first).total_seconds() / speedup
                 now = time.perf_counter()
                 if due > stop_at or now > stop_at:
@@ -288,10 +337,31 @@ async def play(
                 except httpx.HTTPError as exc:
                     status, error = 0, type(exc).__name__
                 samples.append(Sample(report.body["type"], time.perf_counter() - sent, status, sent - due, error))
-                if status == 200 and cid in answer.json()["changed_routes"]:  # the phone shows the new route
-                    mine_now = await client.get(f"/v1/plans/{plan_id}/couriers/{cid}/route", headers=headers)
-                    if mine_now.status_code == 200:
-                        route = {v["stop_id"] for v in mine_now.json()["visits"]}
+                body = report.body
+                if "lat" in body:
+                    here = (body["lat"], body["lon"])
+                elif body.get("stop_id") in fleet.stops:
+                    here = (fleet.stops[body["stop_id"]]["lat"], fleet.stops[body["stop_id"]]["lon"])
+                if status != 200 or cid not in answer.json()["changed_routes"] or here is None:
+                    continue
+                # the phone shows the new route: report along it from now on (a pending delay stays)
+                route = await client.get(f"/v1/plans/{plan_id}/couriers/{cid}/route", headers=headers)
+                if route.status_code != 200:
+                    continue
+                replans += 1
+                planned = [v for v in route.json()["visits"] if v.get("status", "planned") == "planned"]
+                kept = [r for r in queue if r.body["type"] == "delay"]
+                fresh = route_reports(
+                    cid,
+                    planned,
+                    fleet.stops,
+                    start_at=report.at,
+                    start_from=here,
+                    every=fleet.every,
+                    phase=fleet.phase[cid],
+                    label=f"r{replans}-",
+                )
+                queue = sorted([r for r in fresh if r.at > report.at] + kept, reverse=True)
 
         await asyncio.gather(*(courier(cid, mine) for cid, mine in wanted.items()))
         return samples, time.perf_counter() - began
@@ -379,7 +449,7 @@ def run_scenario(scenario: Scenario, progress: bool = True) -> dict[str, Any]:
     day = generated_day(scenario.stops, scenario.couriers, scenario.seed)
     with serve([c["id"] for c in day["couriers"]], profile=scenario.profile) as url:
         plan = solved_plan(url, day, scenario.time_limit_s)
-        reports = day_reports(
+        reports, fleet = day_reports(
             plan,
             day,
             position_every_min=scenario.position_every_min,
@@ -395,6 +465,7 @@ def run_scenario(scenario: Scenario, progress: bool = True) -> dict[str, Any]:
                 url,
                 plan["id"],
                 reports,
+                fleet,
                 speedup=scenario.speedup,
                 max_events=scenario.max_events,
                 max_seconds=scenario.max_seconds,
@@ -471,7 +542,7 @@ def markdown(results: list[dict[str, Any]], context: dict[str, str], note: str =
         sc: Scenario = result["scenario"]
         lines += [
             "",
-            f"## {sc.stops} stops, {sc.couriers} couriers",
+            f"## {sc.stops} stops, {sc.couriers} couriers, x{sc.speedup:g}",
             "",
             f"{result['couriers_reporting']} couriers reporting ({result['routes_used']} with stops), "
             f"simulated time x{sc.speedup:g}, a position every {sc.position_every_min:g} simulated min, "

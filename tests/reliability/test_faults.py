@@ -60,7 +60,7 @@ def test_kill_9_mid_burst_keeps_every_acknowledged_event_exactly_once(
 ) -> None:
     with managed_server(tmp_path, backend) as managed:
         plan = solved(managed, small_day)
-        reports = day_reports(plan, small_day, position_every_min=4, delays=2, seed=3)
+        reports, _ = day_reports(plan, small_day, position_every_min=4, delays=2, seed=3)
         # Four senders: each courier with their own key, and a dispatcher relaying for each.
         senders: list[tuple[str, list[dict[str, Any]]]] = []
         for courier_id, mine in reports.items():
