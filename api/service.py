@@ -51,7 +51,7 @@ from api.store.records import CallRecord, PlanRecord
 from api.tasks import SolvedDay, reoptimize_day, solve_problem
 from optimizer.events import CallKind, CallPolicy, Decisions, OpenCall, decide_events
 from optimizer.model import Location
-from optimizer.replan import CourierEvent, DayState, LivePlan, ReplanPolicy, retime
+from optimizer.replan import CourierEvent, DayState, LivePlan, ReplanPolicy, retime, retime_courier
 from optimizer.solution import Unassigned
 from optimizer.travel.haversine import HaversineSource
 from scenarios.executors import Executor
@@ -85,6 +85,8 @@ class PlanService:
         self.replan_executor = replan_executor or executor
         self.polish_executor = polish_executor
         self._polish_asked: dict[str, float] = {}
+        self._days: dict[str, tuple[int, DayState]] = {}
+        """The last re-timed day of each plan, by its state sequence (this process only)."""
         self._polishing: set[str] = set()
         self.wake_outbox = wake_outbox
         self.source = HaversineSource(settings.detour_factor)
@@ -259,7 +261,9 @@ class PlanService:
                 raise _Repeated() from None
 
         try:
-            return self._advance(plan_id, change, record_event, reoptimize=None, actor=principal.actor)
+            return self._advance(
+                plan_id, change, record_event, reoptimize=None, actor=principal.actor, only=body.courier_id
+            )
         except _Repeated:
             with self.store.transaction() as s:
                 repeated = repo.find_event(s, plan_id, body.event_id)
@@ -421,6 +425,7 @@ class PlanService:
         actor: str,
         closing: frozenset[str] | set[str] = frozenset(),
         focus: frozenset[str] = frozenset(),
+        only: str | None = None,
     ) -> EventOut:
         """Apply `change`, re-time, re-optimize when needed (None: when a window is at risk),
         decide, and commit everything with `record`'s own rows in one transaction."""
@@ -436,10 +441,16 @@ class PlanService:
             state = {**before_state, "overrides": _copy_overrides(before_state)}
             problem = live.domain_problem(wire, before_state)
             plan = change(live.live_plan(problem, before_state), state)
-            day = retime(plan, self.source)
+            cached = self._days.get(plan_id)
+            if only is not None and cached is not None and cached[0] == int(before_state.get("seq", 0)):
+                day = retime_courier(plan, cached[1], only, self.source)  # the fast path
+            else:
+                day = retime(plan, self.source)
             worse = _worsened(before_state, day)
             reoptimized = bool(reoptimize or (reoptimize is None and worse))
             if reoptimized:
+                if only is not None:
+                    day = retime(plan, self.source)  # everyone's status at the clock
                 plan, day = self._reoptimized(plan, day, began, focus | worse)
             calls_before = {
                 c.stop_id: OpenCall(c.id, c.stop_id, _call_kind(c.kind), _seconds(wire, c.eta))
@@ -498,6 +509,9 @@ class PlanService:
                 record(s, response)
                 clock = at(wire.day_start, plan.now_s)
                 repo.update_plan(s, plan_id, version=plan_version, state=final, clock=clock)
+            self._days[plan_id] = (int(final["seq"]), day)
+            while len(self._days) > 32:
+                self._days.pop(next(iter(self._days)))
         if decisions.route_updates or touched:
             self.wake_outbox()
         if reoptimized and day.at_risk:

@@ -300,6 +300,18 @@ def _subproblem(problem: Problem, couriers: list[Courier], stops: list[Stop]) ->
     return replace(problem, couriers=tuple(couriers), stops=tuple(stops))
 
 
+def retime_courier(live: LivePlan, day: DayState, courier_id: str, source: TravelSource) -> DayState:
+    """`day` with one courier re-timed: a report changes only its sender's timeline. The
+    others keep their timing; their statuses may lag the clock, which only a re-optimization
+    reads, and it re-times everyone first."""
+    matrices = _MatrixFor(source)
+    index = next(i for i, c in enumerate(live.problem.couriers) if c.id == courier_id)
+    route = next((r for r in live.routes if r.courier_id == courier_id), Route(courier_id, ()))
+    fresh = courier_state(live.problem, matrices, index, route, live)
+    couriers = tuple(fresh if c.courier_id == courier_id else c for c in day.couriers)
+    return DayState(couriers, live.unassigned, live.now_s)
+
+
 def retime(live: LivePlan, source: TravelSource) -> DayState:
     """Every courier's route re-timed from their reports (the fast path, no optimizer)."""
     matrices = _MatrixFor(source)

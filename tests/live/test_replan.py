@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimizer.model import Courier, Depot, Location, Problem, Stop, TimeWindow
-from optimizer.replan import CourierEvent, LivePlan, Progress, ReplanPolicy, reoptimize, retime
+from optimizer.replan import CourierEvent, LivePlan, Progress, ReplanPolicy, reoptimize, retime, retime_courier
 from optimizer.solution import Route
 from optimizer.travel.euclidean import EuclideanSource
 
@@ -133,3 +133,20 @@ def _same_latest(events: list[CourierEvent]) -> bool:
 def test_progress_is_a_plain_value() -> None:
     progress = Progress().apply(CourierEvent("e", "c1", "stop_completed", 10, "s1"))
     assert progress.done == {"s1": 10} and replace(progress) == progress
+
+
+def test_re_timing_only_the_reporting_courier_matches_a_full_re_time() -> None:
+    problem = line_day([(0, 5_000)] * 4, couriers=2)
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2")), Route("c2", ("s3", "s4"))), {})
+    before = retime(plan, SOURCE)
+    for event in (
+        CourierEvent("p", "c1", "position", 150, position=Location(0, 120.0, planar=True)),
+        CourierEvent("d", "c1", "stop_completed", 260, stop_id="s1"),
+        CourierEvent("h", "c1", "delay", 300, delay_s=900),
+    ):
+        plan = plan.with_event(event)
+        fast = retime_courier(plan, before, "c1", SOURCE)
+        full = retime(plan, SOURCE)
+        assert fast.couriers[0] == full.couriers[0]
+        assert fast.couriers[1].timed == full.couriers[1].timed  # the other courier's timing is unchanged
+        before = fast
