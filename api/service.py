@@ -464,10 +464,10 @@ class PlanService:
                 live.plan_view(draft, plan.problem, {}),
                 self.calls_policy,
             )
+            final = draft  # the same document, with the new route versions
             for update in decisions.route_updates:
-                versions[update.courier_id] = update.version
+                final["routes"][update.courier_id]["version"] = update.version
             plan_version = plan_record.version + (1 if decisions.route_updates else 0)
-            final = live.next_state(state, plan, day, versions)
             final["seq"] = int(before_state.get("seq", 0)) + 1
             final["failed_called"] = sorted(
                 {*before_state.get("failed_called", []), *(c.stop_id for c in decisions.create if c.kind == "failed")}
