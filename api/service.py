@@ -569,6 +569,8 @@ class PlanService:
         better = future.result(timeout=self.settings.polish_time_limit_s * 5 + 30)
         better_day = retime(better, self.source)
         if (len(better_day.unassigned), better_day.late_s) >= (len(day.unassigned), day.late_s):
+            with self.store.transaction() as s:
+                repo.add_audit(s, plan_id, "optimizer", "plan_kept", {"late_min": round(day.late_s / 60)})
             return
 
         def adopt(current: LivePlan, latest: dict[str, Any]) -> LivePlan:

