@@ -41,7 +41,9 @@ def late_minutes(plan: dict[str, Any]) -> float:
     return float(sum(v["late_min"] for r in plan["routes"] for v in r["visits"] if v["status"] == "planned"))
 
 
-def test_after_a_disruption_the_plan_is_improved_in_the_background_or_kept_as_answered(polishing: tuple[Server, str]) -> None:
+def test_after_a_disruption_the_plan_is_improved_in_the_background_or_kept_as_answered(
+    polishing: tuple[Server, str],
+) -> None:
     server, url = polishing
     day = generate_day(120, 10, seed=21)
     with server.client() as client:
