@@ -52,7 +52,6 @@ from api.tasks import SolvedDay, reoptimize_day, solve_problem
 from optimizer.events import CallKind, CallPolicy, Decisions, OpenCall, decide_events
 from optimizer.model import Location
 from optimizer.replan import CourierEvent, DayState, LivePlan, ReplanPolicy, retime, retime_courier
-from optimizer.solution import Unassigned
 from optimizer.travel.haversine import HaversineSource
 from scenarios.executors import Executor
 
@@ -342,13 +341,10 @@ class PlanService:
                 if anchor is not None:  # the locked prefix shrinks by what left it
                     gone = sum(1 for x in route.stop_ids[: anchor.locked] if x not in kept)
                     anchors[route.courier_id] = replace(anchor, locked=anchor.locked - gone)
+                if reopened and stop_id in route.stop_ids:
+                    kept = (*kept, stop_id)  # the parcel is still on this courier's vehicle
                 routes.append(replace(route, stop_ids=kept))
-            unassigned = plan.unassigned
-            if reopened:
-                unassigned = (*unassigned, Unassigned(stop_id, "rebooked after a failed delivery; to be planned"))
-            return replace(
-                plan, problem=problem, routes=tuple(routes), progress=progress, anchors=anchors, unassigned=unassigned
-            )
+            return replace(plan, problem=problem, routes=tuple(routes), progress=progress, anchors=anchors)
 
         def close_call(s: Any, _: EventOut | None) -> None:
             closing = body.outcome != "unreachable"
