@@ -311,8 +311,10 @@ def test_a_failed_delivery_gets_a_call_and_rebooking_it_puts_the_stop_back_on_ti
         calls = service.get(f"/v1/plans/{plan['id']}/calls", params={"status": "open"}).json()
         call = next(c for c in calls if c["stop_id"] == target["stop_id"])
         assert call["kind"] == "failed"
-        later = datetime.fromisoformat(target["eta"]) + timedelta(hours=3)
-        window = {"start": later.isoformat(), "end": (later + timedelta(hours=2)).isoformat()}
+        # "later today": from an hour after the failed attempt until the evening
+        later = datetime.fromisoformat(target["eta"]) + timedelta(hours=1)
+        evening = later.replace(hour=19, minute=30)
+        window = {"start": later.isoformat(), "end": max(evening, later + timedelta(hours=2)).isoformat()}
         answer = service.post(f"/v1/calls/{call['id']}/outcome", json={"outcome": "rebooked", "new_window": window})
         assert answer.status_code == 200, answer.text
         after, all_calls = fetch(client, plan["id"])
