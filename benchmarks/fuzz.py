@@ -32,6 +32,13 @@ PLAN_TIME_LIMIT_CAP_S = 1.0
 """Schema-valid plans may ask for 600 s of solving; capped so the fuzz run stays bounded."""
 
 
+CHECKED = (
+    "no 5xx; documented status, content type, headers; body matches its schema; schema-violating data "
+    "refused with 4xx; no operation ignores a missing or wrong key (each request sent twice more); "
+    "positive and negative generation, drawn and real path ids"
+)
+
+
 @dataclass(frozen=True)
 class Finding:
     operation: str
@@ -234,6 +241,7 @@ def main(max_examples: int, max_seconds: float, seed: int, out: Path | None) -> 
     context = run_context(f"ontime bench fuzz --max-examples {max_examples} --seed {seed}", began)
     context["server"] = "ontime serve on 127.0.0.1, SQLite, a solved 40-stop day with a 4 h delay (open calls)"
     context["roles"] = ", ".join(ROLES) + " (courier c01)"
+    context["checks"] = CHECKED
     text = markdown(report, context)
     target = out or RESULTS
     target.parent.mkdir(parents=True, exist_ok=True)
