@@ -5,6 +5,7 @@
 
 import { ApiError, explain, forget, get, getText, newId, post, signIn, storedKey, storedMe } from "../js/api.js";
 import { $, fill, h, notify } from "../js/dom.js";
+import { bindSignIn } from "../js/signin.js";
 import { hhmm, nowIso, offsetOf, STATE_LABEL, visitState } from "../js/time.js";
 
 const POLL_MS = 1500;
@@ -53,16 +54,9 @@ function enter() {
   tick();
 }
 
-$("#signin-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  try {
-    state.me = await signIn($("#key").value.trim());
-    $("#key").value = "";
-    enter();
-  } catch (exc) {
-    $("#signin-error").textContent = exc instanceof ApiError && exc.status === 401 ? "That key is not known." : explain(exc);
-    $("#signin-error").hidden = false;
-  }
+bindSignIn((me) => {
+  state.me = me;
+  enter();
 });
 
 $("#sign-out").addEventListener("click", () => {

@@ -2,6 +2,7 @@
 // Everything comes from the HTTP API (CONTRACTS.md 3); what is shown follows the key's role.
 
 import { ApiError, explain, forget, get, getText, post, signIn, storedKey, storedMe } from "./api.js";
+import { bindSignIn } from "./signin.js";
 import { renderCalls } from "./calls.js";
 import { problemFromCsv } from "./csv.js";
 import { $, $$, fill, h, notify } from "./dom.js";
@@ -86,18 +87,9 @@ function enter() {
   });
 }
 
-$("#signin-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const key = $("#key").value.trim();
-  $("#signin-error").hidden = true;
-  try {
-    state.me = await signIn(key);
-    $("#key").value = "";
-    enter();
-  } catch (exc) {
-    $("#signin-error").textContent = exc instanceof ApiError && exc.status === 401 ? "That key is not known." : explain(exc);
-    $("#signin-error").hidden = false;
-  }
+bindSignIn((me) => {
+  state.me = me;
+  enter();
 });
 
 $("#sign-out").addEventListener("click", () => {
