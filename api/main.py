@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -120,6 +121,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             threading.Thread(target=replan_executor.warm_up, args=(warm_up,), daemon=True).start()
         service.resume()
         app.state.scenarios.resume()
+        # What start-up built lives as long as the server: keep it out of the collector's full
+        # passes, which otherwise stop every request for 60-90 ms now and then (measured).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

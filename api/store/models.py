@@ -75,7 +75,9 @@ class PlanRow(Base):
     # Never changes after insert; deferred so a plan read decodes it only on a cache miss (repo).
     problem: Mapped[dict[str, Any]] = mapped_column(Json, deferred=True)
     params: Mapped[dict[str, Any]] = mapped_column(Json)
-    state: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    # Deferred like `problem`: decoded once per revision per process (see repo._plan_record).
+    state: Mapped[dict[str, Any] | None] = mapped_column(Json, deferred=True)
+    state_rev: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     clock: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

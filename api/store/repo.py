@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import fields
 from datetime import UTC, datetime
 from enum import Enum
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import object_session as object_session_of
 
 from api.store.columns import to_utc
 from api.store.errors import Conflict, NotFound
@@ -114,24 +115,63 @@ def _record(cls: type[_R], row: Base) -> _R:
     return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
 
 
-_PROBLEMS: OrderedDict[str, dict[str, Any]] = OrderedDict()
-_PROBLEMS_LOCK = threading.Lock()
-_PROBLEMS_KEPT = 64
+class _Decoded:
+    """Decoded JSON documents by key, the most recent `kept` of them (shared by threads)."""
+
+    def __init__(self, kept: int) -> None:
+        self.kept = kept
+        self._docs: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        """The document, or `MISSING`."""
+        with self._lock:
+            doc = self._docs.get(key, MISSING)
+            if doc is not MISSING:
+                self._docs.move_to_end(key)
+            return doc
+
+    def put(self, key: Hashable, doc: Any) -> None:
+        with self._lock:
+            self._docs[key] = doc
+            while len(self._docs) > self.kept:
+                self._docs.popitem(last=False)
 
 
-def _plan_record(row: PlanRow) -> PlanRecord:
-    """A plan's record; its problem (written once, never changed) is decoded once per process,
-    not on every read of the plan. Callers must treat `record.problem` as read-only."""
-    with _PROBLEMS_LOCK:
-        problem = _PROBLEMS.get(row.id)
-    if problem is None:
+MISSING: Final = object()
+_PROBLEMS = _Decoded(64)
+_STATES = _Decoded(64)
+_STATES_WRITTEN = "ontime.states_written"
+"""Session info key: ids of the plans whose state this transaction wrote."""
+_COLUMNS_BUT_PROBLEM = [c.key for c in PlanRow.__mapper__.column_attrs if c.key not in ("problem",)]
+
+
+def _plan_record(row: PlanRow, written: Any = MISSING) -> PlanRecord:
+    """A plan's record, its two large JSON columns decoded once per process: the problem
+    (written once, never changed) by plan id, the state by plan id and `state_rev`, which every
+    write of the state bumps. A state written in this transaction is never cached (it may yet
+    roll back). Callers must treat `problem` and `state` as read-only."""
+    session = object_session_of(row)
+    assert session is not None, "a plan row is read inside a transaction"
+    database = session.get_bind().engine.url.render_as_string(hide_password=True)
+    problem = _PROBLEMS.get((database, row.id))
+    if problem is MISSING:
         problem = row.problem  # loads the deferred column
-        with _PROBLEMS_LOCK:
-            _PROBLEMS[row.id] = problem
-            while len(_PROBLEMS) > _PROBLEMS_KEPT:
-                _PROBLEMS.popitem(last=False)
-    values: dict[str, Any] = {f.name: getattr(row, f.name) for f in fields(PlanRecord) if f.name != "problem"}
-    return PlanRecord(problem=problem, **values)
+        _PROBLEMS.put((database, row.id), problem)
+    if written is not MISSING:
+        state = written
+    elif row.id in session.info.get(_STATES_WRITTEN, ()):
+        state = row.state
+    else:
+        state = _STATES.get((database, row.id, row.state_rev))
+        if state is MISSING:
+            # state and its revision (and the rest of the row) in one statement, so they agree
+            # even if another transaction committed since the row was read
+            session.refresh(row, _COLUMNS_BUT_PROBLEM)
+            state = row.state
+            _STATES.put((database, row.id, row.state_rev), state)
+    values = {f.name: getattr(row, f.name) for f in fields(PlanRecord) if f.name not in ("problem", "state")}
+    return PlanRecord(problem=problem, state=state, **values)
 
 
 def _check(value: str, allowed: Iterable[str], what: str) -> str:
@@ -241,13 +281,15 @@ def update_plan(
         row.version = version
     if state is not UNSET:
         row.state = state
+        row.state_rev = PlanRow.state_rev + 1  # evaluated by the database: no lost bump
+        s.info.setdefault(_STATES_WRITTEN, set()).add(id)
     if clock is not UNSET:
         row.clock = clock
     if name is not UNSET:
         row.name = name
     row.updated_at = updated_at or _now()
     s.flush()
-    return _plan_record(row)
+    return _plan_record(row, MISSING if state is UNSET else state)
 
 
 def claim_stale_plans(s: Session, *, updated_before: datetime | None = None) -> list[str]:

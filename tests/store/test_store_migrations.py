@@ -29,13 +29,13 @@ def test_migrate_empty_database_then_again(make_store: Callable[..., Store]) -> 
     assert store.schema_revision() is None
     store.migrate()
     assert _tables(store) == TABLES
-    assert store.schema_revision() == Store.head_revision() == "0001"
+    assert store.schema_revision() == Store.head_revision() == "0002"
     with store.transaction() as s:
         repo.create_plan(s, "p1", "kept", {}, {})
     store.migrate()  # idempotent: nothing changes, data stays
     make_store().migrate()  # also from another Store
     assert _tables(store) == TABLES
-    assert store.schema_revision() == "0001"
+    assert store.schema_revision() == Store.head_revision()
     with store.transaction(readonly=True) as s:
         assert repo.get_plan(s, "p1").name == "kept"
 
@@ -64,6 +64,27 @@ def test_downgrade_and_upgrade_again(store: Store) -> None:
     assert _tables(store) == TABLES
 
 
+def test_upgrade_from_0001_keeps_plans_and_starts_their_state_revision_at_0(make_store: Callable[..., Store]) -> None:
+    store = make_store()
+    cfg = alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(
+            text(
+                "INSERT INTO plans (id, name, status, version, problem, params, state, created_at, updated_at)"
+                " VALUES ('p1', 'old', 'solved', 3, '{}', '{}', '{\"seq\": 7}', :t, :t)"
+            ),
+            {"t": "2026-11-26 08:00:00+00:00"},
+        )
+    store.migrate()
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT state_rev FROM plans WHERE id = 'p1'")).scalar_one() == 0
+    with store.transaction(readonly=True) as s:
+        plan = repo.get_plan(s, "p1")
+    assert (plan.name, plan.version, plan.state) == ("old", 3, {"seq": 7})
+
+
 def test_concurrent_migrate(make_store: Callable[..., Store]) -> None:
     stores = [make_store(), make_store()]
     errors: list[BaseException] = []
@@ -82,7 +103,7 @@ def test_concurrent_migrate(make_store: Callable[..., Store]) -> None:
     for t in threads:
         t.join(60)
     assert errors == []
-    assert stores[0].schema_revision() == "0001"
+    assert stores[0].schema_revision() == Store.head_revision()
 
 
 def test_migrate_creates_the_sqlite_folder(tmp_path: Path) -> None:

@@ -86,8 +86,41 @@ def test_update_plan_sets_only_given_fields(store: Store) -> None:
     with store.transaction() as s:
         cleared = repo.update_plan(s, plan_id, status="solved", error=None, clock=None)
     assert (cleared.status, cleared.error, cleared.clock, cleared.version) == ("solved", None, None, 2)
+    assert cleared.state == {"routes": {"c01": ["o1"]}}
     with store.transaction() as s, pytest.raises(ValueError, match="plan status"):
         repo.update_plan(s, plan_id, status="done")
+
+
+def test_a_state_written_elsewhere_is_read_not_an_older_decoded_copy(store: Store) -> None:
+    """States are decoded once per revision; a write by another process bumps the revision."""
+    plan_id = _plan(store)
+    with store.transaction() as s:
+        repo.update_plan(s, plan_id, state={"seq": 1})
+    for _ in range(2):  # the second read is served from the decoded copy
+        with store.transaction(readonly=True) as s:
+            assert repo.get_plan(s, plan_id).state == {"seq": 1}
+    with store.engine.begin() as conn:  # another process, through SQL alone
+        conn.execute(
+            text("UPDATE plans SET state = :state, state_rev = state_rev + 1 WHERE id = :id"),
+            {"state": '{"seq": 2}', "id": plan_id},
+        )
+    with store.transaction(readonly=True) as s:
+        assert repo.get_plan(s, plan_id).state == {"seq": 2}
+
+
+def test_a_rolled_back_state_is_never_read(store: Store) -> None:
+    plan_id = _plan(store)
+    with store.transaction() as s:
+        repo.update_plan(s, plan_id, state={"seq": 1})
+    with pytest.raises(RuntimeError), store.transaction() as s:
+        assert repo.update_plan(s, plan_id, state={"seq": "never"}).state == {"seq": "never"}
+        assert repo.get_plan(s, plan_id).state == {"seq": "never"}  # its own write, in its transaction
+        raise RuntimeError("rolled back")
+    with store.transaction() as s:
+        assert repo.get_plan(s, plan_id).state == {"seq": 1}
+        repo.update_plan(s, plan_id, state={"seq": 2})  # the revision the rolled-back write had
+    with store.transaction(readonly=True) as s:
+        assert repo.get_plan(s, plan_id).state == {"seq": 2}
 
 
 def test_list_plans_newest_first_and_stale_plans(store: Store) -> None:
