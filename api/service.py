@@ -53,7 +53,7 @@ from optimizer.events import CallKind, CallPolicy, Decisions, OpenCall, decide_e
 from optimizer.model import Location
 from optimizer.replan import CourierEvent, DayState, LivePlan, ReplanPolicy, retime, retime_courier
 from optimizer.travel.haversine import HaversineSource
-from scenarios.executors import Executor
+from scenarios.executors import Executor, result_within
 
 log = logging.getLogger("ontime.service")
 
@@ -121,14 +121,21 @@ class PlanService:
         except Exception as exc:
             self._fail(plan_id, f"the solver could not be started: {type(exc).__name__}")
             raise ApiError(503, "unavailable", "the solver is unavailable; try again shortly") from exc
-        limit = float(record.params.get("time_limit_s", 10)) * 2 + 60
+        limit = float(record.params.get("time_limit_s", 10)) * 2 + self.settings.solve_grace_s
         threading.Thread(target=self._finish_solve, args=(plan_id, future, limit), daemon=True).start()
 
     def _finish_solve(self, plan_id: str, future: Future[SolvedDay], limit_s: float) -> None:
+        """Store the solution, or fail the plan. The limit counts from when the solve started, not
+        the time it waited behind other solves; on overrun the executor stops the solve's process
+        (a hung worker would otherwise hold its slot forever, and every solve queued behind it
+        would overrun too), while the other solves go on or start again in a new worker."""
         try:
-            solved = future.result(timeout=limit_s)
+            solved = result_within(future, limit_s)
         except FutureTimeout:
-            future.cancel()
+            try:
+                self.executor.stop(future)
+            except Exception:
+                log.exception("could not stop the overrunning solve of plan %s", plan_id)
             self._fail(plan_id, f"the solve overran its time limit ({limit_s:.0f} s)")
             return
         except Exception as exc:

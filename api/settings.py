@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     polish_time_limit_s: float = Field(
         5.0, ge=0, le=120, description="background improvement after a re-optimized answer; 0 turns it off"
     )
+    solve_grace_s: float = Field(
+        60.0, gt=0, le=3600, description="a plan's solve is given up, its process stopped, after 2 x its limit + this"
+    )
     call_update_threshold_min: float = Field(10.0, ge=0)
     lateness_cost_per_min: int = Field(3000, gt=0, description="objective units (metres) per minute late")
     move_cost: int = Field(2000, ge=0, description="objective units for splitting a courier's stops")
