@@ -6,6 +6,7 @@ operator would start it, so the tests go through uvicorn, the process pool and t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -96,8 +97,14 @@ class Server:
     def start(self) -> None:
         port = self.url.rsplit(":", 1)[1]
         with self.log.open("ab") as log:
+            # A session (and process group) of its own, so that stop() and kill() can end everything
+            # the server started: its solver workers and multiprocessing's resource tracker.
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "api.cli", "serve", "--port", port], env=self.env, stdout=log, stderr=log
+                [sys.executable, "-m", "api.cli", "serve", "--port", port],
+                env=self.env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -112,18 +119,30 @@ class Server:
         raise RuntimeError(f"server did not become healthy: {self.log.read_text()[-2000:]}")
 
     def kill(self) -> None:
-        """kill -9: no shutdown handlers run."""
+        """kill -9 the server and every process it started: no shutdown handlers run, and no solver
+        worker is left behind (a stopped one could not even notice that its server is gone)."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        self.kill_group()
         self.process.wait(10)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        """SIGTERM (a clean shutdown), then kill -9 whatever the server's process group still holds."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait(10)
+        self.kill_group()
+
+    def kill_group(self) -> None:
+        """SIGKILL the server's process group (its pid: the server leads it), if anything is left in it."""
+        assert self.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def client(self, who: str = "dispatcher") -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"X-API-Key": KEYS[who]}, timeout=60)

@@ -9,11 +9,10 @@ what was really written, not what the API says).
 from __future__ import annotations
 
 import os
-import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from api.store import Store, repo
 from api.store.models import OutboxRow
 from tests.api.conftest import DAY, KEY_SPEC, KEYS, Server, free_port
 from tests.pgdb import temporary_pg_database
+from tests.processes import child_pids
 
 __all__ = [
     "DAY",
@@ -36,20 +36,6 @@ __all__ = [
     "managed_server",
     "wait_for",
 ]
-
-
-def child_pids(pid: int) -> list[int]:
-    """The direct children of `pid` (solver pool workers, multiprocessing's resource tracker)."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        fields = text.rsplit(")", 1)[-1].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
-    return sorted(children)
 
 
 def is_solver_worker(pid: int) -> bool:
@@ -76,7 +62,6 @@ class ManagedServer:
     server: Server
     database_url: str
     _store: Store | None = None
-    _spawned: set[int] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -87,38 +72,20 @@ class ManagedServer:
 
     def start(self) -> None:
         self.server.start()
-        self._remember_children()
-
-    def _remember_children(self) -> None:
-        if self.server.process is not None:
-            self._spawned.update(child_pids(self.server.process.pid))
 
     def solver_workers(self) -> list[int]:
         assert self.server.process is not None
         return [p for p in child_pids(self.server.process.pid) if is_solver_worker(p)]
 
     def kill(self) -> None:
-        """kill -9 the server; its orphaned solver workers are killed too (by pid)."""
-        self._remember_children()
+        """kill -9 the server and its solver workers (its whole process group)."""
         self.server.kill()
-        self._reap()
 
     def stop(self) -> None:
-        self._remember_children()
         self.server.stop()
-        self._reap()
         if self._store is not None:
             self._store.dispose()
             self._store = None
-
-    def _reap(self) -> None:
-        for pid in sorted(self._spawned):
-            try:
-                os.kill(pid, signal.SIGCONT)
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self._spawned.clear()
 
     def store(self) -> Store:
         if self._store is None:
