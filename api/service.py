@@ -7,7 +7,10 @@ which calls open, move or close, then commit all of it (state, route versions, c
 outbox, the event and its answer, audit) in one transaction before answering.
 
 Changes to one plan are serialised: a per-plan lock in this process, and the store's plan
-transaction (row lock) with a sequence check against other processes.
+transaction (row lock) with a sequence check against other processes. A re-optimization's
+search is the exception: it runs outside the plan lock (one per plan at a time), so other
+couriers' reports are answered meanwhile, and its routes are then carried onto what they
+reported (`optimizer.replan.rebase`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,8 +53,8 @@ from api.store import Conflict, Store, repo
 from api.store.records import CallRecord, PlanRecord
 from api.tasks import SolvedDay, reoptimize_day, solve_problem
 from optimizer.events import CallKind, CallPolicy, Decisions, OpenCall, decide_events
-from optimizer.model import Location
-from optimizer.replan import CourierEvent, DayState, LivePlan, ReplanPolicy, retime, retime_courier
+from optimizer.model import Location, Problem
+from optimizer.replan import CourierEvent, DayState, LivePlan, ReplanPolicy, rebase, retime, retime_courier
 from optimizer.travel.haversine import HaversineSource
 from scenarios.executors import Executor, result_within
 
@@ -96,6 +99,7 @@ class PlanService:
         )
         self.calls_policy = CallPolicy(update_threshold_s=round(settings.call_update_threshold_min * 60))
         self._locks: dict[str, threading.Lock] = {}
+        self._search_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._wires: OrderedDict[str, ProblemIn] = OrderedDict()
 
@@ -431,93 +435,142 @@ class PlanService:
         only: str | None = None,
     ) -> EventOut:
         """Apply `change`, re-time, re-optimize when needed (None: when a window is at risk),
-        decide, and commit everything with `record`'s own rows in one transaction."""
+        decide, and commit everything with `record`'s own rows in one transaction.
+
+        The search runs outside the plan lock, so other couriers' reports are answered
+        meanwhile; one search per plan at a time. Its result is then carried onto whatever
+        arrived in between (`rebase`), or, if the two cannot both hold, the change is
+        committed re-timed only and the background improvement takes over."""
+        began = time.perf_counter()
         with self._plan_lock(plan_id):
-            began = time.perf_counter()
-            with self.store.transaction(readonly=True) as s:
-                plan_record = repo.get_plan(s, plan_id)
-                open_calls = repo.open_calls(s, plan_id)
-            if plan_record.status != "solved" or not plan_record.state:
-                raise ApiError(409, "conflict", f"plan {plan_id} is {plan_record.status}, not solved yet")
-            wire = self._wire(plan_record)
-            before_state = plan_record.state
-            state = {**before_state, "overrides": _copy_overrides(before_state)}
-            problem = live.domain_problem(wire, before_state)
-            plan = change(live.live_plan(problem, before_state), state)
-            cached = self._days.get(plan_id)
-            if only is not None and cached is not None and cached[0] == int(before_state.get("seq", 0)):
-                day = retime_courier(plan, cached[1], only, self.source)  # the fast path
-            else:
-                day = retime(plan, self.source)
-            worse = _worsened(before_state, day)
-            reoptimized = bool(reoptimize or (reoptimize is None and worse))
-            if reoptimized:
-                if only is not None:
-                    day = retime(plan, self.source)  # everyone's status at the clock
-                plan, day = self._reoptimized(plan, day, began, focus | worse)
-            calls_before = {
-                c.stop_id: OpenCall(c.id, c.stop_id, _call_kind(c.kind), _seconds(wire, c.eta))
-                for c in open_calls
-                if c.id not in closing
-            }
-            versions = {cid: int(doc["version"]) for cid, doc in before_state["routes"].items()}
-            draft = live.next_state(state, plan, day, versions)
-            decisions = decide_events(
-                live.plan_view(before_state, problem, calls_before),
-                live.plan_view(draft, plan.problem, {}),
-                self.calls_policy,
-            )
-            final = draft  # the same document, with the new route versions
+            step = self._prepare(plan_id, change, only)
+            search = bool(reoptimize or (reoptimize is None and step.worse))
+            if not search:
+                done = self._commit(plan_id, step, step.plan, step.day, record, actor, closing)
+        if not search:
+            return self._answered(plan_id, done, reoptimized=False)
+        with self._search_lock(plan_id):
+            with self._plan_lock(plan_id):
+                if self._seq(plan_id) != step.seq or only is not None:
+                    step = self._prepare(plan_id, change, None)  # everyone's status at the clock
+            better = self._search(step.plan, step.day, began, focus | step.worse)
+            with self._plan_lock(plan_id):
+                latest = step if self._seq(plan_id) == step.seq else self._prepare(plan_id, change, None)
+                plan, day = latest.plan, latest.day
+                carried = better if latest is step else rebase(latest.plan, step.plan, better)
+                if carried is None:
+                    log.info("plan %s changed during a re-optimization; committing it re-timed", plan_id)
+                else:
+                    carried_day = retime(carried, self.source)
+                    if (len(carried_day.unassigned), carried_day.late_s) <= (len(day.unassigned), day.late_s):
+                        plan, day = carried, carried_day
+                done = self._commit(plan_id, latest, plan, day, record, actor, closing)
+        return self._answered(plan_id, done, reoptimized=True)
+
+    def _prepare(self, plan_id: str, change: Change, only: str | None) -> _Step:
+        """Read the plan, apply `change` and re-time it (one courier's route when `only`
+        names them and the last re-timed day is at hand). Call under the plan lock."""
+        with self.store.transaction(readonly=True) as s:
+            record = repo.get_plan(s, plan_id)
+            open_calls = repo.open_calls(s, plan_id)
+        if record.status != "solved" or not record.state:
+            raise ApiError(409, "conflict", f"plan {plan_id} is {record.status}, not solved yet")
+        wire = self._wire(record)
+        before = record.state
+        state = {**before, "overrides": _copy_overrides(before)}
+        problem = live.domain_problem(wire, before)
+        plan = change(live.live_plan(problem, before), state)
+        seq = int(before.get("seq", 0))
+        cached = self._days.get(plan_id)
+        if only is not None and cached is not None and cached[0] == seq:
+            day = retime_courier(plan, cached[1], only, self.source)  # the fast path
+        else:
+            day = retime(plan, self.source)
+        return _Step(record, wire, before, state, problem, plan, day, _worsened(before, day), tuple(open_calls), seq)
+
+    def _seq(self, plan_id: str) -> int:
+        with self.store.transaction(readonly=True) as s:
+            state = repo.get_plan(s, plan_id).state or {}
+        return int(state.get("seq", 0))
+
+    def _commit(
+        self,
+        plan_id: str,
+        step: _Step,
+        plan: LivePlan,
+        day: DayState,
+        record: Callable[[Any, EventOut | None], None],
+        actor: str,
+        closing: frozenset[str] | set[str],
+    ) -> tuple[EventOut, DayState, bool]:
+        """Decide and commit the change in one transaction. Call under the plan lock."""
+        wire, before_state = step.wire, step.before
+        calls_before = {
+            c.stop_id: OpenCall(c.id, c.stop_id, _call_kind(c.kind), _seconds(wire, c.eta))
+            for c in step.open_calls
+            if c.id not in closing
+        }
+        versions = {cid: int(doc["version"]) for cid, doc in before_state["routes"].items()}
+        final = live.next_state(step.state, plan, day, versions)
+        decisions = decide_events(
+            live.plan_view(before_state, step.problem, calls_before),
+            live.plan_view(final, plan.problem, {}),
+            self.calls_policy,
+        )
+        for update in decisions.route_updates:
+            final["routes"][update.courier_id]["version"] = update.version
+        plan_version = step.record.version + (1 if decisions.route_updates else 0)
+        final["seq"] = step.seq + 1
+        final["failed_called"] = sorted(
+            {*before_state.get("failed_called", []), *(c.stop_id for c in decisions.create if c.kind == "failed")}
+        )
+        with self.store.plan_transaction(plan_id) as s:
+            current = repo.get_plan(s, plan_id)
+            if int((current.state or {}).get("seq", 0)) != step.seq:
+                raise ApiError(409, "conflict", "the plan changed meanwhile; send the request again")
             for update in decisions.route_updates:
-                final["routes"][update.courier_id]["version"] = update.version
-            plan_version = plan_record.version + (1 if decisions.route_updates else 0)
-            final["seq"] = int(before_state.get("seq", 0)) + 1
-            final["failed_called"] = sorted(
-                {*before_state.get("failed_called", []), *(c.stop_id for c in decisions.create if c.kind == "failed")}
-            )
-            with self.store.plan_transaction(plan_id) as s:
-                current = repo.get_plan(s, plan_id)
-                if int((current.state or {}).get("seq", 0)) != int(before_state.get("seq", 0)):
-                    raise ApiError(409, "conflict", "the plan changed meanwhile; send the request again")
-                for update in decisions.route_updates:
-                    repo.add_route_version(
-                        s,
-                        plan_id,
-                        update.courier_id,
-                        update.version,
-                        plan_version,
-                        list(final["routes"][update.courier_id]["stops"]),
-                    )
-                    repo.enqueue(
-                        s,
-                        plan_id,
-                        "route_updated",
-                        {
-                            "plan_id": plan_id,
-                            "courier_id": update.courier_id,
-                            "version": update.version,
-                            "plan_version": plan_version,
-                            "stops": list(update.stop_ids),
-                        },
-                        f"{plan_id}:route:{update.courier_id}:{update.version}",
-                    )
-                for call_id in closing:  # resolved by this change: closed before anything new opens
-                    repo.update_call(s, call_id, status="done", closed_at=datetime.now(UTC))
-                touched = self._apply_calls(s, plan_id, wire, decisions, actor)
-                response = EventOut(
-                    plan_version=plan_version,
-                    changed_routes=sorted(u.courier_id for u in decisions.route_updates),
-                    calls=[self._call_out(c, wire) for c in touched],
+                repo.add_route_version(
+                    s,
+                    plan_id,
+                    update.courier_id,
+                    update.version,
+                    plan_version,
+                    list(final["routes"][update.courier_id]["stops"]),
                 )
-                record(s, response)
-                clock = at(wire.day_start, plan.now_s)
-                repo.update_plan(s, plan_id, version=plan_version, state=final, clock=clock)
-            self._days[plan_id] = (int(final["seq"]), day)
-            while len(self._days) > 32:
-                self._days.pop(next(iter(self._days)))
-        if decisions.route_updates or touched:
+                repo.enqueue(
+                    s,
+                    plan_id,
+                    "route_updated",
+                    {
+                        "plan_id": plan_id,
+                        "courier_id": update.courier_id,
+                        "version": update.version,
+                        "plan_version": plan_version,
+                        "stops": list(update.stop_ids),
+                    },
+                    f"{plan_id}:route:{update.courier_id}:{update.version}",
+                )
+            for call_id in closing:  # resolved by this change: closed before anything new opens
+                repo.update_call(s, call_id, status="done", closed_at=datetime.now(UTC))
+            touched = self._apply_calls(s, plan_id, wire, decisions, actor)
+            response = EventOut(
+                plan_version=plan_version,
+                changed_routes=sorted(u.courier_id for u in decisions.route_updates),
+                calls=[self._call_out(c, wire) for c in touched],
+            )
+            record(s, response)
+            repo.update_plan(s, plan_id, version=plan_version, state=final, clock=at(wire.day_start, plan.now_s))
+        self._days[plan_id] = (int(final["seq"]), day)
+        while len(self._days) > 32:
+            self._days.pop(next(iter(self._days)))
+        return response, day, bool(decisions.route_updates or touched)
+
+    def _answered(self, plan_id: str, done: tuple[EventOut, DayState, bool], *, reoptimized: bool) -> EventOut:
+        """After the commit, outside the plan lock: wake the outbox, ask for an improvement."""
+        response, day, notify = done
+        if notify:
             self.wake_outbox()
-        if reoptimized and day.at_risk:
+        if day.at_risk and reoptimized:
             self._request_polish(plan_id)
         return response
 
@@ -577,9 +630,12 @@ class PlanService:
             return
 
         def adopt(current: LivePlan, latest: dict[str, Any]) -> LivePlan:
-            if int(latest.get("seq", 0)) != seq:
+            if int(latest.get("seq", 0)) == seq:
+                return replace(current, routes=better.routes, unassigned=better.unassigned, anchors=better.anchors)
+            carried = rebase(current, plan, better)  # reports arrived meanwhile
+            if carried is None:
                 raise _Stale
-            return replace(current, routes=better.routes, unassigned=better.unassigned, anchors=better.anchors)
+            return carried
 
         def audit(s: Any, _: EventOut | None) -> None:
             repo.add_audit(
@@ -593,21 +649,17 @@ class PlanService:
         with contextlib.suppress(_Stale):  # a newer change arrived; it asked for its own improvement
             self._advance(plan_id, adopt, audit, reoptimize=False, actor="optimizer")
 
-    def _reoptimized(
-        self, plan: LivePlan, day: DayState, began: float, focus: frozenset[str]
-    ) -> tuple[LivePlan, DayState]:
-        """Re-optimize in the solver executor within what is left of the answer budget."""
+    def _search(self, plan: LivePlan, day: DayState, began: float, focus: frozenset[str]) -> LivePlan:
+        """Re-optimize in the solver executor within what is left of the answer budget; the
+        plan as it was if the search fails."""
         left = self.policy.time_limit_s - (time.perf_counter() - began) - ANSWER_MARGIN_S
         policy = replace(self.policy, time_limit_s=max(left, MIN_SEARCH_S))
         future = self.replan_executor.submit(reoptimize_day, plan, day, self.settings.detour_factor, policy, focus)
         try:
-            better = future.result(timeout=self.policy.time_limit_s * 5 + 30)
+            return future.result(timeout=self.policy.time_limit_s * 5 + 30)
         except Exception as exc:
             log.warning("re-optimization failed (%s); keeping the re-timed plan", type(exc).__name__)
-            return plan, day
-        better_day = retime(better, self.source)
-        keep_old = (len(better_day.unassigned), better_day.late_s) > (len(day.unassigned), day.late_s)
-        return (plan, day) if keep_old else (better, better_day)
+            return plan
 
     def _apply_calls(self, s: Any, plan_id: str, wire: ProblemIn, decisions: Decisions, actor: str) -> list[CallRecord]:
         day0 = wire.day_start
@@ -658,6 +710,11 @@ class PlanService:
         with self._locks_guard:
             return self._locks.setdefault(plan_id, threading.Lock())
 
+    def _search_lock(self, plan_id: str) -> threading.Lock:
+        """Held while a plan is re-optimized (never taken while holding its plan lock)."""
+        with self._locks_guard:
+            return self._search_locks.setdefault(plan_id, threading.Lock())
+
     def _wire(self, record: PlanRecord) -> ProblemIn:
         wire = self._wires.get(record.id)
         if wire is None:
@@ -700,6 +757,24 @@ def _call_kind(kind: str) -> CallKind:
 
 def _seconds(wire: ProblemIn, when: datetime | None) -> int | None:
     return None if when is None else live.seconds_since(wire.day_start, when)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A change applied to the plan as read: what `_commit` decides and writes from."""
+
+    record: PlanRecord
+    wire: ProblemIn
+    before: dict[str, Any]
+    state: dict[str, Any]
+    """The document to write, before the new routes and snapshot (overrides changed)."""
+    problem: Problem
+    """The problem before the change (its stops as the before-view shows them)."""
+    plan: LivePlan
+    day: DayState
+    worse: frozenset[str]
+    open_calls: tuple[CallRecord, ...]
+    seq: int
 
 
 class _Stale(Exception):

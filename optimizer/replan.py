@@ -444,6 +444,43 @@ def reoptimize(
     return replace(live, routes=tuple(routes), unassigned=tuple(still_out.values()), anchors=anchors)
 
 
+def rebase(latest: LivePlan, base: LivePlan, better: LivePlan) -> LivePlan | None:
+    """Carry `better`, re-optimized from `base`, onto `latest`: `base` plus what couriers
+    reported while the search ran. None when the two cannot both hold.
+
+    A courier the search left as it was keeps everything since (`latest`'s route and
+    anchor). A courier it re-planned takes the new route, provided their route did not
+    change meanwhile and every stop they have served since lies within the new route's
+    locked part or is its next stop. Every stop must end up exactly once in a route or
+    left out.
+    """
+    base_routes = {r.courier_id: r.stop_ids for r in base.routes}
+    new_routes = {r.courier_id: r.stop_ids for r in better.routes}
+    routes: list[Route] = []
+    anchors = dict(latest.anchors)
+    for route in latest.routes:
+        courier_id = route.courier_id
+        planned = new_routes.get(courier_id, route.stop_ids)
+        if planned == base_routes.get(courier_id):
+            routes.append(route)  # not re-planned: everything since stands
+            continue
+        if route.stop_ids != base_routes.get(courier_id):
+            return None  # re-planned here, changed there
+        anchor = better.anchors.get(courier_id)
+        reachable = set(planned[: (anchor.locked if anchor else 0) + 1])
+        progress = latest.progress_of(courier_id)
+        if any(s not in reachable for s in (*progress.done, *progress.failed) if latest.problem.has_stop(s)):
+            return None  # served a stop the new route no longer starts with
+        routes.append(Route(courier_id, planned))
+        if anchor is not None:
+            anchors[courier_id] = anchor
+    unassigned = tuple(u for u in better.unassigned if latest.problem.has_stop(u.stop_id))
+    placed = [s for r in routes for s in r.stop_ids] + [u.stop_id for u in unassigned]
+    if len(placed) != len(set(placed)) or set(placed) != {s.id for s in latest.problem.stops}:
+        return None
+    return replace(latest, routes=tuple(routes), unassigned=unassigned, anchors=anchors)
+
+
 MIN_GROUP_S = 0.2
 """Below this a neighbourhood's search cannot improve anything; later ones are skipped."""
 GROUP_SHARE_S = 0.4

@@ -8,6 +8,7 @@ the plan is consistent and every late stop has exactly one open call.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import Receiver, Server
+from tests.api.conftest import Receiver, Server, wait_solved
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api-live")]
 
@@ -380,3 +381,56 @@ def test_webhooks_arrive_despite_a_receiver_that_fails_first(
         with receiver.lock:
             kinds = {m["body"]["kind"] for m in receiver.received}
     assert expected <= kinds
+
+
+def test_reports_are_answered_while_a_re_optimization_runs_and_both_land(server: Server, day: dict[str, Any]) -> None:
+    """A delay's search runs outside the plan lock: other couriers' reports are answered
+    meanwhile, and the delay's new routes are carried onto them, not dropped."""
+    with server.client() as client:
+        answer = client.post("/v1/plans", json={"problem": day, "time_limit_s": 3})
+        fresh = wait_solved(client, answer.json()["id"])
+        plan_id = fresh["id"]
+        courier = busiest_courier(fresh)
+        # the others report being at the hub at their shift start, as planned: nothing gets later
+        others = [c for c in day["couriers"] if c["id"] != courier][:6]
+        hub = day["depots"][0]
+        delay = {
+            "event_id": "long-delay",
+            "courier_id": courier,
+            "type": "delay",
+            "at": "2026-11-26T10:05:00+08:00",
+            "delay_min": 150,
+        }
+        finished: dict[str, float] = {}
+
+        def send_delay() -> None:
+            with server.client() as own:
+                reply = own.post(f"/v1/plans/{plan_id}/events", json=delay)
+                assert reply.status_code == 200, reply.text
+                finished["delay"] = time.monotonic()
+                finished["changed"] = float(len(reply.json()["changed_routes"]))
+
+        sender = threading.Thread(target=send_delay)
+        sender.start()
+        time.sleep(0.2)  # the delay is being searched
+        for other in others:
+            report = {
+                "event_id": f"at-hub-{other['id']}",
+                "courier_id": other["id"],
+                "type": "position",
+                "at": other["shift_start"],
+                "lat": hub["lat"],
+                "lon": hub["lon"],
+            }
+            assert client.post(f"/v1/plans/{plan_id}/events", json=report).status_code == 200
+        finished["positions"] = time.monotonic()
+        sender.join(60)
+        assert finished["positions"] < finished["delay"], "reports waited for the re-optimization"
+        assert finished["changed"] > 0, "the delay's re-optimization was not kept"
+        after, calls = fetch(client, plan_id)
+    assert_consistent(after, day)
+    assert_one_call_per_late_stop(client, after, calls)
+    assert after["now"].startswith("2026-11-26T10:05")
+    held = next(r for r in after["routes"] if r["courier_id"] == courier)
+    after_hold = [v["eta"] for v in held["visits"] if v["status"] == "planned" and v["eta"] > "2026-11-26T10:05"]
+    assert after_hold and min(after_hold) >= "2026-11-26T12:35"  # held from 10:05 until 12:35

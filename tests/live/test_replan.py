@@ -8,7 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimizer.model import Courier, Depot, Location, Problem, Stop, TimeWindow
-from optimizer.replan import CourierEvent, LivePlan, Progress, ReplanPolicy, reoptimize, retime, retime_courier
+from optimizer.replan import (
+    CourierEvent,
+    LivePlan,
+    Progress,
+    ReplanPolicy,
+    rebase,
+    reoptimize,
+    retime,
+    retime_courier,
+)
 from optimizer.solution import Route
 from optimizer.travel.euclidean import EuclideanSource
 
@@ -150,3 +159,45 @@ def test_re_timing_only_the_reporting_courier_matches_a_full_re_time() -> None:
         assert fast.couriers[0] == full.couriers[0]
         assert fast.couriers[1].timed == full.couriers[1].timed  # the other courier's timing is unchanged
         before = fast
+
+
+def _moved_to_c2() -> tuple[LivePlan, LivePlan]:
+    """c1 held at 50 s for 2000 s; re-optimization hands s3 to the idle c2."""
+    problem = line_day([(0, 1_000), (0, 1_000), (0, 400)], couriers=2)
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2", "s3")), Route("c2", ())), {})
+    held = plan.with_event(CourierEvent("e1", "c1", "delay", at_s=50, delay_s=2_000))
+    better = reoptimize(held, retime(held, SOURCE), SOURCE, ReplanPolicy(time_limit_s=1.0))
+    assert "s3" in next(r for r in better.routes if r.courier_id == "c2").stop_ids
+    return held, better
+
+
+def test_a_re_optimization_carries_over_reports_that_arrived_while_it_ran() -> None:
+    base, better = _moved_to_c2()
+    # meanwhile c2 reported a position and c1 completed s1, which the new route still starts with
+    latest = base.with_event(CourierEvent("p1", "c2", "position", at_s=60, position=Location(0, 10, planar=True)))
+    latest = latest.with_event(CourierEvent("d1", "c1", "stop_completed", at_s=70, stop_id="s1"))
+    rebased = rebase(latest, base, better)
+    assert rebased is not None
+    assert rebased.routes == better.routes and rebased.progress == latest.progress and rebased.now_s == 70
+    day = retime(rebased, SOURCE)
+    assert day.visits["s1"][1].status == "done" and day.visits["s3"][0] == "c2"
+
+
+def test_a_courier_the_search_left_alone_keeps_what_changed_meanwhile() -> None:
+    base, better = _moved_to_c2()
+    c1_only = replace(better, routes=tuple(r if r.courier_id == "c1" else Route("c2", ()) for r in better.routes))
+    c1_kept = replace(better, routes=base.routes)  # nothing re-planned
+    latest = replace(base, routes=(Route("c1", ("s1", "s2")), Route("c2", ("s3",))))  # e.g. an improvement adopted
+    assert rebase(latest, base, c1_kept) == latest
+    assert rebase(latest, base, c1_only) is None  # c1 re-planned here, changed there
+
+
+def test_a_re_optimization_that_no_longer_fits_the_day_is_refused() -> None:
+    base, better = _moved_to_c2()
+    # c1 served s3 meanwhile, which the new plan gave to c2
+    served_elsewhere = base.with_event(CourierEvent("d3", "c1", "stop_completed", at_s=90, stop_id="s3"))
+    assert rebase(served_elsewhere, base, better) is None
+    # a stop cancelled meanwhile: the new plan would still hold it
+    fewer = replace(base.problem, stops=base.problem.stops[:2])
+    cancelled = replace(base, problem=fewer, routes=(Route("c1", ("s1", "s2")), Route("c2", ())))
+    assert rebase(cancelled, base, better) is None
