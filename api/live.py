@@ -119,8 +119,12 @@ def _progress_doc(progress: Progress) -> dict[str, Any]:
     }
 
 
-def next_state(previous: State, live: LivePlan, day: DayState, versions: dict[str, int]) -> State:
-    """The document after a change: new sequences, versions, progress and snapshot."""
+def next_state(
+    previous: State, live: LivePlan, day: DayState, versions: dict[str, int], previous_day: DayState | None = None
+) -> State:
+    """The document after a change: new sequences, versions, progress and snapshot.
+    `previous_day`, the day `previous`'s snapshot was taken of, lets the snapshot keep the
+    entries of couriers whose timing is the very same object (not re-timed since)."""
     state = dict(previous)
     state["now_s"] = live.now_s
     state["routes"] = {
@@ -129,7 +133,7 @@ def next_state(previous: State, live: LivePlan, day: DayState, versions: dict[st
     state["progress"] = {cid: _progress_doc(p) for cid, p in live.progress.items()}
     state["anchors"] = {cid: _anchor_doc(a) for cid, a in live.anchors.items()}
     state["unassigned"] = [[u.stop_id, u.reason] for u in day.unassigned]
-    state["snapshot"] = snapshot(day)
+    state["snapshot"] = snapshot(day, previous_day, previous.get("snapshot"))
     state["seq"] = int(previous.get("seq", 0)) + 1
     return state
 
@@ -147,9 +151,19 @@ def _anchor_doc(anchor: Anchor) -> list[Any]:
     ]
 
 
-def snapshot(day: DayState) -> dict[str, Any]:
+def snapshot(
+    day: DayState, previous_day: DayState | None = None, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    unchanged: set[str] = set()
+    if previous_day is not None and previous is not None:
+        was = {id(c) for c in previous_day.couriers}
+        unchanged = {c.courier_id for c in day.couriers if id(c) in was} & set(previous.get("couriers", {}))
     couriers = {}
     for c in day.couriers:
+        if c.courier_id in unchanged:
+            assert previous is not None
+            couriers[c.courier_id] = previous["couriers"][c.courier_id]
+            continue
         timed = c.timed
         couriers[c.courier_id] = {
             # the day began at the first visit when part of the route is already behind

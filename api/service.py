@@ -52,7 +52,7 @@ from api.settings import Settings
 from api.store import Conflict, Store, repo
 from api.store.records import CallRecord, PlanRecord
 from api.tasks import SolvedDay, reoptimize_day, solve_problem
-from optimizer.events import CallKind, CallPolicy, Decisions, OpenCall, decide_events
+from optimizer.events import CallKind, CallPolicy, Decisions, OpenCall, PlanView, decide_events
 from optimizer.model import Location, Problem
 from optimizer.replan import CourierEvent, DayState, LivePlan, ReplanPolicy, rebase, retime, retime_courier
 from optimizer.travel.haversine import HaversineSource
@@ -89,6 +89,8 @@ class PlanService:
         self._polish_asked: dict[str, float] = {}
         self._days: dict[str, tuple[int, DayState]] = {}
         """The last re-timed day of each plan, by its state sequence (this process only)."""
+        self._views: dict[str, tuple[int, PlanView]] = {}
+        """What `decide_events` saw of each plan's last committed state, by its sequence."""
         self._polishing: set[str] = set()
         self.wake_outbox = wake_outbox
         self.source = HaversineSource(settings.detour_factor)
@@ -482,11 +484,14 @@ class PlanService:
         plan = change(live.live_plan(problem, before), state)
         seq = int(before.get("seq", 0))
         cached = self._days.get(plan_id)
+        base_day = None
         if only is not None and cached is not None and cached[0] == seq:
-            day = retime_courier(plan, cached[1], only, self.source)  # the fast path
+            base_day = cached[1]
+            day = retime_courier(plan, base_day, only, self.source)  # the fast path
         else:
             day = retime(plan, self.source)
-        return _Step(record, wire, before, state, problem, plan, day, _worsened(before, day), tuple(open_calls), seq)
+        worse = _worsened(before, day)
+        return _Step(record, wire, before, state, problem, plan, day, worse, tuple(open_calls), seq, base_day)
 
     def _seq(self, plan_id: str) -> int:
         with self.store.transaction(readonly=True) as s:
@@ -511,18 +516,25 @@ class PlanService:
             if c.id not in closing
         }
         versions = {cid: int(doc["version"]) for cid, doc in before_state["routes"].items()}
-        final = live.next_state(step.state, plan, day, versions)
-        decisions = decide_events(
-            live.plan_view(before_state, step.problem, calls_before),
-            live.plan_view(final, plan.problem, {}),
-            self.calls_policy,
-        )
+        final = live.next_state(step.state, plan, day, versions, step.base_day if plan is step.plan else None)
+        viewed = self._views.get(plan_id)
+        if viewed is not None and viewed[0] == step.seq:
+            before_view = replace(viewed[1], calls=calls_before)
+        else:
+            before_view = live.plan_view(before_state, step.problem, calls_before)
+        after_view = live.plan_view(final, plan.problem, {})
+        decisions = decide_events(before_view, after_view, self.calls_policy)
         for update in decisions.route_updates:
             final["routes"][update.courier_id]["version"] = update.version
         plan_version = step.record.version + (1 if decisions.route_updates else 0)
         final["seq"] = step.seq + 1
         final["failed_called"] = sorted(
             {*before_state.get("failed_called", []), *(c.stop_id for c in decisions.create if c.kind == "failed")}
+        )
+        committed_view = replace(
+            after_view,
+            versions={cid: int(doc["version"]) for cid, doc in final["routes"].items()},
+            failed_called=frozenset(final["failed_called"]),
         )
         with self.store.plan_transaction(plan_id) as s:
             current = repo.get_plan(s, plan_id)
@@ -560,9 +572,8 @@ class PlanService:
             )
             record(s, response)
             repo.update_plan(s, plan_id, version=plan_version, state=final, clock=at(wire.day_start, plan.now_s))
-        self._days[plan_id] = (int(final["seq"]), day)
-        while len(self._days) > 32:
-            self._days.pop(next(iter(self._days)))
+        _remember(self._days, plan_id, (int(final["seq"]), day))
+        _remember(self._views, plan_id, (int(final["seq"]), committed_view))
         return response, day, bool(decisions.route_updates or touched)
 
     def _answered(self, plan_id: str, done: tuple[EventOut, DayState, bool], *, reoptimized: bool) -> EventOut:
@@ -751,6 +762,14 @@ def _worsened(before: dict[str, Any], day: DayState) -> frozenset[str]:
     return frozenset(worse)
 
 
+def _remember(kept: dict[str, Any], key: str, value: Any, count: int = 32) -> None:
+    """Keep `value` as the newest entry, forgetting the oldest beyond `count`."""
+    kept.pop(key, None)
+    kept[key] = value
+    while len(kept) > count:
+        kept.pop(next(iter(kept)))
+
+
 def _call_kind(kind: str) -> CallKind:
     return "failed" if kind == "failed" else "dropped" if kind == "dropped" else "late"
 
@@ -775,6 +794,8 @@ class _Step:
     worse: frozenset[str]
     open_calls: tuple[CallRecord, ...]
     seq: int
+    base_day: DayState | None
+    """The last re-timed day `day` was re-timed from, one courier at a time (the fast path)."""
 
 
 class _Stale(Exception):

@@ -1,0 +1,94 @@
+"""The service's in-process shortcuts say exactly what recomputing from the store would.
+
+Events take a fast path: one courier re-timed against the last re-timed day, the snapshot
+keeping the entries of couriers not re-timed, and the previous decision's view of the plan
+reused as the next one's "before". After every event of a simulated day, each shortcut is
+checked against the full computation from the committed state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api import live
+from api.auth import Principal
+from api.schemas import EventIn, PlanCreateIn
+from api.service import PlanService
+from api.settings import Settings
+from api.store import Store, repo
+from benchmarks.load import day_reports
+from scenarios.executors import LocalExecutor
+from scenarios.generate import generate_day
+from tests.api.conftest import DAY
+
+BOSS = Principal(role="dispatcher", key_id="test")
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[PlanService]:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ontime.sqlite'}", api_keys="", polish_time_limit_s=0)
+    store = Store(settings.database_url)
+    store.migrate()
+    executor = LocalExecutor(1)
+    try:
+        yield PlanService(settings, store, executor, lambda: None, replan_executor=executor)
+    finally:
+        executor.shutdown()
+        store.dispose()
+
+
+def solved(service: PlanService, day: dict[str, Any]) -> dict[str, Any]:
+    accepted = service.create_plan(PlanCreateIn.model_validate({"problem": day, "time_limit_s": 2}), BOSS)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        plan = service.get_plan(accepted.id, BOSS)
+        if plan.status == "solved":
+            return plan.model_dump(mode="json")
+        assert plan.status != "failed", plan.error
+        time.sleep(0.2)
+    raise AssertionError("not solved")
+
+
+def committed(service: PlanService, plan_id: str) -> dict[str, Any]:
+    with service.store.transaction(readonly=True) as s:
+        state = repo.get_plan(s, plan_id).state
+    assert state is not None
+    return state
+
+
+@pytest.mark.slow
+def test_fast_path_shortcuts_match_the_full_computation(service: PlanService) -> None:
+    day = generate_day(60, 6, seed=5, date=DAY)
+    plan = solved(service, day)
+    reports, _ = day_reports(plan, day, position_every_min=10, delays=2, seed=3)
+    events = sorted(r for rs in reports.values() for r in rs)[:120]
+    fast = 0
+    completions = 0
+    for report in events:
+        body = EventIn.model_validate(report.body)
+        if body.type == "stop_completed":
+            completions += 1
+            if completions % 4 == 0:  # the recipient was out: a failed delivery and its call
+                body = body.model_copy(update={"type": "stop_failed"})
+        before_seq = int(committed(service, plan["id"]).get("seq", 0))
+        fast += body.type in ("position", "stop_completed") and service._days.get(plan["id"], (-1,))[0] == before_seq
+        service.post_event(plan["id"], body, BOSS)
+        state = committed(service, plan["id"])
+        seq, day_state = service._days[plan["id"]]
+        view_seq, view = service._views[plan["id"]]
+        assert seq == view_seq == state["seq"]
+        assert state["snapshot"] == live.snapshot(day_state), f"snapshot reused wrongly after {body.event_id}"
+        problem = live.domain_problem(service._wire(_record(service, plan["id"])), state)
+        assert view == live.plan_view(state, problem, {}), f"view differs after {body.event_id}"
+    assert fast > len(events) // 2  # the shortcuts were really taken
+    assert committed(service, plan["id"])["failed_called"]
+
+
+def _record(service: PlanService, plan_id: str) -> Any:
+    with service.store.transaction(readonly=True) as s:
+        return repo.get_plan(s, plan_id)
