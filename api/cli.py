@@ -198,7 +198,12 @@ def serve(
     """Start the HTTP API (settings from ONTIME_* variables); stops cleanly on SIGTERM/SIGINT."""
     import uvicorn
 
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, log_level="info")
+    from api.settings import get_settings
+
+    keep_alive = get_settings().keep_alive_s
+    uvicorn.run(
+        "api.main:create_app", factory=True, host=host, port=port, log_level="info", timeout_keep_alive=keep_alive
+    )
 
 
 @app.command()

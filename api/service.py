@@ -15,7 +15,6 @@ reported (`optimizer.replan.rebase`).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -640,14 +639,6 @@ class PlanService:
                 repo.add_audit(s, plan_id, "optimizer", "plan_kept", {"late_min": round(day.late_s / 60)})
             return
 
-        def adopt(current: LivePlan, latest: dict[str, Any]) -> LivePlan:
-            if int(latest.get("seq", 0)) == seq:
-                return replace(current, routes=better.routes, unassigned=better.unassigned, anchors=better.anchors)
-            carried = rebase(current, plan, better)  # reports arrived meanwhile
-            if carried is None:
-                raise _Stale
-            return carried
-
         def audit(s: Any, _: EventOut | None) -> None:
             repo.add_audit(
                 s,
@@ -657,8 +648,29 @@ class PlanService:
                 {"late_min_before": round(day.late_s / 60), "late_min_after": round(better_day.late_s / 60)},
             )
 
-        with contextlib.suppress(_Stale):  # a newer change arrived; it asked for its own improvement
-            self._advance(plan_id, adopt, audit, reoptimize=False, actor="optimizer")
+        # adopted between searches, never under one: a search's result must not find the routes
+        # it re-planned changed by this when it is carried over
+        with self._search_lock(plan_id):
+            for _ in range(3):  # reports keep arriving: carry the result onto them, outside the lock
+                with self.store.transaction(readonly=True) as s:
+                    latest = repo.get_plan(s, plan_id).state or {}
+                at_seq = int(latest.get("seq", 0))
+                if at_seq == seq:
+                    carried = replace(plan, routes=better.routes, unassigned=better.unassigned, anchors=better.anchors)
+                else:
+                    current = live.live_plan(live.domain_problem(wire, latest), latest)
+                    rebased = rebase(current, plan, better)
+                    if rebased is None:
+                        return  # changed where it was re-planned: the newer change asked for its own
+                    now, then = retime(current, self.source), retime(rebased, self.source)
+                    if (len(then.unassigned), then.late_s) >= (len(now.unassigned), now.late_s):
+                        return  # what arrived meanwhile made it no better than the plan as it is
+                    carried = rebased
+                try:
+                    self._advance(plan_id, _adopt_at(at_seq, carried), audit, reoptimize=False, actor="optimizer")
+                    return
+                except _Stale:
+                    continue  # another report came in while this one was carried over
 
     def _search(self, plan: LivePlan, day: DayState, began: float, focus: frozenset[str]) -> LivePlan:
         """Re-optimize in the solver executor within what is left of the answer budget; the
@@ -760,6 +772,17 @@ def _worsened(before: dict[str, Any], day: DayState) -> frozenset[str]:
         if now > was + WORSE_BY_S:
             worse.add(courier.courier_id)
     return frozenset(worse)
+
+
+def _adopt_at(seq: int, plan: LivePlan) -> Change:
+    """A change that replaces the plan with `plan`, if the plan is still at `seq`."""
+
+    def adopt(_: LivePlan, state: dict[str, Any]) -> LivePlan:
+        if int(state.get("seq", 0)) != seq:
+            raise _Stale
+        return plan
+
+    return adopt
 
 
 def _remember(kept: dict[str, Any], key: str, value: Any, count: int = 32) -> None:

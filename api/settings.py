@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     move_cost: int = Field(2000, ge=0, description="objective units for splitting a courier's stops")
     detour_factor: float = Field(1.3, ge=1.0, le=3.0)
     max_body_bytes: int = Field(8_000_000, gt=0)
+    keep_alive_s: int = Field(
+        75,
+        ge=1,
+        le=3600,
+        description="seconds an idle client connection stays open: longer than clients keep theirs (httpx 5 s), "
+        "so the server never closes a connection just as a phone reuses it",
+    )
     solver_workers: int = Field(1, ge=1, le=16)
     tile_url: str | None = None
     cors_origins: list[str] = Field(default_factory=list)

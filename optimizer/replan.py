@@ -449,9 +449,9 @@ def rebase(latest: LivePlan, base: LivePlan, better: LivePlan) -> LivePlan | Non
     reported while the search ran. None when the two cannot both hold.
 
     A courier the search left as it was keeps everything since (`latest`'s route and
-    anchor). A courier it re-planned takes the new route, provided their route did not
-    change meanwhile and every stop they have served since lies within the new route's
-    locked part or is its next stop. Every stop must end up exactly once in a route or
+    anchor). A courier it re-planned takes the new route, provided their route and delay
+    did not change meanwhile and every stop they have served since lies within the new
+    route's locked part or is its next stop. Every stop must end up exactly once in a route or
     left out.
     """
     base_routes = {r.courier_id: r.stop_ids for r in base.routes}
@@ -469,6 +469,8 @@ def rebase(latest: LivePlan, base: LivePlan, better: LivePlan) -> LivePlan | Non
         anchor = better.anchors.get(courier_id)
         reachable = set(planned[: (anchor.locked if anchor else 0) + 1])
         progress = latest.progress_of(courier_id)
+        if progress.hold != base.progress_of(courier_id).hold:
+            return None  # delayed since: the search planned for a courier who is not held so
         if any(s not in reachable for s in (*progress.done, *progress.failed) if latest.problem.has_stop(s)):
             return None  # served a stop the new route no longer starts with
         routes.append(Route(courier_id, planned))

@@ -7,6 +7,7 @@ the plan is consistent and every late stop has exactly one open call.
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import threading
 import time
@@ -434,3 +435,22 @@ def test_reports_are_answered_while_a_re_optimization_runs_and_both_land(server:
     held = next(r for r in after["routes"] if r["courier_id"] == courier)
     after_hold = [v["eta"] for v in held["visits"] if v["status"] == "planned" and v["eta"] > "2026-11-26T10:05"]
     assert after_hold and min(after_hold) >= "2026-11-26T12:35"  # held from 10:05 until 12:35
+
+
+def test_an_idle_connection_outlives_a_clients_own_keep_alive(server: Server) -> None:
+    """A phone reusing its connection after 6 idle seconds is answered: the server keeps idle
+    connections longer (ONTIME_KEEP_ALIVE_S) than HTTP clients keep theirs (httpx: 5 s), so it
+    is never the one closing a connection just as the client sends on it."""
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("GET", "/v1/health")
+        assert conn.getresponse().read()
+        first = conn.sock
+        time.sleep(6)
+        conn.request("GET", "/v1/health")  # a closed connection raises here or on reading
+        answer = conn.getresponse()
+        assert answer.status == 200 and answer.read()
+        assert conn.sock is first, "the connection was not the same"
+    finally:
+        conn.close()

@@ -197,6 +197,9 @@ def test_a_re_optimization_that_no_longer_fits_the_day_is_refused() -> None:
     # c1 served s3 meanwhile, which the new plan gave to c2
     served_elsewhere = base.with_event(CourierEvent("d3", "c1", "stop_completed", at_s=90, stop_id="s3"))
     assert rebase(served_elsewhere, base, better) is None
+    # c1 reported another delay meanwhile: the search planned for the first one
+    delayed_again = base.with_event(CourierEvent("e2", "c1", "delay", at_s=95, delay_s=600))
+    assert rebase(delayed_again, base, better) is None
     # a stop cancelled meanwhile: the new plan would still hold it
     fewer = replace(base.problem, stops=base.problem.stops[:2])
     cancelled = replace(base, problem=fewer, routes=(Route("c1", ("s1", "s2")), Route("c2", ())))
