@@ -148,9 +148,9 @@ _COLUMNS_BUT_PROBLEM = [c.key for c in PlanRow.__mapper__.column_attrs if c.key 
 
 def _plan_record(row: PlanRow, written: Any = MISSING) -> PlanRecord:
     """A plan's record, its two large JSON columns decoded once per process: the problem
-    (written once, never changed) by plan id, the state by plan id and `state_rev`, which every
-    write of the state bumps. A state written in this transaction is never cached (it may yet
-    roll back). Callers must treat `problem` and `state` as read-only."""
+    (written once, never changed) by plan id, the state by plan id at the last `state_rev` read
+    (every write of the state bumps it). A state written in this transaction is never cached
+    (it may yet roll back). Callers must treat `problem` and `state` as read-only."""
     session = object_session_of(row)
     assert session is not None, "a plan row is read inside a transaction"
     database = session.get_bind().engine.url.render_as_string(hide_password=True)
@@ -163,13 +163,15 @@ def _plan_record(row: PlanRow, written: Any = MISSING) -> PlanRecord:
     elif row.id in session.info.get(_STATES_WRITTEN, ()):
         state = row.state
     else:
-        state = _STATES.get((database, row.id, row.state_rev))
-        if state is MISSING:
+        kept = _STATES.get((database, row.id))  # one revision per plan: the last one read
+        if kept is not MISSING and kept[0] == row.state_rev:
+            state = kept[1]
+        else:
             # state and its revision (and the rest of the row) in one statement, so they agree
             # even if another transaction committed since the row was read
             session.refresh(row, _COLUMNS_BUT_PROBLEM)
             state = row.state
-            _STATES.put((database, row.id, row.state_rev), state)
+            _STATES.put((database, row.id), (row.state_rev, state))
     values = {f.name: getattr(row, f.name) for f in fields(PlanRecord) if f.name not in ("problem", "state")}
     return PlanRecord(problem=problem, state=state, **values)
 
