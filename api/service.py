@@ -53,7 +53,16 @@ from api.store.records import CallRecord, PlanRecord
 from api.tasks import SolvedDay, reoptimize_day, solve_problem
 from optimizer.events import CallKind, CallPolicy, Decisions, OpenCall, PlanView, decide_events
 from optimizer.model import Location, Problem
-from optimizer.replan import CourierEvent, DayState, LivePlan, ReplanPolicy, rebase, retime, retime_courier
+from optimizer.replan import (
+    CourierEvent,
+    DayState,
+    LivePlan,
+    ReplanPolicy,
+    hand_over,
+    rebase,
+    retime,
+    retime_courier,
+)
 from optimizer.travel.haversine import HaversineSource
 from scenarios.executors import Executor, result_within
 
@@ -251,7 +260,11 @@ class PlanService:
                 if not plan.problem.has_stop(body.stop_id):
                     raise invalid("stop_id", body.stop_id, "no such stop in this plan (or it was cancelled)")
                 if route is None or body.stop_id not in route.stop_ids:
-                    raise invalid("stop_id", body.stop_id, f"the stop is not on courier {body.courier_id}'s route")
+                    # served by someone the plan (re-optimized meanwhile) did not give it to: it stands
+                    holder = next((r.courier_id for r in plan.routes if body.stop_id in r.stop_ids), None)
+                    if holder is not None and plan.progress_of(holder).served(body.stop_id):
+                        raise invalid("stop_id", body.stop_id, f"courier {holder} already reported this stop")
+                    plan = hand_over(plan, body.stop_id, body.courier_id)
             return plan.with_event(event)
 
         def record_event(s: Any, response: EventOut | None) -> None:
@@ -480,11 +493,13 @@ class PlanService:
         before = record.state
         state = {**before, "overrides": _copy_overrides(before)}
         problem = live.domain_problem(wire, before)
-        plan = change(live.live_plan(problem, before), state)
+        read = live.live_plan(problem, before)
+        plan = change(read, state)
         seq = int(before.get("seq", 0))
         cached = self._days.get(plan_id)
         base_day = None
-        if only is not None and cached is not None and cached[0] == seq:
+        # the fast path re-times `only`: not when the change moved stops between routes
+        if only is not None and cached is not None and cached[0] == seq and plan.routes is read.routes:
             base_day = cached[1]
             day = retime_courier(plan, base_day, only, self.source)  # the fast path
         else:

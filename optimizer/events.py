@@ -114,8 +114,13 @@ def decide_events(before: PlanView, after: PlanView, policy: CallPolicy) -> Deci
     updates = []
     still_free = {s for sequence in after.routes.values() for s in sequence}
     for courier_id, sequence in after.routes.items():
-        # stops served meanwhile leave a route without a new version; stops moved away do not
-        previous = tuple(s for s in before.routes.get(courier_id, ()) if s in still_free)
+        # stops this courier served (or is presumed to have served) meanwhile leave their route
+        # without a new version; stops moved away, served by someone else or cancelled do not
+        previous = tuple(
+            s
+            for s in before.routes.get(courier_id, ())
+            if s in still_free or (after.stops[s].courier_id if s in after.stops else None) != courier_id
+        )
         if previous != sequence:
             updates.append(RouteUpdate(courier_id, before.versions.get(courier_id, 0) + 1, sequence))
 

@@ -444,6 +444,31 @@ def reoptimize(
     return replace(live, routes=tuple(routes), unassigned=tuple(still_out.values()), anchors=anchors)
 
 
+def hand_over(live: LivePlan, stop_id: str, courier_id: str) -> LivePlan:
+    """The plan with `stop_id` on `courier_id`'s route, right after what they have done: for a
+    courier who reports serving a stop the plan gave someone else (a re-optimization they had
+    not fetched yet) or left out. What they did stands; the plan follows."""
+    routes: list[Route] = []
+    anchors = dict(live.anchors)
+    for route in live.routes:
+        if stop_id in route.stop_ids:
+            where = route.stop_ids.index(stop_id)
+            anchor = anchors.get(route.courier_id)
+            if anchor is not None and where < anchor.locked:  # the locked prefix shrinks by what left it
+                presumed = tuple(p for p in anchor.presumed if p[0] != stop_id)
+                anchors[route.courier_id] = replace(anchor, locked=anchor.locked - 1, presumed=presumed)
+            route = replace(route, stop_ids=tuple(s for s in route.stop_ids if s != stop_id))
+        if route.courier_id == courier_id:
+            progress = live.progress_of(courier_id)
+            behind = max((i + 1 for i, s in enumerate(route.stop_ids) if progress.served(s)), default=0)
+            anchor = anchors.get(courier_id)
+            at = max(behind, anchor.locked if anchor is not None else 0)
+            route = replace(route, stop_ids=(*route.stop_ids[:at], stop_id, *route.stop_ids[at:]))
+        routes.append(route)
+    unassigned = tuple(u for u in live.unassigned if u.stop_id != stop_id)
+    return replace(live, routes=tuple(routes), unassigned=unassigned, anchors=anchors)
+
+
 def rebase(latest: LivePlan, base: LivePlan, better: LivePlan) -> LivePlan | None:
     """Carry `better`, re-optimized from `base`, onto `latest`: `base` plus what couriers
     reported while the search ran. None when the two cannot both hold.

@@ -437,6 +437,39 @@ def test_reports_are_answered_while_a_re_optimization_runs_and_both_land(server:
     assert after_hold and min(after_hold) >= "2026-11-26T12:35"  # held from 10:05 until 12:35
 
 
+def test_a_stop_delivered_by_a_courier_the_plan_moved_it_from_stands(
+    server: Server, plan: dict[str, Any], day: dict[str, Any]
+) -> None:
+    """A phone that had not fetched its new route delivers a stop re-optimization gave to a
+    colleague: the report is kept, the stop moves to them, the colleague gets a new route."""
+    with server.client() as client:
+        current, _ = fetch(client, plan["id"])
+
+        def ahead(route: dict[str, Any]) -> list[str]:
+            return [v["stop_id"] for v in route["visits"] if v["status"] == "planned" and v["eta"] > current["now"]]
+
+        giver, taker = [r for r in current["routes"] if ahead(r)][:2]
+        stop = ahead(giver)[-1]
+        report = {
+            "event_id": "delivered-elsewhere",
+            "courier_id": taker["courier_id"],
+            "type": "stop_completed",
+            "stop_id": stop,
+            "at": current["now"],
+        }
+        answer = client.post(f"/v1/plans/{plan['id']}/events", json=report)
+        assert answer.status_code == 200, answer.text
+        assert giver["courier_id"] in answer.json()["changed_routes"]
+        after, calls = fetch(client, plan["id"])
+        again = client.post(f"/v1/plans/{plan['id']}/events", json={**report, "event_id": "delivered-twice"})
+    assert_consistent(after, day, _cancelled(calls))
+    holder = next(r for r in after["routes"] if any(v["stop_id"] == stop for v in r["visits"]))
+    assert holder["courier_id"] == taker["courier_id"]
+    assert next(v for v in holder["visits"] if v["stop_id"] == stop)["status"] == "done"
+    # the stop is theirs now: reporting it again is just a repeat, not a move
+    assert again.status_code == 200
+
+
 def test_an_idle_connection_outlives_a_clients_own_keep_alive(server: Server) -> None:
     """A phone reusing its connection after 6 idle seconds is answered: the server keeps idle
     connections longer (ONTIME_KEEP_ALIVE_S) than HTTP clients keep theirs (httpx: 5 s), so it

@@ -81,12 +81,24 @@ def test_a_dropped_stop_gets_a_call_and_a_cancelled_one_closes_its_call() -> Non
 
 
 def test_a_route_gets_a_new_version_only_when_the_order_of_its_free_stops_changes() -> None:
-    before = PlanView(1, {"c1": ("a", "b", "c"), "c2": ("d",)}, {"c1": 3, "c2": 1}, {})
-    served = PlanView(2, {"c1": ("b", "c"), "c2": ("d",)}, {"c1": 3, "c2": 1}, {})
+    def on(courier: str, *ids: str, status: str = "planned") -> dict[str, StopView]:
+        return {i: StopView(i, courier, status, 100, 0, 0, 10_000) for i in ids}  # type: ignore[arg-type]
+
+    everyone = {**on("c1", "a", "b", "c"), **on("c2", "d")}
+    before = PlanView(1, {"c1": ("a", "b", "c"), "c2": ("d",)}, {"c1": 3, "c2": 1}, everyone)
+    versions = {"c1": 3, "c2": 1}
+    served = PlanView(2, {"c1": ("b", "c"), "c2": ("d",)}, versions, {**everyone, **on("c1", "a", status="done")})
     assert not decide_events(before, served, POLICY).route_updates
-    moved = PlanView(2, {"c1": ("c", "b"), "c2": ("d", "a")}, {"c1": 3, "c2": 1}, {})
+    moved = PlanView(2, {"c1": ("c", "b"), "c2": ("d", "a")}, {"c1": 3, "c2": 1}, {**everyone, **on("c2", "a")})
     updates = {u.courier_id: u.version for u in decide_events(before, moved, POLICY).route_updates}
     assert updates == {"c1": 4, "c2": 2}
+    # served by a colleague, or cancelled: c1 must hear that "a" is no longer theirs
+    by_c2 = PlanView(2, {"c1": ("b", "c"), "c2": ("d",)}, versions, {**everyone, **on("c2", "a", status="done")})
+    cancelled = PlanView(2, {"c1": ("b", "c"), "c2": ("d",)}, versions, {**on("c1", "b", "c"), **on("c2", "d")})
+    for after in (by_c2, cancelled):
+        assert [(u.courier_id, u.stop_ids) for u in decide_events(before, after, POLICY).route_updates] == [
+            ("c1", ("b", "c"))
+        ]
 
 
 def test_a_courier_who_only_loses_stops_is_told_so() -> None:

@@ -9,10 +9,12 @@ from hypothesis import strategies as st
 
 from optimizer.model import Courier, Depot, Location, Problem, Stop, TimeWindow
 from optimizer.replan import (
+    Anchor,
     CourierEvent,
     LivePlan,
     Progress,
     ReplanPolicy,
+    hand_over,
     rebase,
     reoptimize,
     retime,
@@ -204,3 +206,29 @@ def test_a_re_optimization_that_no_longer_fits_the_day_is_refused() -> None:
     fewer = replace(base.problem, stops=base.problem.stops[:2])
     cancelled = replace(base, problem=fewer, routes=(Route("c1", ("s1", "s2")), Route("c2", ())))
     assert rebase(cancelled, base, better) is None
+
+
+def test_a_stop_served_by_a_courier_the_plan_did_not_give_it_to_moves_to_them() -> None:
+    problem = line_day([(0, 1_000)] * 4, couriers=2)
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2", "s3")), Route("c2", ("s4",))), {})
+    plan = plan.with_event(CourierEvent("d4", "c2", "stop_completed", at_s=420, stop_id="s4"))
+    # c2 had not fetched the re-optimized plan: they delivered s2, which the plan left with c1
+    moved = hand_over(plan, "s2", "c2").with_event(CourierEvent("d2", "c2", "stop_completed", at_s=700, stop_id="s2"))
+    assert [r.stop_ids for r in moved.routes] == [("s1", "s3"), ("s4", "s2")]
+    day = retime(moved, SOURCE)
+    assert day.visits["s2"] == ("c2", day.couriers[1].visits[1]) and day.visits["s2"][1].status == "done"
+    assert [v.stop_id for v in day.couriers[0].visits] == ["s1", "s3"]
+
+
+def test_handing_over_a_presumed_stop_shrinks_the_other_couriers_locked_part() -> None:
+    problem = line_day([(0, 1_000)] * 3, couriers=2)
+    presumed = (("s1", 100, 0), ("s2", 210, 0))  # c1 was presumed past s1 and s2 at the last re-plan
+    plan = LivePlan(
+        problem,
+        (Route("c1", ("s1", "s2", "s3")), Route("c2", ())),
+        {},
+        anchors={"c1": Anchor(2, Location(0, 200, planar=True), 220, False, presumed)},
+    )
+    moved = hand_over(plan, "s1", "c2")
+    assert moved.anchors["c1"] == Anchor(1, Location(0, 200, planar=True), 220, False, (("s2", 210, 0),))
+    assert [r.stop_ids for r in moved.routes] == [("s2", "s3"), ("s1",)]
