@@ -31,6 +31,7 @@ from scenarios.executors import LocalExecutor, make_executor
 log = logging.getLogger("ontime.api")
 
 CONSOLE_DIR = Path(__file__).parent / "console"
+POLISH_NICENESS = 10
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -104,7 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         outbox = OutboxWorker(store, settings.webhook_url, settings.webhook_timeout_s)
         polish = None
         if settings.polish_time_limit_s:
-            polish = plans_executor if settings.executor == "ray" else LocalExecutor(1)
+            # background improvement yields the cores to answering requests
+            polish = plans_executor if settings.executor == "ray" else LocalExecutor(1, niceness=POLISH_NICENESS)
         service = PlanService(
             settings,
             store,

@@ -73,6 +73,14 @@ def exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+def _start_worker(parent: int, niceness: int) -> None:
+    """Pool initializer: lower the worker's CPU priority by `niceness` (background work yields
+    the cores to answering requests), and end it with its parent."""
+    if niceness:
+        os.nice(niceness)
+    exit_with_parent(parent)
+
+
 @dataclass(eq=False)
 class _Work:
     fn: Callable[..., Any]
@@ -84,7 +92,8 @@ class _Work:
 
 
 class LocalExecutor:
-    """A pool of `workers` spawned processes (no fork: the API process has threads).
+    """A pool of `workers` spawned processes (no fork: the API process has threads), run at
+    `niceness` above the caller's (lower CPU priority) for work that must not slow answers.
 
     Work waits in this executor's own queue and is handed to the pool only when a worker is free,
     so the pool holds only what it is running: a future is RUNNING exactly while a worker has its
@@ -92,8 +101,9 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(self, workers: int = 1, *, niceness: int = 0) -> None:
         self._workers = workers
+        self._niceness = niceness
         self._lock = threading.Lock()
         self._pool = self._new_pool()
         self._queued: deque[_Work] = deque()
@@ -104,8 +114,8 @@ class LocalExecutor:
         return ProcessPoolExecutor(
             max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=exit_with_parent,
-            initargs=(os.getpid(),),
+            initializer=_start_worker,
+            initargs=(os.getpid(), self._niceness),
         )
 
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:

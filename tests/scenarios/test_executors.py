@@ -88,6 +88,17 @@ def test_stopping_queued_work_only_drops_it(tmp_path: Path) -> None:
         pool.shutdown()
 
 
+def test_a_background_pool_runs_below_the_callers_priority() -> None:
+    background, normal = LocalExecutor(1, niceness=10), LocalExecutor(1)
+    try:
+        mine = os.nice(0)
+        assert background.submit(os.nice, 0).result(timeout=60) == min(mine + 10, 19)
+        assert normal.submit(os.nice, 0).result(timeout=60) == mine
+    finally:
+        background.shutdown()
+        normal.shutdown()
+
+
 def test_the_time_limit_does_not_count_time_spent_queued() -> None:
     pool = LocalExecutor(1)
     try:
