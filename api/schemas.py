@@ -105,9 +105,9 @@ class ProblemIn(Wire):
     couriers: list[CourierIn] = Field(min_length=1, max_length=500)
     stops: list[StopIn] = Field(max_length=5000)
 
-    @property
+    @cached_property
     def day_start(self) -> datetime:
-        """Local midnight of the earliest shift start, in that shift's offset."""
+        """Local midnight of the earliest shift start, in that shift's offset (the model is frozen)."""
         first = min((c.shift_start for c in self.couriers), key=lambda t: t.timestamp())
         return first.replace(hour=0, minute=0, second=0, microsecond=0)
 
