@@ -476,7 +476,7 @@ class PlanService:
                     log.info("plan %s changed during a re-optimization; committing it re-timed", plan_id)
                 else:
                     carried_day = retime(carried, self.source)
-                    if (len(carried_day.unassigned), carried_day.late_s) <= (len(day.unassigned), day.late_s):
+                    if _shortfall(carried_day) <= _shortfall(day):
                         plan, day = carried, carried_day
                 done = self._commit(plan_id, latest, plan, day, record, actor, closing)
         return self._answered(plan_id, done, reoptimized=True)
@@ -649,7 +649,7 @@ class PlanService:
         future = self.polish_executor.submit(reoptimize_day, plan, day, self.settings.detour_factor, policy)
         better = future.result(timeout=self.settings.polish_time_limit_s * 5 + 30)
         better_day = retime(better, self.source)
-        if (len(better_day.unassigned), better_day.late_s) >= (len(day.unassigned), day.late_s):
+        if _shortfall(better_day) >= _shortfall(day):
             with self.store.transaction() as s:
                 repo.add_audit(s, plan_id, "optimizer", "plan_kept", {"late_min": round(day.late_s / 60)})
             return
@@ -678,7 +678,7 @@ class PlanService:
                     if rebased is None:
                         return  # changed where it was re-planned: the newer change asked for its own
                     now, then = retime(current, self.source), retime(rebased, self.source)
-                    if (len(then.unassigned), then.late_s) >= (len(now.unassigned), now.late_s):
+                    if _shortfall(then) >= _shortfall(now):
                         return  # what arrived meanwhile made it no better than the plan as it is
                     carried = rebased
                 try:
@@ -787,6 +787,11 @@ def _worsened(before: dict[str, Any], day: DayState) -> frozenset[str]:
         if now > was + WORSE_BY_S:
             worse.add(courier.courier_id)
     return frozenset(worse)
+
+
+def _shortfall(day: DayState) -> tuple[int, int]:
+    """Stops left out, then seconds late: what a re-optimized plan must not make worse."""
+    return len(day.unassigned), day.late_s
 
 
 def _adopt_at(seq: int, plan: LivePlan) -> Change:
