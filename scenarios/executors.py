@@ -89,6 +89,9 @@ class _Work:
     """The caller's future: it outlives the pools the work may be moved between."""
     attempt: Future[Any] | None = None
     """The pool's future while a worker has the work."""
+    reruns: int = 1
+    """How many more times the work is run again after a worker process of its pool died under it
+    (killed, out of memory). One: work that kills its own worker fails on the second death."""
 
 
 class LocalExecutor:
@@ -148,14 +151,25 @@ class LocalExecutor:
         self._watch(started)
 
     def _hand_over(self, work: _Work) -> None:
-        """Submit to the pool (lock held); a pool broken by a dead worker (killed, out of memory) is
-        replaced, so one lost process costs the work it was running, not all the work after it."""
+        """Submit to the pool (lock held); a pool with a dead worker (killed, out of memory) is
+        replaced first, so one lost process costs at most the work it was running, never the work
+        after it. The pool notices a death only some time after it, so the processes are checked
+        here too: work handed to a pool whose worker is already dead would fail with it."""
+        if self._has_dead_worker():
+            self._replace_pool()
         try:
             work.attempt = self._pool.submit(work.fn, *work.args)
         except BrokenProcessPool:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
+            self._replace_pool()
             work.attempt = self._pool.submit(work.fn, *work.args)
+
+    def _has_dead_worker(self) -> bool:
+        processes = list((self._pool._processes or {}).values())
+        return any(p.exitcode is not None for p in processes)
+
+    def _replace_pool(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
 
     def _watch(self, works: list[_Work]) -> None:
         """Settle each work's future when its attempt ends (outside the lock: a callback added to a
@@ -170,7 +184,12 @@ class LocalExecutor:
             if work.attempt is not attempt:
                 return  # the work was stopped, or moved to a new pool
             work.attempt = None
-            self._running.pop(work.future, None)
+            rerun = self._run_again(work, attempt)
+            if not rerun:
+                self._running.pop(work.future, None)
+        if rerun:
+            self._watch([work])
+            return
         if attempt.cancelled():
             _settle(work.future, Stopped("the executor shut down"))
         elif (exc := attempt.exception()) is not None:
@@ -178,6 +197,20 @@ class LocalExecutor:
         else:
             _settle(work.future, None, attempt.result())
         self._dispatch()
+
+    def _run_again(self, work: _Work, attempt: Future[Any]) -> bool:
+        """(Lock held.) Hand the work to a new pool if a worker process died under it and it has
+        a re-run left. In a pool of several workers, one death breaks the work of all of them."""
+        if self._closed or work.reruns <= 0 or attempt.cancelled():
+            return False
+        if not isinstance(attempt.exception(), BrokenProcessPool):
+            return False
+        work.reruns -= 1
+        try:
+            self._hand_over(work)
+        except Exception:
+            return False  # (the attempt's own error is passed on)
+        return True
 
     def stop(self, future: Future[Any]) -> None:
         """Drop queued work; for running work, kill the pool's processes and start a new pool, where

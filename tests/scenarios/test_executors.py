@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import CancelledError
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,60 @@ def test_stopping_queued_work_only_drops_it(tmp_path: Path) -> None:
         with pytest.raises(CancelledError):
             queued.result()
         assert first.result(timeout=30) == last.result(timeout=30), "the worker was not replaced"
+    finally:
+        pool.shutdown()
+
+
+def die() -> None:
+    """Work that kills its own worker process, as a solver crashing in C code would."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_work_submitted_just_after_an_idle_worker_died_runs_in_a_new_one() -> None:
+    """The pool notices a dead worker only some time after it died; work handed over meanwhile
+    must not fail with it (CI once failed a plan this way)."""
+    pool = LocalExecutor(1)
+    try:
+        worker = pool.submit(os.getpid).result(timeout=60)
+        for _ in range(3):
+            os.kill(worker, signal.SIGKILL)
+            assert not wait_gone([worker], timeout_s=5)
+            again = pool.submit(os.getpid).result(timeout=60)  # at once: before the pool notices
+            assert again != worker
+            worker = again
+    finally:
+        pool.shutdown()
+
+
+def test_work_in_and_beside_a_worker_killed_from_outside_is_run_again(tmp_path: Path) -> None:
+    """One dead process breaks the whole pool: the work it ran and the work beside it both start
+    again in a new pool (a kill from outside, such as the out-of-memory killer, is not their fault)."""
+    pool = LocalExecutor(2)
+    try:
+        pid_file = tmp_path / "hung.pid"
+        hung = pool.submit(hang, str(pid_file))
+        worker = wait_pid(pid_file)
+        beside = pool.submit(pid_after, 1.0)
+        time.sleep(0.3)
+        assert beside.running()
+        pid_file.write_text("")
+        os.kill(worker, signal.SIGKILL)
+        assert beside.result(timeout=60) != worker
+        assert wait_pid(pid_file) != worker and hung.running(), "the killed work was not run again"
+        pool.stop(hung)
+        with pytest.raises(Stopped):
+            hung.result(timeout=5)
+    finally:
+        pool.shutdown()
+
+
+def test_work_that_kills_its_own_worker_fails_after_one_rerun() -> None:
+    pool = LocalExecutor(1)
+    try:
+        crashing = pool.submit(die)
+        with pytest.raises(BrokenProcessPool):
+            crashing.result(timeout=60)
+        assert pool.submit(pid_after, 0).result(timeout=60), "the pool works on after it"
     finally:
         pool.shutdown()
 
