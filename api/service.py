@@ -25,7 +25,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from api import live
 from api.auth import Principal, require, require_courier_access
@@ -241,14 +241,14 @@ class PlanService:
 
     # -- courier events -------------------------------------------------------------------
 
-    def post_event(self, plan_id: str, body: EventIn, principal: Principal) -> EventOut:
+    def post_event(self, plan_id: str, body: EventIn, principal: Principal) -> Answered:
         require(principal, "courier", "dispatcher")
         require_courier_access(principal, body.courier_id)
         with self.store.transaction(readonly=True) as s:
             first = repo.find_event(s, plan_id, body.event_id)
             record = repo.get_plan(s, plan_id)
         if first is not None and first.response is not None:
-            return EventOut.model_validate(first.response)
+            return Answered(EventOut.model_validate(first.response), "repeated", 0.0)
         wire = self._wire(record)
         event = self._to_event(wire, body)
 
@@ -292,7 +292,7 @@ class PlanService:
             with self.store.transaction() as s:
                 repeated = repo.find_event(s, plan_id, body.event_id)
             assert repeated is not None and repeated.response is not None
-            return EventOut.model_validate(repeated.response)
+            return Answered(EventOut.model_validate(repeated.response), "repeated", 0.0)
 
     def _to_event(self, wire: ProblemIn, body: EventIn) -> CourierEvent:
         at_s = live.seconds_since(wire.day_start, body.at)
@@ -447,7 +447,7 @@ class PlanService:
         closing: frozenset[str] | set[str] = frozenset(),
         focus: frozenset[str] = frozenset(),
         only: str | None = None,
-    ) -> EventOut:
+    ) -> Answered:
         """Apply `change`, re-time, re-optimize when needed (None: when a window is at risk),
         decide, and commit everything with `record`'s own rows in one transaction.
 
@@ -462,7 +462,7 @@ class PlanService:
             if not search:
                 done = self._commit(plan_id, step, step.plan, step.day, record, actor, closing)
         if not search:
-            return self._answered(plan_id, done, reoptimized=False)
+            return self._answered(plan_id, done, began, reoptimized=False)
         with self._search_lock(plan_id):
             with self._plan_lock(plan_id):
                 if self._seq(plan_id) != step.seq or only is not None:
@@ -479,7 +479,7 @@ class PlanService:
                     if _shortfall(carried_day) <= _shortfall(day):
                         plan, day = carried, carried_day
                 done = self._commit(plan_id, latest, plan, day, record, actor, closing)
-        return self._answered(plan_id, done, reoptimized=True)
+        return self._answered(plan_id, done, began, reoptimized=True)
 
     def _prepare(self, plan_id: str, change: Change, only: str | None) -> _Step:
         """Read the plan, apply `change` and re-time it (one courier's route when `only`
@@ -590,14 +590,16 @@ class PlanService:
         _remember(self._views, plan_id, (int(final["seq"]), committed_view))
         return response, day, bool(decisions.route_updates or touched)
 
-    def _answered(self, plan_id: str, done: tuple[EventOut, DayState, bool], *, reoptimized: bool) -> EventOut:
+    def _answered(
+        self, plan_id: str, done: tuple[EventOut, DayState, bool], began: float, *, reoptimized: bool
+    ) -> Answered:
         """After the commit, outside the plan lock: wake the outbox, ask for an improvement."""
         response, day, notify = done
         if notify:
             self.wake_outbox()
         if day.at_risk and reoptimized:
             self._request_polish(plan_id)
-        return response
+        return Answered(response, "reoptimized" if reoptimized else "retimed", time.perf_counter() - began)
 
     # -- keep improving after the answer ------------------------------------------------
 
@@ -819,6 +821,17 @@ def _call_kind(kind: str) -> CallKind:
 
 def _seconds(wire: ProblemIn, when: datetime | None) -> int | None:
     return None if when is None else live.seconds_since(wire.day_start, when)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A change's answer, and how it was reached: `retimed` (the routes re-timed only, no window
+    newly at risk), `reoptimized` (a search ran) or `repeated` (the first answer to this event id),
+    in `seconds` of server time. The events router reports the last two as `Server-Timing`."""
+
+    out: EventOut
+    path: Literal["retimed", "reoptimized", "repeated"]
+    seconds: float
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentPrincipal, ServiceDep
@@ -12,11 +12,17 @@ router = APIRouter(prefix="/v1/plans", tags=["events"])
 
 
 @router.post("/{plan_id}/events", response_model=EventOut)
-async def post_event(plan_id: str, body: EventIn, service: ServiceDep, principal: CurrentPrincipal) -> EventOut:
+async def post_event(
+    plan_id: str, body: EventIn, service: ServiceDep, principal: CurrentPrincipal, response: Response
+) -> EventOut:
     """Apply one courier report. A repeated `event_id` returns the first answer and changes nothing.
-    A courier's answer holds only their own route and calls, phones masked."""
+    A courier's answer holds only their own route and calls, phones masked.
+
+    The `Server-Timing` header says how the answer was reached, in server milliseconds:
+    `retimed` (no window newly at risk), `reoptimized` (a search ran) or `repeated`."""
     answer = await run_in_threadpool(service.post_event, plan_id, body, principal)
-    return answer if principal.role != "courier" else _for_courier(answer, principal.courier_id)
+    response.headers["Server-Timing"] = f"{answer.path};dur={answer.seconds * 1000:.1f}"
+    return answer.out if principal.role != "courier" else _for_courier(answer.out, principal.courier_id)
 
 
 def _for_courier(answer: EventOut, courier_id: str | None) -> EventOut:

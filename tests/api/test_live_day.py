@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import re
 import threading
 import time
 from datetime import datetime, timedelta
@@ -217,6 +218,7 @@ def test_a_delay_is_answered_with_new_routes_and_a_call_for_every_late_stop(
         assert answer.status_code == 200, answer.text
         body = answer.json()
         assert set(body) == {"plan_version", "changed_routes", "calls"}
+        assert re.fullmatch(r"reoptimized;dur=\d+\.\d", answer.headers["server-timing"])
         after, calls = fetch(client, plan["id"])
         assert_consistent(after, day)
         assert_one_call_per_late_stop(client, after, calls)
@@ -224,7 +226,7 @@ def test_a_delay_is_answered_with_new_routes_and_a_call_for_every_late_stop(
         for call in body["calls"]:
             assert call["status"] == "open" and call["window"]["end"]
         again = client.post(f"/v1/plans/{plan['id']}/events", json=event)
-        assert again.json() == body
+        assert again.json() == body and again.headers["server-timing"] == "repeated;dur=0.0"
         plan2, calls2 = fetch(client, plan["id"])
         assert plan2 == after and calls2 == calls
 
@@ -408,6 +410,7 @@ def test_reports_are_answered_while_a_re_optimization_runs_and_both_land(server:
             with server.client() as own:
                 reply = own.post(f"/v1/plans/{plan_id}/events", json=delay)
                 assert reply.status_code == 200, reply.text
+                assert reply.headers["server-timing"].startswith("reoptimized;dur=")
                 finished["delay"] = time.monotonic()
                 finished["changed"] = float(len(reply.json()["changed_routes"]))
 
@@ -423,7 +426,8 @@ def test_reports_are_answered_while_a_re_optimization_runs_and_both_land(server:
                 "lat": hub["lat"],
                 "lon": hub["lon"],
             }
-            assert client.post(f"/v1/plans/{plan_id}/events", json=report).status_code == 200
+            reply = client.post(f"/v1/plans/{plan_id}/events", json=report)
+            assert reply.status_code == 200 and reply.headers["server-timing"].startswith("retimed;dur=")
         finished["positions"] = time.monotonic()
         sender.join(60)
         assert finished["positions"] < finished["delay"], "reports waited for the re-optimization"
