@@ -244,12 +244,12 @@ class PlanService:
     def post_event(self, plan_id: str, body: EventIn, principal: Principal) -> Answered:
         require(principal, "courier", "dispatcher")
         require_courier_access(principal, body.courier_id)
+        began = time.perf_counter()
         with self.store.transaction(readonly=True) as s:
             first = repo.find_event(s, plan_id, body.event_id)
-            record = repo.get_plan(s, plan_id)
+            wire = self._wires.get(plan_id) or self._wire(repo.get_plan(s, plan_id))  # a plan's problem never changes
         if first is not None and first.response is not None:
-            return Answered(EventOut.model_validate(first.response), "repeated", 0.0)
-        wire = self._wire(record)
+            return Answered(EventOut.model_validate(first.response), "repeated", time.perf_counter() - began)
         event = self._to_event(wire, body)
 
         def change(plan: LivePlan, _: dict[str, Any]) -> LivePlan:
@@ -286,13 +286,13 @@ class PlanService:
 
         try:
             return self._advance(
-                plan_id, change, record_event, reoptimize=None, actor=principal.actor, only=body.courier_id
+                plan_id, change, record_event, reoptimize=None, actor=principal.actor, only=body.courier_id, began=began
             )
         except _Repeated:
             with self.store.transaction() as s:
                 repeated = repo.find_event(s, plan_id, body.event_id)
             assert repeated is not None and repeated.response is not None
-            return Answered(EventOut.model_validate(repeated.response), "repeated", 0.0)
+            return Answered(EventOut.model_validate(repeated.response), "repeated", time.perf_counter() - began)
 
     def _to_event(self, wire: ProblemIn, body: EventIn) -> CourierEvent:
         at_s = live.seconds_since(wire.day_start, body.at)
@@ -447,6 +447,7 @@ class PlanService:
         closing: frozenset[str] | set[str] = frozenset(),
         focus: frozenset[str] = frozenset(),
         only: str | None = None,
+        began: float | None = None,
     ) -> Answered:
         """Apply `change`, re-time, re-optimize when needed (None: when a window is at risk),
         decide, and commit everything with `record`'s own rows in one transaction.
@@ -454,8 +455,9 @@ class PlanService:
         The search runs outside the plan lock, so other couriers' reports are answered
         meanwhile; one search per plan at a time. Its result is then carried onto whatever
         arrived in between (`rebase`), or, if the two cannot both hold, the change is
-        committed re-timed only and the background improvement takes over."""
-        began = time.perf_counter()
+        committed re-timed only and the background improvement takes over. `began`: when the
+        request arrived (the answer budget counts from then); now if not given."""
+        began = time.perf_counter() if began is None else began
         with self._plan_lock(plan_id):
             step = self._prepare(plan_id, change, only)
             search = bool(reoptimize or (reoptimize is None and step.worse))

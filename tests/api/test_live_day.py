@@ -218,7 +218,7 @@ def test_a_delay_is_answered_with_new_routes_and_a_call_for_every_late_stop(
         assert answer.status_code == 200, answer.text
         body = answer.json()
         assert set(body) == {"plan_version", "changed_routes", "calls"}
-        assert re.fullmatch(r"reoptimized;dur=\d+\.\d", answer.headers["server-timing"])
+        assert re.fullmatch(r"(retimed|reoptimized);dur=\d+\.\d", answer.headers["server-timing"])
         after, calls = fetch(client, plan["id"])
         assert_consistent(after, day)
         assert_one_call_per_late_stop(client, after, calls)
@@ -226,7 +226,7 @@ def test_a_delay_is_answered_with_new_routes_and_a_call_for_every_late_stop(
         for call in body["calls"]:
             assert call["status"] == "open" and call["window"]["end"]
         again = client.post(f"/v1/plans/{plan['id']}/events", json=event)
-        assert again.json() == body and again.headers["server-timing"] == "repeated;dur=0.0"
+        assert again.json() == body and again.headers["server-timing"].startswith("repeated;dur=")
         plan2, calls2 = fetch(client, plan["id"])
         assert plan2 == after and calls2 == calls
 
