@@ -188,12 +188,27 @@ def snapshot(
     return {"couriers": couriers}
 
 
-def plan_view(state: State, problem: Problem, calls: dict[str, OpenCall]) -> PlanView:
-    """What `decide_events` needs of a state document."""
+def plan_view(
+    state: State, problem: Problem, calls: dict[str, OpenCall], since: tuple[State, PlanView] | None = None
+) -> PlanView:
+    """What `decide_events` needs of a state document.
+
+    `since`: an earlier state of the plan and its view. The couriers whose snapshot entry is
+    the very same object in both (not re-timed in between) are taken from that view instead of
+    being rebuilt, unless the overrides (cancelled stops, new windows) changed in between."""
     couriers = state.get("snapshot", {}).get("couriers", {})
     routes: dict[str, tuple[str, ...]] = {}
     stops: dict[str, StopView] = {}
+    kept: set[str] = set()
+    if since is not None and since[0].get("overrides") == state.get("overrides"):
+        earlier, view = since
+        was = earlier.get("snapshot", {}).get("couriers", {})
+        kept = {cid for cid, doc in couriers.items() if was.get(cid) is doc and cid in view.routes}
+        stops = {sid: stop for sid, stop in view.stops.items() if stop.courier_id in kept}
+        routes = {cid: view.routes[cid] for cid in kept}
     for courier_id, doc in couriers.items():
+        if courier_id in kept:
+            continue
         free = []
         for sid, status, eta, late, ws, we, _wait, _dep in doc["visits"]:
             if not problem.has_stop(sid):

@@ -538,7 +538,7 @@ class PlanService:
             before_view = replace(viewed[1], calls=calls_before)
         else:
             before_view = live.plan_view(before_state, step.problem, calls_before)
-        after_view = live.plan_view(final, plan.problem, {})
+        after_view = live.plan_view(final, plan.problem, {}, since=(before_state, before_view))
         decisions = decide_events(before_view, after_view, self.calls_policy)
         for update in decisions.route_updates:
             final["routes"][update.courier_id]["version"] = update.version
@@ -829,7 +829,7 @@ def _seconds(wire: ProblemIn, when: datetime | None) -> int | None:
 class Answered:
     """A change's answer, and how it was reached: `retimed` (the routes re-timed only, no window
     newly at risk), `reoptimized` (a search ran) or `repeated` (the first answer to this event id),
-    in `seconds` of server time. The events router reports the last two as `Server-Timing`."""
+    in `seconds` of server time. The events router sends both as a `Server-Timing` header."""
 
     out: EventOut
     path: Literal["retimed", "reoptimized", "repeated"]

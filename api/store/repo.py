@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import object_session as object_session_of
@@ -143,17 +143,39 @@ _PROBLEMS = _Decoded(64)
 _STATES = _Decoded(64)
 _STATES_WRITTEN = "ontime.states_written"
 """Session info key: ids of the plans whose state this transaction wrote."""
+_STATES_PENDING = "ontime.states_pending"
+"""Session info key: the states this transaction wrote, with their revisions, by cache key:
+kept once the transaction has committed, so the next read of the plan need not decode them."""
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed_states(session: Session) -> None:
+    for key, kept in session.info.pop(_STATES_PENDING, {}).items():
+        _STATES.put(key, kept)
+    session.info.pop(_STATES_WRITTEN, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_rolled_back_states(session: Session) -> None:
+    session.info.pop(_STATES_PENDING, None)
+
+
 _COLUMNS_BUT_PROBLEM = [c.key for c in PlanRow.__mapper__.column_attrs if c.key not in ("problem",)]
+
+
+def _database(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
 
 
 def _plan_record(row: PlanRow, written: Any = MISSING) -> PlanRecord:
     """A plan's record, its two large JSON columns decoded once per process: the problem
     (written once, never changed) by plan id, the state by plan id at the last `state_rev` read
-    (every write of the state bumps it). A state written in this transaction is never cached
-    (it may yet roll back). Callers must treat `problem` and `state` as read-only."""
+    or committed here (every write of the state bumps it). A state written in a transaction is
+    kept only once it has committed (it may yet roll back). Callers must treat `problem` and
+    `state` as read-only."""
     session = object_session_of(row)
     assert session is not None, "a plan row is read inside a transaction"
-    database = session.get_bind().engine.url.render_as_string(hide_password=True)
+    database = _database(session)
     problem = _PROBLEMS.get((database, row.id))
     if problem is MISSING:
         problem = row.problem  # loads the deferred column
@@ -291,6 +313,8 @@ def update_plan(
         row.name = name
     row.updated_at = updated_at or _now()
     s.flush()
+    if state is not UNSET:  # (reading state_rev back loads the bumped value)
+        s.info.setdefault(_STATES_PENDING, {})[(_database(s), id)] = (row.state_rev, state)
     return _plan_record(row, MISSING if state is UNSET else state)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from api import live
 from api.auth import Principal
@@ -21,6 +22,7 @@ from api.schemas import EventIn, PlanCreateIn
 from api.service import PlanService
 from api.settings import Settings
 from api.store import Store, repo
+from api.store.models import PlanRow
 from benchmarks.load import day_reports
 from scenarios.executors import LocalExecutor
 from scenarios.generate import generate_day
@@ -79,6 +81,8 @@ def test_fast_path_shortcuts_match_the_full_computation(service: PlanService) ->
         fast += body.type in ("position", "stop_completed") and service._days.get(plan["id"], (-1,))[0] == before_seq
         service.post_event(plan["id"], body, BOSS)
         state = committed(service, plan["id"])
+        with service.store.transaction(readonly=True) as s:  # decoded afresh, not the kept document
+            assert s.scalar(select(PlanRow.state).where(PlanRow.id == plan["id"])) == state
         seq, day_state = service._days[plan["id"]]
         view_seq, view = service._views[plan["id"]]
         assert seq == view_seq == state["seq"]

@@ -108,6 +108,23 @@ def test_a_state_written_elsewhere_is_read_not_an_older_decoded_copy(store: Stor
         assert repo.get_plan(s, plan_id).state == {"seq": 2}
 
 
+def test_a_committed_state_is_read_back_as_written_without_decoding_it(store: Store) -> None:
+    """Each event writes the plan's state and the next one reads it: the written document is
+    kept once its transaction commits, never before, and never after a rollback."""
+    plan_id = _plan(store)
+    written = {"seq": 1, "routes": {"c01": ["o1", "o2"]}}
+    with store.transaction() as s:
+        repo.update_plan(s, plan_id, state=written)
+    with store.transaction(readonly=True) as s:
+        assert repo.get_plan(s, plan_id).state is written
+    never = {"seq": 2}
+    with pytest.raises(RuntimeError), store.transaction() as s:
+        repo.update_plan(s, plan_id, state=never)
+        raise RuntimeError("rolled back")
+    with store.transaction(readonly=True) as s:
+        assert repo.get_plan(s, plan_id).state is written
+
+
 def test_a_rolled_back_state_is_never_read(store: Store) -> None:
     plan_id = _plan(store)
     with store.transaction() as s:
