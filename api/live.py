@@ -32,6 +32,9 @@ from optimizer.solution import Route, Unassigned
 
 State = dict[str, Any]
 
+LEGACY_SEEN_S = 2**31
+"""An anchor stored before anchors said which reports they had seen: it stands, as it did."""
+
 
 def initial_state(
     problem: Problem, routes: tuple[Route, ...], unassigned: tuple[Unassigned, ...], engine: str
@@ -79,6 +82,8 @@ def live_plan(problem: Problem, state: State) -> LivePlan:
             int(a[3]),
             bool(a[4]),
             tuple((str(x[0]), int(x[1]), int(x[2])) for x in (a[5] if len(a) > 5 else [])),
+            int(a[6]) if len(a) > 6 else LEGACY_SEEN_S,
+            tuple(str(b) for b in a[7]) if len(a) > 7 else (),
         )
         for cid, a in state.get("anchors", {}).items()
     }
@@ -148,6 +153,8 @@ def _anchor_doc(anchor: Anchor) -> list[Any]:
         anchor.at_s,
         anchor.heading,
         presumed,
+        anchor.seen_s,
+        list(anchor.breaks_taken),
     ]
 
 

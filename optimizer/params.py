@@ -20,9 +20,10 @@ class SolveParams:
     couriers, so replans prefer to keep stops with their courier. Costs are in the
     objective's units: one unit per metre driven (`distance_cost_per_m`) by default.
 
-    `iterations` replaces the PyVRP search's wall-time stop by a fixed number of iterations,
-    so one seed gives the same plan on any machine, in any process and under any load (what
-    comparing what-if variants needs); `time_limit_s` still bounds the other engines.
+    `iterations` replaces the wall-time stop by a fixed amount of work (PyVRP: iterations;
+    OR-Tools: solutions found), so one seed gives the same plan on any machine, in any process
+    and under any load (what comparing what-if variants and tests need); `time_limit_s` stays
+    a safety bound.
     """
 
     time_limit_s: float

@@ -16,6 +16,7 @@ Between reports a courier is presumed to follow their plan. At `now`, for each c
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from typing import Literal
 from optimizer.engines import solve
 from optimizer.model import Break, Courier, Location, Problem, Stop, TimeWindow
 from optimizer.params import SolveParams
-from optimizer.schedule import RouteSchedule, Schedule, VisitTiming, schedule_route
+from optimizer.schedule import BreakTiming, RouteSchedule, Schedule, VisitTiming, schedule_route
 from optimizer.solution import Route, Unassigned
 from optimizer.travel.matrix import TravelMatrix, TravelSource
 
@@ -103,6 +104,11 @@ class Anchor:
     heading: bool = False
     presumed: tuple[tuple[str, int, int], ...] = ()
     """(stop, ETA, seconds late) of the locked stops presumed served, as last timed."""
+    seen_s: int = -1
+    """The courier's latest own report then (-1: none): a report since makes theirs the
+    better word on where they are."""
+    breaks_taken: tuple[str, ...] = ()
+    """Breaks the courier had taken by then."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +156,9 @@ class CourierState:
     available_s: int | None
     next_stop: str | None
     breaks_left: tuple[Break, ...]
+    """Breaks not taken by `now`, due even when their latest start has passed."""
     timed: RouteSchedule
+    breaks_taken: tuple[str, ...] = ()
 
     @property
     def ahead(self) -> tuple[str, ...]:
@@ -186,98 +194,255 @@ class DayState:
 def courier_state(
     problem: Problem, source_matrix: _MatrixFor, index: int, route: Route, live: LivePlan
 ) -> CourierState:
-    """Time one courier's route from what they reported, presuming the plan in between."""
+    """Time one courier's route from what they reported, presuming the plan in between.
+
+    The courier's reports are walked in the order of their route: each reported stop anchors
+    them there at its report time, and the stops before it that nobody reported were served on
+    the way (timed forward from the report before, and no earlier than the report after allows).
+    Then, newest last: where the last re-optimization left them (unless they reported since),
+    their last position (stops the plan had them serve before it, and that the position agrees
+    with, are behind them), and a hold. Breaks the plan had them take before a report are
+    taken; the others stay due, late if need be.
+    """
     courier = problem.couriers[index]
     progress = live.progress_of(courier.id)
     stops = [s for s in route.stop_ids if problem.has_stop(s)]
-    last = max((i for i, s in enumerate(stops) if progress.served(s)), default=-1)
-    visits: list[LiveVisit] = []
-    anchor: Location | None = courier.start_at
-    anchor_s = courier.ready_s
-    for stop_id in stops[: last + 1]:
-        stop = problem.stop_by_id(stop_id)
+    walk = _Walk(problem, source_matrix, courier)
+    reported = [i for i, s in enumerate(stops) if progress.served(s)]
+    done_at = 0
+    for i in reported:
+        stop_id = stops[i]
         when = progress.done.get(stop_id, progress.failed.get(stop_id))
-        reported: VisitStatus = (
-            "done" if stop_id in progress.done else "failed" if stop_id in progress.failed else "presumed"
-        )
-        eta = (when - stop.service_s) if when is not None else anchor_s
-        window = stop.window_for(eta)
-        visits.append(LiveVisit(stop_id, reported, eta, max(0, eta - window.end_s), window, None))
-        anchor, anchor_s = stop.location, max(anchor_s, when if when is not None else anchor_s)
+        assert when is not None
+        walk.served_up_to(stops[done_at:i], stop_id, when, "done" if stop_id in progress.done else "failed")
+        done_at = i + 1
+    rest = stops[done_at:]
     replanned = live.anchors.get(courier.id)
-    heading = False  # on the road: the stop they were driving to stays first
-    if replanned is not None and replanned.locked - 1 >= last and replanned.at_s >= anchor_s:
-        timed_before = {sid: (eta, late) for sid, eta, late in replanned.presumed}
-        for stop_id in stops[last + 1 : replanned.locked]:
-            eta, late = timed_before.get(stop_id, (replanned.at_s, 0))
-            window = problem.stop_by_id(stop_id).window_for(eta)
-            visits.append(LiveVisit(stop_id, "presumed", eta, late, window, None))
-        last = replanned.locked - 1
-        anchor = replanned.position if replanned.position is not None else courier.start_at
-        anchor_s, heading = replanned.at_s, replanned.heading
-    if progress.position is not None and progress.position[1] >= anchor_s:
-        anchor, anchor_s = progress.position
-        heading = True
-    rest = stops[last + 1 :]
+    floor: tuple[int, int] | None = None  # (index in `rest`, time): that part starts no earlier
+    if replanned is not None and replanned.locked >= done_at and replanned.at_s >= walk.ready_s:
+        if progress.last_report_s <= replanned.seen_s:
+            walk.presume_as_replanned(stops[done_at : replanned.locked], replanned)
+            rest = stops[replanned.locked :]
+        else:  # they reported since: their reports say where they are, the plan what comes next
+            floor = (replanned.locked - done_at, replanned.at_s)
+    hold = progress.hold
+    if hold is not None and _hold_superseded(progress, hold):
+        hold = None
+    if progress.position is not None and progress.position[1] >= walk.ready_s:
+        if hold is None or not hold.at_s <= progress.position[1] < hold.until_s:
+            rest = walk.position_at(rest, *progress.position)
+        else:  # reported during the hold: still held, now known to be here
+            rest = walk.held(rest, hold, where=progress.position[0])
+            hold = None
+    if hold is not None and hold.until_s > walk.ready_s:
+        rest = walk.held(rest, hold, where=hold.position)
+    if floor is not None:
+        cut = max(0, floor[0] - (len(stops) - done_at - len(rest)))
+        if cut < len(rest) and floor[1] > walk.ready_s:
+            rest = walk.served_by(rest, cut, floor[1])
+    return walk.finish(rest, live.now_s)
 
-    def time_from(place: Location | None, ready: int, sequence: list[str]) -> tuple[Courier, RouteSchedule]:
-        moved = place is not courier.start_at or ready != courier.ready_s
+
+def _hold_superseded(progress: Progress, hold: Hold) -> bool:
+    """A stop reported served after a hold began shows the courier at work again."""
+    return any(t > hold.at_s for t in (*progress.done.values(), *progress.failed.values()))
+
+
+class _Walk:
+    """One courier's day, walked forward: visits so far, where and when they next leave,
+    and the breaks still due."""
+
+    def __init__(self, problem: Problem, matrices: _MatrixFor, courier: Courier) -> None:
+        self.problem = problem
+        self.matrices = matrices
+        self.courier = courier
+        self.visits: list[LiveVisit] = []
+        self.place: Location | None = courier.start_at
+        self.ready_s = courier.ready_s
+        self.heading = False
+        self.breaks: tuple[Break, ...] = courier.breaks
+        self.taken: list[BreakTiming] = []
+
+    def time(self, sequence: list[str]) -> tuple[Courier, RouteSchedule]:
+        """The plan for `sequence` from where and when the courier next leaves."""
+        moved = self.place is not self.courier.start_at or self.ready_s != self.courier.ready_s
         timed_courier = replace(
-            courier,
-            start_at=place if moved else courier.start_at,
-            available_s=ready if moved else courier.available_s,
-            breaks=_breaks_left(courier.breaks, ready),
+            self.courier,
+            start_at=self.place if moved else self.courier.start_at,
+            available_s=self.ready_s if moved else self.courier.available_s,
+            breaks=self.breaks,
             fixed_prefix=(),
         )
-        sub = _subproblem(problem, [timed_courier], [problem.stop_by_id(s) for s in sequence])
-        return timed_courier, schedule_route(sub, source_matrix(sub), 0, sequence)
+        sub = _subproblem(self.problem, [timed_courier], [self.problem.stop_by_id(s) for s in sequence])
+        return timed_courier, schedule_route(sub, self.matrices(sub), 0, sequence)
 
-    hold = progress.hold
-    if hold is not None and hold.until_s > anchor_s:
-        # Stops the plan starts before the hold are served as planned; the rest shift.
-        _, unheld = time_from(anchor, anchor_s, rest)
-        served_first = [v for v in unheld.visits if v.start_s < hold.at_s]
-        for v in served_first:
-            visits.append(LiveVisit(v.stop_id, "presumed", v.start_s, v.late_s, v.window, v))
-        delay = hold.until_s - max(hold.at_s, anchor_s)
-        if hold.position is not None:
-            anchor, anchor_s = hold.position, hold.until_s
-        elif served_first:
-            last_served = served_first[-1]
-            anchor = problem.stop_by_id(last_served.stop_id).location
-            anchor_s = last_served.departure_s + delay  # held in service or on the next leg
-            heading = hold.at_s >= last_served.departure_s
-        elif hold.at_s <= unheld.start_s:
-            anchor_s = max(anchor_s, hold.until_s)
+    def move_to(self, place: Location | None, at_s: int, *, heading: bool) -> None:
+        self.place = place if place is not None else self.courier.start_at
+        self.ready_s = max(self.ready_s, at_s)
+        self.heading = heading
+
+    def take_breaks(self, ids: tuple[str, ...] | list[str], timed: RouteSchedule | None = None) -> None:
+        if not ids:
+            return
+        if timed is not None:
+            self.taken.extend(b for b in timed.breaks if b.break_id in ids)
+        self.breaks = tuple(b for b in self.breaks if b.id not in ids)
+
+    def _presume(self, timed: RouteSchedule, count: int, before_s: int | None = None) -> None:
+        """The first `count` visits of `timed` were served as planned; breaks the plan started
+        before `before_s` (or before the last of them ended) were taken."""
+        for v in timed.visits[:count]:
+            self.visits.append(LiveVisit(v.stop_id, "presumed", v.start_s, v.late_s, v.window, v))
+        until = before_s if before_s is not None else (timed.visits[count - 1].departure_s if count else self.ready_s)
+        if count < len(timed.visits):  # a break after the courier's place in the sequence is still due
+            until = min(until, timed.visits[count].arrival_s)
+        self.take_breaks([b.break_id for b in timed.breaks if b.start_s < until], timed)
+
+    def served_up_to(self, unreported: list[str], stop_id: str, when: int, status: VisitStatus) -> None:
+        """`stop_id` reported served at `when`; the stops before it, not reported, were served
+        on the way: timed forward from the last report, and not before `when` allows."""
+        stop = self.problem.stop_by_id(stop_id)
+        eta = when - stop.service_s
+        if unreported:
+            _, timed = self.time([*unreported, stop_id])
+            latest = eta
+            bound: dict[str, int] = {}
+            following = stop_id
+            for v in reversed(timed.visits[: len(unreported)]):
+                here = self.problem.stop_by_id(v.stop_id)
+                latest -= self._leg_s(v.stop_id, following) + here.service_s
+                bound[v.stop_id] = latest
+                following = v.stop_id
+            for v in timed.visits[: len(unreported)]:
+                start = min(max(v.start_s, bound[v.stop_id]), eta)
+                window = self.problem.stop_by_id(v.stop_id).window_for(start)
+                timing = v if start == v.start_s else None
+                late = max(0, start - window.end_s)
+                self.visits.append(LiveVisit(v.stop_id, "presumed", start, late, window, timing))
         else:
-            anchor_s = unheld.start_s + delay
-            heading = True
-        rest = rest[len(served_first) :]
-    timed_courier, timed = time_from(anchor, anchor_s, rest)
-    started = [v for v in timed.visits if v.start_s < live.now_s]
-    departed = timed.start_s < live.now_s or heading
-    for k, v in enumerate(timed.visits):
-        if k < len(started):
-            status: VisitStatus = "presumed"
-        elif k == len(started) and departed:
-            status = "next"
-        else:
-            status = "ahead"
-        visits.append(LiveVisit(v.stop_id, status, v.start_s, v.late_s, v.window, v))
-    start_at, available_s = timed_courier.start_at, timed_courier.available_s
-    if started:
-        start_at = problem.stop_by_id(started[-1].stop_id).location
-        available_s = started[-1].departure_s
-    next_stop = next((v.stop_id for v in visits if v.status == "next"), None)
-    remaining_breaks = tuple(
-        b for b in timed_courier.breaks if not any(t.break_id == b.id and t.start_s < live.now_s for t in timed.breaks)
-    )
-    return CourierState(courier.id, tuple(visits), start_at, available_s, next_stop, remaining_breaks, timed)
+            _, timed = self.time([stop_id])
+        # breaks the plan had before this stop were taken on the way; later ones are still due
+        self.take_breaks([b.break_id for b in timed.breaks if b.start_s < timed.visits[-1].arrival_s], timed)
+        window = stop.window_for(eta)
+        self.visits.append(LiveVisit(stop_id, status, eta, max(0, eta - window.end_s), window, None))
+        self.place, self.ready_s, self.heading = stop.location, max(self.ready_s, when), False
+
+    def _leg_s(self, a: str, b: str) -> int:
+        sub = _subproblem(self.problem, [self.courier], [self.problem.stop_by_id(a), self.problem.stop_by_id(b)])
+        matrix = self.matrices(sub)
+        return int(matrix.leg_durations(self.courier.profile)[sub.stop_node(a), sub.stop_node(b)])
+
+    def presume_as_replanned(self, locked: list[str], anchor: Anchor) -> None:
+        """The part a re-optimization locked as served, with the timing it had then."""
+        timed_before = {sid: (eta, late) for sid, eta, late in anchor.presumed}
+        for stop_id in locked:
+            eta, late = timed_before.get(stop_id, (anchor.at_s, 0))
+            window = self.problem.stop_by_id(stop_id).window_for(eta)
+            self.visits.append(LiveVisit(stop_id, "presumed", eta, late, window, None))
+        self.take_breaks(anchor.breaks_taken)
+        self.move_to(anchor.position, anchor.at_s, heading=anchor.heading)
+        self.ready_s = anchor.at_s
+
+    def position_at(self, rest: list[str], where: Location, at_s: int) -> list[str]:
+        """A position report: the stops the plan had served before `at_s` and that the position
+        agrees with are behind the courier; they drive on from `where`."""
+        _, timed = self.time(rest)
+        started = sum(1 for v in timed.visits if v.start_s < at_s)
+        here = self.place
+        if here is None:
+            here = self.problem.depots[self.problem.depot_node(self.courier.start_depot)].location
+        behind = _leg_on(self.problem, here, rest[: started + 1], where, started)
+        self._presume(timed, behind, at_s)
+        self.move_to(where, at_s, heading=True)
+        self.ready_s = at_s
+        return rest[behind:]
+
+    def held(self, rest: list[str], hold: Hold, where: Location | None) -> list[str]:
+        """Held from `hold.at_s` until `hold.until_s`: what the plan served before stays served,
+        and the courier resumes where the plan had them, that much later."""
+        _, timed = self.time(rest)
+        served = [v for v in timed.visits if v.start_s < hold.at_s]
+        self._presume(timed, len(served), hold.at_s)
+        after = timed.visits[len(served)] if len(served) < len(timed.visits) else None
+        delay = hold.until_s - max(hold.at_s, self.ready_s)
+        if where is not None:
+            departed = bool(served) or hold.at_s > timed.start_s
+            self.move_to(where, hold.until_s, heading=departed and after is not None)
+            self.ready_s = max(hold.until_s, self.ready_s)
+        elif served and hold.at_s < served[-1].departure_s:  # held during service
+            last = self.problem.stop_by_id(served[-1].stop_id)
+            self.move_to(last.location, served[-1].departure_s + delay, heading=False)
+        elif after is not None and hold.at_s >= after.arrival_s:  # held while waiting at the next stop
+            self.move_to(self.problem.stop_by_id(after.stop_id).location, hold.until_s, heading=True)
+        elif served:  # held on the road to the next stop
+            last = self.problem.stop_by_id(served[-1].stop_id)
+            self.move_to(last.location, served[-1].departure_s + delay, heading=after is not None)
+        elif hold.at_s <= timed.start_s:  # before leaving
+            self.ready_s = max(self.ready_s, hold.until_s)
+        else:  # on the road to the first stop
+            self.ready_s = timed.start_s + delay
+            self.heading = after is not None
+        return rest[len(served) :]
+
+    def served_by(self, rest: list[str], cut: int, floor_s: int) -> list[str]:
+        """`rest[cut:]` was given to the courier at `floor_s`: they cannot start it earlier."""
+        _, timed = self.time(rest)
+        if cut > 0 and timed.visits[cut - 1].departure_s >= floor_s:
+            return rest
+        self._presume(timed, cut)
+        if cut > 0:
+            last = self.problem.stop_by_id(rest[cut - 1])
+            self.move_to(last.location, max(timed.visits[cut - 1].departure_s, floor_s), heading=False)
+        self.ready_s = max(self.ready_s, floor_s)
+        return rest[cut:]
+
+    def finish(self, rest: list[str], now_s: int) -> CourierState:
+        """Time what is left from where the courier next leaves; what starts before `now_s`
+        is presumed served, the first after it is the stop they are driving to."""
+        timed_courier, timed = self.time(rest)
+        started = [v for v in timed.visits if v.start_s < now_s]
+        departed = timed.start_s < now_s or self.heading
+        for k, v in enumerate(timed.visits):
+            status: VisitStatus = (
+                "presumed" if k < len(started) else "next" if k == len(started) and departed else "ahead"
+            )
+            self.visits.append(LiveVisit(v.stop_id, status, v.start_s, v.late_s, v.window, v))
+        start_at, available_s = timed_courier.start_at, timed_courier.available_s
+        if started:
+            start_at = self.problem.stop_by_id(started[-1].stop_id).location
+            available_s = started[-1].departure_s
+        next_stop = next((v.stop_id for v in self.visits if v.status == "next"), None)
+        due = tuple(
+            b for b in timed_courier.breaks if not any(t.break_id == b.id and t.start_s < now_s for t in timed.breaks)
+        )
+        taken = tuple(b.id for b in self.courier.breaks if b not in due)
+        timed = replace(timed, breaks=tuple(sorted((*self.taken, *timed.breaks), key=lambda b: b.start_s)))
+        return CourierState(self.courier.id, tuple(self.visits), start_at, available_s, next_stop, due, timed, taken)
 
 
-def _breaks_left(breaks: tuple[Break, ...], from_s: int) -> tuple[Break, ...]:
-    """Breaks that can still start at or after `from_s` (later ones keep their window)."""
-    return tuple(b for b in breaks if b.latest_start_s >= from_s)
+def _leg_on(problem: Problem, start: Location, stops: list[str], where: Location, latest: int) -> int:
+    """How many of `stops` lie behind a courier seen at `where`, at most `latest`: the leg
+    (from the previous stop to the next) passing nearest to `where`; the later one on a tie."""
+    if latest <= 0:
+        return 0
+    points = [start, *(problem.stop_by_id(s).location for s in stops)]
+    best, best_d = latest, float("inf")
+    for k in range(latest, -1, -1):
+        a, b = points[k], points[k + 1] if k + 1 < len(points) else points[k]
+        d = _to_segment(where, a, b)
+        if d < best_d - 1e-9:
+            best, best_d = k, d
+    return best
+
+
+def _to_segment(p: Location, a: Location, b: Location) -> float:
+    """Distance (in local planar units) from `p` to the segment a-b."""
+    scale = 1.0 if p.planar else math.cos(math.radians(p.lat))
+    px, py, ax, ay, bx, by = p.lon * scale, p.lat, a.lon * scale, a.lat, b.lon * scale, b.lat
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / length2))
+    return math.hypot(px - (ax + t * dx), py - (ay + t * dy))
 
 
 class _MatrixFor:
@@ -339,6 +504,9 @@ class ReplanPolicy:
     """Size of one neighbourhood: the couriers at risk and their nearest colleagues."""
     warm_start: bool = True
     """Start from the current routes (False: re-solve from scratch, the quality reference)."""
+    iterations: int | None = None
+    """Stop each search after this much work instead of on the clock (`time_limit_s` then only
+    bounds it): the same answer however busy the machine is. For tests and comparisons."""
 
 
 def remaining_problem(
@@ -368,7 +536,9 @@ def remaining_problem(
                 capacity=capacity,
                 start_at=state.start_at,
                 available_s=available,
-                breaks=state.breaks_left if policy.model_breaks else (),
+                breaks=tuple(b for b in state.breaks_left if b.latest_start_s >= (available or 0))
+                if policy.model_breaks
+                else (),
                 fixed_prefix=(state.next_stop,) if state.next_stop else (),
             )
         )
@@ -403,10 +573,14 @@ def reoptimize(
     sub, warm = remaining_problem(live, day, policy)
     lateness = {c.courier_id: sum(v.late_s for v in c.visits if v.status != "done") for c in day.couriers}
     seeds = sorted(focus or {c.courier_id for c in day.couriers if c.late_stops}, key=lambda c: -lateness.get(c, 0))
-    groups = neighbourhoods(sub, warm, seeds, policy)
     free = {r.courier_id: r for r in warm}
     assigned = {s for r in warm for s in r.stop_ids}
     loose = [s for s in sub.stops if s.id not in assigned]
+    for stop in loose:  # stops left out are placed even when nobody is late: seed their nearest courier
+        nearest = _nearest_courier(stop, sub, warm)
+        if nearest is not None and nearest not in seeds:
+            seeds.append(nearest)
+    groups = neighbourhoods(sub, warm, seeds, policy)
     new_routes = dict(free)
     unassigned: list[Unassigned] = [u for u in live.unassigned if not any(u.stop_id == s.id for s in loose)]
     for k, group in enumerate(groups):
@@ -415,7 +589,9 @@ def reoptimize(
         stops = [sub.stop_by_id(s) for cid in group for s in free[cid].stop_ids]
         stops += [s for s in loose if _nearest_group(s, groups, sub, warm) == k and _fits(s, couriers)]
         left_s = policy.time_limit_s - (time.perf_counter() - began)
-        if left_s < MIN_GROUP_S and k > 0:
+        if policy.iterations is not None:
+            left_s = policy.time_limit_s  # bounded by work, not by the clock
+        elif left_s < MIN_GROUP_S and k > 0:
             break  # the worst neighbourhoods came first; the rest keep their routes
         share = min(left_s, max(left_s / (len(groups) - k), GROUP_SHARE_S))
         routes_k = _repair_group(
@@ -434,11 +610,17 @@ def reoptimize(
         start = starts[state.courier_id]
         presumed = tuple((v.stop_id, v.eta_s, v.late_s) for v in state.visits if v.status == "presumed")
         anchors[state.courier_id] = Anchor(
-            len(locked), start.start_at, start.ready_s, bool(start.fixed_prefix), presumed
+            len(locked),
+            start.start_at,
+            start.ready_s,
+            bool(start.fixed_prefix),
+            presumed,
+            live.progress_of(state.courier_id).last_report_s,
+            state.breaks_taken,
         )
     placed_anywhere = {s for r in routes for s in r.stop_ids}
     still_out = {u.stop_id: u for u in unassigned if u.stop_id not in placed_anywhere}
-    for s in (*loose, *(x for x in live.problem.stops if not sub.has_stop(x.id))):
+    for s in live.problem.stops:  # every stop is routed or left out with a reason, never lost
         if s.id not in placed_anywhere and s.id not in still_out:
             still_out[s.id] = Unassigned(s.id, "no courier near it has time or room left for it")
     return replace(live, routes=tuple(routes), unassigned=tuple(still_out.values()), anchors=anchors)
@@ -534,6 +716,7 @@ def _repair_group(
     began = time.perf_counter()
     matrix = source.matrix(part)
     prefix = {s for c in part.couriers for s in c.fixed_prefix}
+    bounded = policy.iterations is not None
     relaxed = _subproblem(
         part,
         list(part.couriers),
@@ -553,7 +736,8 @@ def _repair_group(
         for cid, timed in timed_now.items()
     )
     params = SolveParams(
-        time_limit_s=max(budget_s * 0.8, 0.05),
+        time_limit_s=budget_s if bounded else max(budget_s * 0.8, 0.05),
+        iterations=policy.iterations,
         seed=policy.seed,
         engine="ortools",
         move_cost=policy.move_cost if policy.warm_start else 0,
@@ -563,7 +747,7 @@ def _repair_group(
     if not solution.feasible:
         return None
     index = {c.id: i for i, c in enumerate(part.couriers)}
-    deadline = began + budget_s
+    deadline = float("inf") if bounded else began + budget_s
     original_eta = {v.stop_id: v.start_s for timed in timed_now.values() for v in timed.visits}
     served = {r.courier_id: list(r.stop_ids) for r in solution.routes}
     placed = {s for seq in served.values() for s in seq}
@@ -671,6 +855,15 @@ def neighbourhoods(
             pool.remove(member)
         groups.append(group)
     return groups
+
+
+def _nearest_courier(stop: Stop, problem: Problem, routes: tuple[Route, ...]) -> str | None:
+    """The courier with room for `stop` whose stops (or start) lie nearest to it."""
+    point = (stop.location.lat, stop.location.lon)
+    fitting = [r for r in routes if _fits(stop, [problem.courier_by_id(r.courier_id)])]
+    if not fitting:
+        return None
+    return min(fitting, key=lambda r: _distance2(point, _centroid(problem, r))).courier_id
 
 
 def _centroid(problem: Problem, route: Route) -> tuple[float, float]:

@@ -139,6 +139,8 @@ class ORToolsEngine:
         search.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
         remaining = max(params.time_limit_s - (time.perf_counter() - began), 0.05)
         search.time_limit.FromMilliseconds(int(remaining * 1000))
+        if params.iterations is not None:  # the same answer on any machine, however busy
+            search.solution_limit = params.iterations
         routing.CloseModelWithParameters(search)
 
         assignment = None
