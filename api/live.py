@@ -87,7 +87,10 @@ def live_plan(problem: Problem, state: State) -> LivePlan:
         )
         for cid, a in state.get("anchors", {}).items()
     }
-    return LivePlan(problem, routes, progress, unassigned, int(state.get("now_s", 0)), anchors)
+    parcels = state.get("parcels", {})
+    loaded = {str(sid): str(cid) for sid, cid in parcels.get("loaded", {}).items() if problem.has_stop(sid)}
+    departed = frozenset(str(cid) for cid in parcels.get("departed", []))
+    return LivePlan(problem, routes, progress, unassigned, int(state.get("now_s", 0)), anchors, loaded, departed)
 
 
 def _progress_from(doc: dict[str, Any]) -> Progress:
@@ -137,6 +140,7 @@ def next_state(
     }
     state["progress"] = {cid: _progress_doc(p) for cid, p in live.progress.items()}
     state["anchors"] = {cid: _anchor_doc(a) for cid, a in live.anchors.items()}
+    state["parcels"] = {"loaded": dict(live.loaded), "departed": sorted(live.departed)}
     state["unassigned"] = [[u.stop_id, u.reason] for u in day.unassigned]
     state["snapshot"] = snapshot(day, previous_day, previous.get("snapshot"))
     state["seq"] = int(previous.get("seq", 0)) + 1

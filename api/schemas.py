@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from optimizer import model as m
 from optimizer.errors import InvalidProblem, ProblemIssue
@@ -86,6 +86,21 @@ class CustomerIn(Wire):
     phone: Annotated[str, Field(max_length=40)] = ""
 
 
+class ParcelIn(Wire):
+    """Where a stop's parcel is: `{"at": "hub"}` (it stays there, any courier may take it) or
+    `{"on": COURIER_ID}` (on that van: only they can serve it). Without it, the parcel leaves
+    on the van of the courier planned for it."""
+
+    at: Literal["hub"] | None = None
+    on: Id | None = None
+
+    @model_validator(mode="after")
+    def _one_place(self) -> ParcelIn:
+        if (self.at is None) == (self.on is None):
+            raise ValueError('say where the parcel is: {"at": "hub"} or {"on": COURIER_ID}')
+        return self
+
+
 class StopIn(Wire):
     id: Id
     lat: Latitude
@@ -97,6 +112,7 @@ class StopIn(Wire):
     address: Annotated[str, Field(max_length=300)] = ""
     penalty: Annotated[int, Field(ge=0, le=10**12, strict=True)] | None = None
     required: Annotated[bool, Field(strict=True)] = False
+    parcel: ParcelIn | None = None
 
 
 class ProblemIn(Wire):
@@ -186,6 +202,8 @@ class ProblemIn(Wire):
                     round(s.service_min * 60),
                     tuple(_demand(dim, s.demand.get(dim, 0.0)) for dim in dims),
                     None if s.required else (s.penalty if s.penalty is not None else DEFAULT_STOP_PENALTY),
+                    parcel_on=s.parcel.on if s.parcel else None,
+                    at_hub=bool(s.parcel and s.parcel.at == "hub"),
                 )
             )
         try:

@@ -84,6 +84,11 @@ class Stop:
 
     `penalty` None means the stop is required; an integer makes it droppable at that cost
     (in the objective's units) when the day cannot be met otherwise.
+
+    Where the parcel is: `parcel_on` names the courier whose van it is on (only they can
+    serve it); `at_hub` keeps it at the hub all day (it is never loaded by a courier leaving,
+    so it may go to anyone). Neither: it is loaded on the courier planned for it when they
+    leave the hub.
     """
 
     id: str
@@ -92,6 +97,8 @@ class Stop:
     service_s: int = 0
     demand: tuple[int, ...] = ()
     penalty: int | None = None
+    parcel_on: str | None = None
+    at_hub: bool = False
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -107,6 +114,8 @@ class Stop:
             raise _fail("stops.demand", self.id, "demand must not be negative")
         if self.penalty is not None and self.penalty < 0:
             raise _fail("stops.penalty", self.id, "penalty must not be negative")
+        if self.parcel_on is not None and self.at_hub:
+            raise _fail("stops.parcel", self.id, "a parcel is at the hub or on a van, not both")
 
     @property
     def required(self) -> bool:
@@ -243,7 +252,10 @@ class Problem:
         prefixed = [s for c in self.couriers for s in c.fixed_prefix]
         if len(prefixed) != len(set(prefixed)):
             issues.append(ProblemIssue("couriers.fixed_prefix", self.name, "a stop is fixed to two couriers"))
+        courier_ids = {c.id for c in self.couriers}
         for stop in self.stops:
+            if stop.parcel_on is not None and stop.parcel_on not in courier_ids:
+                issues.append(ProblemIssue("stops.parcel", stop.id, f"unknown courier {stop.parcel_on!r}"))
             if len(stop.demand) != dims:
                 issues.append(ProblemIssue("stops.demand", stop.id, f"expected {dims} demand values"))
             elif all(len(c.capacity) == dims for c in self.couriers) and not any(
@@ -310,4 +322,6 @@ class Problem:
             found.add("start_positions")
         if any(c.fixed_prefix for c in self.couriers):
             found.add("fixed_prefix")
+        if any(s.parcel_on is not None for s in self.stops):
+            found.add("loaded_parcels")
         return frozenset(found)

@@ -123,6 +123,10 @@ class LivePlan:
     unassigned: tuple[Unassigned, ...] = ()
     now_s: int = 0
     anchors: Mapping[str, Anchor] = field(default_factory=dict)
+    loaded: Mapping[str, str] = field(default_factory=dict)
+    """Parcels on a van: stop -> the courier carrying it (see `load_parcels`)."""
+    departed: frozenset[str] = frozenset()
+    """Couriers who have left the hub (and loaded what their route held then)."""
 
     def progress_of(self, courier_id: str) -> Progress:
         return self.progress.get(courier_id, Progress())
@@ -523,7 +527,8 @@ def remaining_problem(
     free: list[Stop] = []
     for courier, state in zip(problem.couriers, day.couriers):
         ahead = state.ahead
-        free.extend(problem.stop_by_id(s) for s in ahead)
+        # a parcel on this van stays on it
+        free.extend(_on_van(problem.stop_by_id(s), courier.id, live.loaded) for s in ahead)
         available = state.available_s
         if state.next_stop is None:
             available = max(courier.ready_s if available is None else available, live.now_s)
@@ -544,13 +549,50 @@ def remaining_problem(
         )
         warm.append(Route(courier.id, ahead))
     served = {v.stop_id for c in day.couriers for v in c.visits}
-    free.extend(s for s in problem.stops if s.id not in served and _fits(s, couriers))
+    loose = (_on_van(s, live.loaded.get(s.id), live.loaded) for s in problem.stops if s.id not in served)
+    free.extend(s for s in loose if _fits(s, couriers))
     return _subproblem(problem, couriers, free), tuple(warm)
 
 
+def _on_van(stop: Stop, courier_id: str | None, loaded: Mapping[str, str]) -> Stop:
+    """`stop`, bound to `courier_id`'s van if its parcel is loaded (on theirs: a parcel changes
+    van only where it is physically handed over, which the solver does not plan)."""
+    if stop.id not in loaded or courier_id is None or stop.parcel_on == courier_id:
+        return stop
+    return replace(stop, parcel_on=courier_id, at_hub=False)
+
+
 def _fits(stop: Stop, couriers: list[Courier]) -> bool:
-    """Some courier still has room for the stop's demand."""
-    return any(all(d <= c for d, c in zip(stop.demand, courier.capacity)) for courier in couriers)
+    """Some courier who may carry the stop (its parcel's van, if loaded) still has room."""
+    return any(
+        (stop.parcel_on is None or stop.parcel_on == courier.id)
+        and all(d <= c for d, c in zip(stop.demand, courier.capacity))
+        for courier in couriers
+    )
+
+
+def load_parcels(live: LivePlan, day: DayState) -> LivePlan:
+    """Parcels as they physically are at `now`: a courier who has left the hub carries every
+    parcel their route held when they left (not those kept at the hub), and a parcel the
+    problem puts on a van is there from the start. Routes change only by re-optimization,
+    which calls this first, so the route a courier has when first seen gone is the one they
+    left with."""
+    loaded = dict(live.loaded)
+    departed = set(live.departed)
+    for stop in live.problem.stops:
+        if stop.parcel_on is not None:
+            loaded.setdefault(stop.id, stop.parcel_on)
+    routes = {r.courier_id: r.stop_ids for r in live.routes}
+    for state in day.couriers:
+        if state.courier_id in departed or all(v.status == "ahead" for v in state.visits):
+            continue
+        departed.add(state.courier_id)
+        for stop_id in routes.get(state.courier_id, ()):
+            if live.problem.has_stop(stop_id) and not live.problem.stop_by_id(stop_id).at_hub:
+                loaded.setdefault(stop_id, state.courier_id)
+    if loaded == live.loaded and departed == live.departed:
+        return live
+    return replace(live, loaded=loaded, departed=frozenset(departed))
 
 
 def reoptimize(
@@ -570,6 +612,7 @@ def reoptimize(
     stops in 0.8 s beat the whole 16-courier fleet given 3 s.
     """
     began = time.perf_counter()
+    live = load_parcels(live, day)
     sub, warm = remaining_problem(live, day, policy)
     lateness = {c.courier_id: sum(v.late_s for v in c.visits if v.status != "done") for c in day.couriers}
     seeds = sorted(focus or {c.courier_id for c in day.couriers if c.late_stops}, key=lambda c: -lateness.get(c, 0))
@@ -622,7 +665,13 @@ def reoptimize(
     still_out = {u.stop_id: u for u in unassigned if u.stop_id not in placed_anywhere}
     for s in live.problem.stops:  # every stop is routed or left out with a reason, never lost
         if s.id not in placed_anywhere and s.id not in still_out:
-            still_out[s.id] = Unassigned(s.id, "no courier near it has time or room left for it")
+            holder = live.loaded.get(s.id)
+            reason = (
+                f"its parcel is on courier {holder}'s van, and they have no time or room left for it"
+                if holder is not None
+                else "no courier near it has time or room left for it"
+            )
+            still_out[s.id] = Unassigned(s.id, reason)
     return replace(live, routes=tuple(routes), unassigned=tuple(still_out.values()), anchors=anchors)
 
 
@@ -687,7 +736,11 @@ def rebase(latest: LivePlan, base: LivePlan, better: LivePlan) -> LivePlan | Non
     placed = [s for r in routes for s in r.stop_ids] + [u.stop_id for u in unassigned]
     if len(placed) != len(set(placed)) or set(placed) != {s.id for s in latest.problem.stops}:
         return None
-    return replace(latest, routes=tuple(routes), unassigned=unassigned, anchors=anchors)
+    loaded = {**better.loaded, **latest.loaded}
+    departed = better.departed | latest.departed
+    return replace(
+        latest, routes=tuple(routes), unassigned=unassigned, anchors=anchors, loaded=loaded, departed=departed
+    )
 
 
 MIN_GROUP_S = 0.2
@@ -792,6 +845,8 @@ def _insert_all(
         best: tuple[float, str, int] | None = None
         for cid, seq in routes.items():
             capacity = part.couriers[index[cid]].capacity
+            if stop.parcel_on not in (None, cid):
+                continue  # its parcel is on another van
             if any(have + need > cap for have, need, cap in zip(load[cid], stop.demand, capacity)):
                 continue
             start = 1 if part.courier_by_id(cid).fixed_prefix else 0
@@ -860,7 +915,7 @@ def neighbourhoods(
 def _nearest_courier(stop: Stop, problem: Problem, routes: tuple[Route, ...]) -> str | None:
     """The courier with room for `stop` whose stops (or start) lie nearest to it."""
     point = (stop.location.lat, stop.location.lon)
-    fitting = [r for r in routes if _fits(stop, [problem.courier_by_id(r.courier_id)])]
+    fitting = [r for r in routes if _fits(stop, [problem.courier_by_id(r.courier_id)])]  # its van, if loaded
     if not fitting:
         return None
     return min(fitting, key=lambda r: _distance2(point, _centroid(problem, r))).courier_id
@@ -881,6 +936,9 @@ def _distance2(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def _nearest_group(stop: Stop, groups: list[list[str]], problem: Problem, routes: tuple[Route, ...]) -> int:
+    """The group nearest to `stop`; the one with its van for a loaded parcel (-1: none)."""
+    if stop.parcel_on is not None:
+        return next((k for k, group in enumerate(groups) if stop.parcel_on in group), -1)
     by_id = {r.courier_id: r for r in routes}
     point = (stop.location.lat, stop.location.lon)
     best, best_d = -1, float("inf")

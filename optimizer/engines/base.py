@@ -16,6 +16,8 @@ START_POSITIONS = "start_positions"
 FIXED_PREFIX = "fixed_prefix"
 SOFT_WINDOWS = "soft_windows"
 WARM_START = "warm_start"
+LOADED_PARCELS = "loaded_parcels"
+"""Stops whose parcel is on one courier's van: only that courier can serve them."""
 
 
 class Engine(Protocol):

@@ -23,6 +23,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from optimizer.engines.base import (
     BREAKS,
     FIXED_PREFIX,
+    LOADED_PARCELS,
     MULTIPLE_WINDOWS,
     OPTIONAL_STOPS,
     SOFT_WINDOWS,
@@ -39,7 +40,16 @@ from optimizer.travel.matrix import TravelMatrix
 class ORToolsEngine:
     name = "ortools"
     features = frozenset(
-        {MULTIPLE_WINDOWS, BREAKS, OPTIONAL_STOPS, START_POSITIONS, FIXED_PREFIX, SOFT_WINDOWS, WARM_START}
+        {
+            MULTIPLE_WINDOWS,
+            BREAKS,
+            OPTIONAL_STOPS,
+            START_POSITIONS,
+            FIXED_PREFIX,
+            SOFT_WINDOWS,
+            WARM_START,
+            LOADED_PARCELS,
+        }
     )
 
     def solve(self, problem: Problem, matrix: TravelMatrix, params: SolveParams) -> Solution:
@@ -86,6 +96,7 @@ class ORToolsEngine:
             )
 
         fixed = {s for c in problem.couriers for s in c.fixed_prefix}
+        courier_index = {c.id: v for v, c in enumerate(problem.couriers)}
         for stop in problem.stops:
             index = manager.NodeToIndex(problem.stop_node(stop.id))
             cumul = time_dim.CumulVar(index)
@@ -98,6 +109,9 @@ class ORToolsEngine:
                 cumul.RemoveInterval(before.end_s + 1, after.start_s - 1)
             if not stop.required and stop.id not in fixed:
                 routing.AddDisjunction([index], int(stop.penalty or 0))
+            if stop.parcel_on is not None:  # on that courier's van: nobody else can serve it
+                holder = courier_index[stop.parcel_on]
+                routing.VehicleVar(index).SetValues([holder] if stop.required else [-1, holder])
 
         solver = routing.solver()
         visit_transits = [int(service[manager.IndexToNode(i)]) for i in range(routing.Size())]
