@@ -24,7 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from api import live
@@ -54,6 +54,7 @@ from api.tasks import SolvedDay, reoptimize_day, solve_problem
 from optimizer.events import CallKind, CallPolicy, Decisions, OpenCall, PlanView, decide_events
 from optimizer.model import Location, Problem
 from optimizer.replan import (
+    Anchor,
     CourierEvent,
     DayState,
     LivePlan,
@@ -251,10 +252,19 @@ class PlanService:
         if first is not None and first.response is not None:
             return Answered(EventOut.model_validate(first.response), "repeated", time.perf_counter() - began)
         event = self._to_event(wire, body)
+        ahead_s = round(self.settings.max_event_ahead_min * 60)
 
         def change(plan: LivePlan, _: dict[str, Any]) -> LivePlan:
             if not any(c.id == body.courier_id for c in plan.problem.couriers):
                 raise invalid("courier_id", body.courier_id, "no such courier in this plan")
+            known_s = max(plan.now_s, min((c.ready_s for c in plan.problem.couriers), default=0))
+            if event.at_s > known_s + ahead_s and body.at > datetime.now(UTC) + timedelta(seconds=ahead_s):
+                raise invalid(
+                    "at",
+                    body.event_id,
+                    f"the event time lies more than {ahead_s // 60} min ahead of both the plan's latest "
+                    "known time and the server clock",
+                )
             if body.stop_id is not None and body.type in ("stop_completed", "stop_failed"):
                 route = next((r for r in plan.routes if r.courier_id == body.courier_id), None)
                 if not plan.problem.has_stop(body.stop_id):
@@ -262,8 +272,12 @@ class PlanService:
                 if route is None or body.stop_id not in route.stop_ids:
                     # served by someone the plan (re-optimized meanwhile) did not give it to: it stands
                     holder = next((r.courier_id for r in plan.routes if body.stop_id in r.stop_ids), None)
-                    if holder is not None and plan.progress_of(holder).served(body.stop_id):
-                        raise invalid("stop_id", body.stop_id, f"courier {holder} already reported this stop")
+                    if holder is not None and body.stop_id in plan.progress_of(holder).done:
+                        raise invalid("stop_id", body.stop_id, f"courier {holder} already delivered this stop")
+                    if holder is not None and body.stop_id in plan.progress_of(holder).failed:
+                        # another attempt after the holder's failed one: the stop is theirs now, and
+                        # the holder keeps where the failed attempt left them
+                        plan = self._forget_failure(plan, holder, body.stop_id)
                     plan = hand_over(plan, body.stop_id, body.courier_id)
             return plan.with_event(event)
 
@@ -293,6 +307,42 @@ class PlanService:
                 repeated = repo.find_event(s, plan_id, body.event_id)
             assert repeated is not None and repeated.response is not None
             return Answered(EventOut.model_validate(repeated.response), "repeated", time.perf_counter() - began)
+
+    def _forget_failure(self, plan: LivePlan, courier_id: str, stop_id: str) -> LivePlan:
+        """`plan` without `courier_id`'s failed attempt at `stop_id` (rebooked, or served by a
+        colleague since). The attempt still says where and when the courier was: unless a
+        re-optimization since has them further on, they are anchored there, at its time, with
+        the stops before it behind them as they were, so they are never sent back in time (the
+        attempt's stop itself, no longer reported, is free again)."""
+        progress = plan.progress_of(courier_id)
+        when = progress.failed.get(stop_id)
+        if when is None:
+            return plan
+        everyone = dict(plan.progress)
+        everyone[courier_id] = replace(progress, failed={k: v for k, v in progress.failed.items() if k != stop_id})
+        forgotten = replace(plan, progress=everyone)
+        route = next((r for r in plan.routes if r.courier_id == courier_id), None)
+        stops = [s for s in route.stop_ids if plan.problem.has_stop(s)] if route is not None else []
+        if stop_id not in stops:
+            return forgotten
+        where = stops.index(stop_id)
+        current = plan.anchors.get(courier_id)
+        if current is not None and current.locked > where:
+            return forgotten  # re-optimized since the attempt: that anchor holds it, and more
+        timed = next(c for c in retime(plan, self.source).couriers if c.courier_id == courier_id)
+        if [v.stop_id for v in timed.visits[: where + 1]] != stops[: where + 1]:
+            return forgotten
+        anchors = dict(plan.anchors)
+        anchors[courier_id] = Anchor(
+            where,
+            plan.problem.stop_by_id(stop_id).location,
+            when,
+            False,
+            tuple((v.stop_id, v.eta_s, v.late_s) for v in timed.visits[:where] if v.status == "presumed"),
+            seen_s=progress.last_report_s,
+            breaks_taken=tuple(b.break_id for b in timed.timed.breaks if b.start_s < when),
+        )
+        return replace(forgotten, anchors=anchors)
 
     def _to_event(self, wire: ProblemIn, body: EventIn) -> CourierEvent:
         at_s = live.seconds_since(wire.day_start, body.at)
@@ -352,24 +402,33 @@ class PlanService:
                 overrides.setdefault("windows", {})[stop_id] = [list(new_window)]
                 overrides["quiet"] = [q for q in overrides.get("quiet", []) if q != stop_id]
             problem = live.domain_problem(wire, state)
-            progress = dict(plan.progress)
-            if body.outcome == "rebooked" and call.kind == "failed" and call.courier_id in progress:
-                # a new appointment for a failed delivery: the stop is open again
-                failed = {k: v for k, v in progress[call.courier_id].failed.items() if k != stop_id}
-                progress[call.courier_id] = replace(progress[call.courier_id], failed=failed)
             reopened = body.outcome == "rebooked" and call.kind == "failed"
+            if reopened:
+                # a new appointment for a failed delivery: the stop is open again, and should it
+                # fail again, that is a new failure to call about
+                state["failed_called"] = [x for x in state.get("failed_called", []) if x != stop_id]
+                for courier_id in [c for c, p in plan.progress.items() if stop_id in p.failed]:
+                    plan = self._forget_failure(plan, courier_id, stop_id)
+            # the timing of the stop's courier at the clock, before the change: what they have
+            # passed or are driving to (a rebooked stop presumed served goes after it)
+            statuses: dict[str, str] = {}
+            if body.outcome == "rebooked" and not reopened:
+                statuses = {v.stop_id: v.status for c in retime(plan, self.source).couriers for v in c.visits}
             anchors = dict(plan.anchors)
             routes = []
             for route in plan.routes:
                 kept = tuple(x for x in route.stop_ids if problem.has_stop(x) and not (reopened and x == stop_id))
                 anchor = anchors.get(route.courier_id)
                 if anchor is not None:  # the locked prefix shrinks by what left it
-                    gone = sum(1 for x in route.stop_ids[: anchor.locked] if x not in kept)
-                    anchors[route.courier_id] = replace(anchor, locked=anchor.locked - gone)
+                    gone = {x for x in route.stop_ids[: anchor.locked] if x not in kept}
+                    presumed = tuple(p for p in anchor.presumed if p[0] not in gone)
+                    anchors[route.courier_id] = replace(anchor, locked=anchor.locked - len(gone), presumed=presumed)
                 if reopened and stop_id in route.stop_ids:
                     kept = (*kept, stop_id)  # the parcel is still on this courier's vehicle
+                elif body.outcome == "rebooked" and stop_id in kept:
+                    kept = _unlock_rebooked(plan, anchors, route.courier_id, kept, stop_id, statuses)
                 routes.append(replace(route, stop_ids=kept))
-            return replace(plan, problem=problem, routes=tuple(routes), progress=progress, anchors=anchors)
+            return replace(plan, problem=problem, routes=tuple(routes), anchors=anchors)
 
         def close_call(s: Any, _: EventOut | None) -> None:
             closing = body.outcome != "unreachable"
@@ -389,6 +448,7 @@ class PlanService:
 
         if body.outcome in ("accepted_late", "unreachable"):
             with self._plan_lock(call.plan_id), self.store.plan_transaction(call.plan_id) as s:
+                _require_open(s, call_id)
                 if body.outcome == "accepted_late":
                     state = dict(repo.get_plan(s, call.plan_id).state or {})
                     overrides = _copy_overrides(state)
@@ -527,7 +587,9 @@ class PlanService:
         """Decide and commit the change in one transaction. Call under the plan lock."""
         wire, before_state = step.wire, step.before
         calls_before = {
-            c.stop_id: OpenCall(c.id, c.stop_id, _call_kind(c.kind), _seconds(wire, c.eta))
+            c.stop_id: OpenCall(
+                c.id, c.stop_id, _call_kind(c.kind), _seconds(wire, c.eta), _seconds(wire, c.notified_eta)
+            )
             for c in step.open_calls
             if c.id not in closing
         }
@@ -544,8 +606,8 @@ class PlanService:
             final["routes"][update.courier_id]["version"] = update.version
         plan_version = step.record.version + (1 if decisions.route_updates else 0)
         final["seq"] = step.seq + 1
-        final["failed_called"] = sorted(
-            {*before_state.get("failed_called", []), *(c.stop_id for c in decisions.create if c.kind == "failed")}
+        final["failed_called"] = sorted(  # the change's own (a rebooked failure is called about again)
+            {*step.state.get("failed_called", []), *(c.stop_id for c in decisions.create if c.kind == "failed")}
         )
         committed_view = replace(
             after_view,
@@ -578,6 +640,8 @@ class PlanService:
                     },
                     f"{plan_id}:route:{update.courier_id}:{update.version}",
                 )
+            for call_id in closing:  # re-read here: of two outcomes for one call, the second gets 409
+                _require_open(s, call_id)
             for call_id in closing:  # resolved by this change: closed before anything new opens
                 repo.update_call(s, call_id, status="done", closed_at=datetime.now(UTC))
             touched = self._apply_calls(s, plan_id, wire, decisions, actor)
@@ -726,15 +790,17 @@ class PlanService:
             touched.append(made)
             self._enqueue_call(s, plan_id, "call_created", made, wire)
         for update in decisions.update:
+            eta = at(day0, update.eta_s) if update.eta_s is not None else None
             moved = repo.update_call(
                 s,
                 update.call_id,
                 kind=update.kind,
                 courier_id=update.courier_id,
-                eta=at(day0, update.eta_s) if update.eta_s is not None else None,
+                eta=eta,
                 late_min=round(update.late_s / 60, 1),
                 urgent=update.urgent,
                 reason=update.reason,
+                **({"notified_eta": eta} if update.notify else {}),
             )
             touched.append(moved)
             if update.notify:
@@ -807,6 +873,44 @@ def _adopt_at(seq: int, plan: LivePlan) -> Change:
         return plan
 
     return adopt
+
+
+def _require_open(s: Any, call_id: str) -> None:
+    """409 unless the call is still open: read in the plan transaction that writes an outcome
+    (under the plan's lock), so that of two outcomes for one call only the first applies."""
+    current = repo.get_call(s, call_id)
+    if current.status != "open":
+        raise ApiError(409, "conflict", f"call {call_id} is already closed ({current.outcome or 'resolved'})")
+
+
+def _unlock_rebooked(
+    plan: LivePlan,
+    anchors: dict[str, Anchor],
+    courier_id: str,
+    route: tuple[str, ...],
+    stop_id: str,
+    statuses: dict[str, str],
+) -> tuple[str, ...]:
+    """`route` with a rebooked stop, not reported, made free again if the plan had it behind
+    the courier (locked by a re-optimization, or presumed served by the clock): out of the
+    locked prefix (`anchors` updated) and right after it and after whatever the courier has
+    passed or is driving to since, so it is re-timed and re-optimized into its new window."""
+    progress = plan.progress_of(courier_id)
+    if progress.served(stop_id):
+        return route
+    anchor = anchors.get(courier_id)
+    locked = anchor.locked if anchor is not None else 0
+    where = route.index(stop_id)
+    if where >= locked and statuses.get(stop_id) != "presumed":
+        return route
+    if anchor is not None and where < locked:
+        locked -= 1
+        presumed = tuple(p for p in anchor.presumed if p[0] != stop_id)
+        anchors[courier_id] = replace(anchor, locked=locked, presumed=presumed)
+    rest = [x for x in route if x != stop_id]
+    behind = [i + 1 for i, x in enumerate(rest) if statuses.get(x, "ahead") != "ahead" or progress.served(x)]
+    at = max([locked, *behind])
+    return (*rest[:at], stop_id, *rest[at:])
 
 
 def _remember(kept: dict[str, Any], key: str, value: Any, count: int = 32) -> None:

@@ -25,6 +25,13 @@ class Settings(BaseSettings):
         60.0, gt=0, le=3600, description="a plan's solve is given up, its process stopped, after 2 x its limit + this"
     )
     call_update_threshold_min: float = Field(10.0, ge=0)
+    max_event_ahead_min: float = Field(
+        120.0,
+        gt=0,
+        le=7 * 24 * 60,
+        description="an event whose time lies more than this ahead of both the plan's latest known time "
+        "and the server clock is refused (422 naming `at`): one wrong clock must not move the day",
+    )
     lateness_cost_per_min: int = Field(3000, gt=0, description="objective units (metres) per minute late")
     move_cost: int = Field(2000, ge=0, description="objective units for splitting a courier's stops")
     detour_factor: float = Field(1.3, ge=1.0, le=3.0)

@@ -5,7 +5,8 @@ outbox delivers the notifications. Rules (MISSION.md, CONTRACTS.md 3):
 - a route gets a new version when the order of its not-yet-served stops changes;
 - a stop whose ETA falls after its window end (or that was dropped from the plan) gets
   one open call; the call always carries the current ETA, and is *notified* again only
-  when the ETA moves by more than `update_threshold_s`;
+  when the ETA has moved by more than `update_threshold_s` from the ETA last notified (so
+  small moves that add up are notified too);
 - the call closes when the stop is back on time, served, or no longer in the plan;
 - a stop whose window has already ended at `now` gets an urgent call;
 - a failed stop (recipient absent) gets one call of its own kind;
@@ -41,6 +42,15 @@ class OpenCall:
     stop_id: str
     kind: CallKind
     eta_s: int | None
+    """The ETA the call shows now (it follows the plan)."""
+    notified_eta_s: int | None = None
+    """The ETA the customer was last told of (when the call was created or last notified);
+    None: not known apart from `eta_s` (or notified without an ETA, while `eta_s` is None too)."""
+
+    @property
+    def told_eta_s(self) -> int | None:
+        """What a new ETA is compared with before notifying again."""
+        return self.notified_eta_s if self.notified_eta_s is not None else self.eta_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,14 +162,11 @@ def decide_events(before: PlanView, after: PlanView, policy: CallPolicy) -> Deci
         if call is None or call.kind == "failed":
             create.append(_create(view, kind, after.now_s, reason))
             continue
+        told = call.told_eta_s  # moves below the threshold add up until they are notified
         moved = (
             call.kind != kind
-            or (call.eta_s is None) != (view.eta_s is None)
-            or (
-                call.eta_s is not None
-                and view.eta_s is not None
-                and abs(view.eta_s - call.eta_s) > policy.update_threshold_s
-            )
+            or (told is None) != (view.eta_s is None)
+            or (told is not None and view.eta_s is not None and abs(view.eta_s - told) > policy.update_threshold_s)
         )
         if moved or call.eta_s != view.eta_s:
             urgent = after.now_s > view.window_end_s

@@ -146,6 +146,9 @@ class CallRow(Base):
     window_start: Mapped[datetime]
     window_end: Mapped[datetime]
     eta: Mapped[datetime | None]
+    # The ETA the customer was last told of (call_created / call_updated); NULL on calls
+    # stored before migration 0003 (their `eta` stands in for it).
+    notified_eta: Mapped[datetime | None]
     late_min: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text)
     urgent: Mapped[bool] = mapped_column(Boolean)

@@ -84,6 +84,7 @@ class CallRecord:
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    notified_eta: datetime | None = None  # the ETA last notified (call_created / call_updated)
 
 
 @dataclass(frozen=True, slots=True)

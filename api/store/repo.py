@@ -459,6 +459,7 @@ _CALL_UPDATABLE = frozenset(
         "window_start",
         "window_end",
         "eta",
+        "notified_eta",
         "late_min",
         "reason",
         "urgent",
@@ -492,9 +493,11 @@ def add_call(
     *,
     id: str | None = None,
     created_at: datetime | None = None,
+    notified_eta: datetime | Literal[_Unset.UNSET] | None = UNSET,
 ) -> CallRecord:
     """Open a call task (status `open`); the id is made here unless given. Conflict if the stop
-    already has an open call in this plan; NotFound if the plan does not exist."""
+    already has an open call in this plan; NotFound if the plan does not exist.
+    `notified_eta`, the ETA the customer is told of, is `eta` unless given."""
     at = created_at or _now()
     row = CallRow(
         id=id or new_id(),
@@ -506,6 +509,7 @@ def add_call(
         window_start=window_start,
         window_end=window_end,
         eta=eta,
+        notified_eta=eta if notified_eta is UNSET else notified_eta,
         late_min=float(late_min),
         reason=reason,
         urgent=bool(urgent),

@@ -106,3 +106,29 @@ def test_a_courier_who_only_loses_stops_is_told_so() -> None:
     after = PlanView(2, {"c1": (), "c2": ("a", "b")}, {"c1": 1, "c2": 1}, {})
     updates = {u.courier_id: (u.version, u.stop_ids) for u in decide_events(before, after, POLICY).route_updates}
     assert updates == {"c1": (2, ()), "c2": (2, ("a", "b"))}
+
+
+def test_small_eta_moves_that_add_up_past_the_threshold_are_notified() -> None:
+    """Six moves of +500 s (threshold 600 s): each is compared with the ETA the customer was
+    last told of, not with the call's current ETA, so the moves are notified once they add up."""
+    call = OpenCall("k1", "a", "late", 10_900, notified_eta_s=10_900)
+    eta, notified = 10_900, []
+    for step in range(6):
+        eta += 500
+        before = view(step, [stop("a", call.eta_s or 0, late=(call.eta_s or 0) - 10_000)], calls={"a": call})
+        decided = decide_events(before, view(step + 1, [stop("a", eta, late=eta - 10_000)]), POLICY)
+        assert not decided.create and len(decided.update) == 1
+        update = decided.update[0]
+        assert update.eta_s == eta  # the call always shows the current plan
+        if update.notify:
+            notified.append(eta)
+        # what the service stores: the current ETA always, the notified one when notified
+        call = OpenCall("k1", "a", "late", eta, eta if update.notify else call.notified_eta_s)
+    assert notified == [11_900, 12_900, 13_900]
+    assert abs(eta - (call.notified_eta_s or 0)) <= POLICY.update_threshold_s
+
+
+def test_a_call_stored_without_a_notified_eta_compares_with_its_current_eta() -> None:
+    calls = {"a": OpenCall("k1", "a", "late", 10_900)}
+    small = decide_events(view(1, [stop("a", 10_900)], calls=calls), view(2, [stop("a", 11_400, late=1_400)]), POLICY)
+    assert small.update[0].notify is False
