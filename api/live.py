@@ -15,9 +15,11 @@ from typing import Any
 from api.schemas import (
     BreakOut,
     CustomerOut,
+    HandoverOut,
     KpisOut,
     LiveRouteOut,
     LiveVisitOut,
+    PlaceOut,
     ProblemIn,
     UnassignedOut,
     WindowOut,
@@ -25,6 +27,7 @@ from api.schemas import (
     mask_phone,
 )
 from optimizer.events import OpenCall, PlanView, StopStatus, StopView
+from optimizer.handover import Handover, is_handover, with_handovers
 from optimizer.kpi import DEFAULT_COST
 from optimizer.model import Location, Problem, TimeWindow
 from optimizer.replan import Anchor, DayState, Hold, LivePlan, Progress
@@ -54,7 +57,7 @@ def initial_state(
 
 def domain_problem(wire: ProblemIn, state: State) -> Problem:
     """The day's problem with customer-service overrides applied."""
-    problem = wire.to_domain()
+    problem = with_handovers(wire.to_domain(), handovers(state))
     overrides = state.get("overrides", {})
     windows = overrides.get("windows", {})
     cancelled = set(overrides.get("cancelled", []))
@@ -66,6 +69,14 @@ def domain_problem(wire: ProblemIn, state: State) -> Problem:
         if s.id not in cancelled
     )
     return replace(problem, stops=stops)
+
+
+def handovers(state: State) -> tuple[Handover, ...]:
+    """The hand-overs planned so far: [giver, taker, stops, lat, lon, meet_s] each."""
+    return tuple(
+        Handover(str(g), str(t), tuple(str(s) for s in stops), Location(lat, lon), int(meet))
+        for g, t, stops, lat, lon, meet in state.get("handovers", [])
+    )
 
 
 def live_plan(problem: Problem, state: State) -> LivePlan:
@@ -90,7 +101,9 @@ def live_plan(problem: Problem, state: State) -> LivePlan:
     parcels = state.get("parcels", {})
     loaded = {str(sid): str(cid) for sid, cid in parcels.get("loaded", {}).items() if problem.has_stop(sid)}
     departed = frozenset(str(cid) for cid in parcels.get("departed", []))
-    return LivePlan(problem, routes, progress, unassigned, int(state.get("now_s", 0)), anchors, loaded, departed)
+    return LivePlan(
+        problem, routes, progress, unassigned, int(state.get("now_s", 0)), anchors, loaded, departed, handovers(state)
+    )
 
 
 def _progress_from(doc: dict[str, Any]) -> Progress:
@@ -141,6 +154,9 @@ def next_state(
     state["progress"] = {cid: _progress_doc(p) for cid, p in live.progress.items()}
     state["anchors"] = {cid: _anchor_doc(a) for cid, a in live.anchors.items()}
     state["parcels"] = {"loaded": dict(live.loaded), "departed": sorted(live.departed)}
+    state["handovers"] = [
+        [h.giver, h.taker, list(h.stop_ids), h.where.lat, h.where.lon, h.meet_s] for h in live.handovers
+    ]
     state["unassigned"] = [[u.stop_id, u.reason] for u in day.unassigned]
     state["snapshot"] = snapshot(day, previous_day, previous.get("snapshot"))
     state["seq"] = int(previous.get("seq", 0)) + 1
@@ -224,6 +240,10 @@ def plan_view(
         for sid, status, eta, late, ws, we, _wait, _dep in doc["visits"]:
             if not problem.has_stop(sid):
                 continue
+            if is_handover(sid):  # a meeting is in the courier's route, but nobody's booking: no call
+                if status in ("next", "ahead"):
+                    free.append(sid)
+                continue
             kind: StopStatus = "done" if status == "done" else "failed" if status == "failed" else "planned"
             stops[sid] = StopView(sid, courier_id, kind, eta, late, ws, we)
             if status in ("next", "ahead"):
@@ -249,6 +269,7 @@ def routes_out(state: State, wire: ProblemIn, *, mask: bool, only: str | None = 
     """Routes as the API shows them; phones masked for couriers."""
     day = wire.day_start
     customers = {s.id: s for s in wire.stops}
+    meetings = {m.id: m for m in handovers(state)}
     versions = state.get("routes", {})
     out = []
     for courier_id, doc in state.get("snapshot", {}).get("couriers", {}).items():
@@ -272,6 +293,7 @@ def routes_out(state: State, wire: ProblemIn, *, mask: bool, only: str | None = 
                     departure=at(day, dep),
                     address=stop.address if stop else "",
                     customer=customer,
+                    handover=_meeting_out(meetings, sid),
                 )
             )
         out.append(
@@ -288,6 +310,21 @@ def routes_out(state: State, wire: ProblemIn, *, mask: bool, only: str | None = 
     return out
 
 
+def _meeting_out(meetings: dict[str, Handover], stop_id: str) -> HandoverOut | None:
+    if not is_handover(stop_id):
+        return None
+    meeting = meetings.get(stop_id.rsplit(":", 1)[0])
+    if meeting is None:
+        return None
+    gives = stop_id.endswith(":give")
+    return HandoverOut(
+        with_=meeting.taker if gives else meeting.giver,
+        at=PlaceOut(lat=meeting.where.lat, lon=meeting.where.lon),
+        gives=list(meeting.stop_ids) if gives else [],
+        takes=[] if gives else list(meeting.stop_ids),
+    )
+
+
 def unassigned_out(state: State) -> list[UnassignedOut]:
     return [UnassignedOut(stop_id=sid, reason=reason) for sid, reason in state.get("unassigned", [])]
 
@@ -295,7 +332,7 @@ def unassigned_out(state: State) -> list[UnassignedOut]:
 def kpis(state: State, stops_total: int) -> KpisOut:
     couriers = state.get("snapshot", {}).get("couriers", {})
     used = [c for c in couriers.values() if c["visits"]]
-    visits = [v for c in used for v in c["visits"]]
+    visits = [v for c in used for v in c["visits"] if not is_handover(v[0])]
     late = [v for v in visits if v[3] > 0 and v[1] != "failed"]
     on_time = sum(1 for v in visits if v[3] == 0 and v[1] != "failed")
     return KpisOut(

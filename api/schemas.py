@@ -115,11 +115,19 @@ class StopIn(Wire):
     parcel: ParcelIn | None = None
 
 
+class HandoverIn(Wire):
+    """Whether couriers may hand loaded parcels to each other, and how long a meeting takes."""
+
+    allowed: Annotated[bool, Field(strict=True)] = False
+    minutes: Annotated[float, Field(ge=0, le=120, allow_inf_nan=False, strict=True)] = 5.0
+
+
 class ProblemIn(Wire):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     depots: list[DepotIn] = Field(min_length=1, max_length=50)
     couriers: list[CourierIn] = Field(min_length=1, max_length=500)
     stops: list[StopIn] = Field(max_length=5000)
+    handover: HandoverIn | None = None
 
     @cached_property
     def day_start(self) -> datetime:
@@ -209,7 +217,8 @@ class ProblemIn(Wire):
         try:
             if issues:
                 raise InvalidProblem(issues)
-            return m.Problem(self.name, depots, tuple(couriers), tuple(stops), tuple(dims), day)
+            handover_s = round(self.handover.minutes * 60) if self.handover and self.handover.allowed else None
+            return m.Problem(self.name, depots, tuple(couriers), tuple(stops), tuple(dims), day, handover_s)
         except InvalidProblem as exc:  # name the wire's fields, not the domain's
             raise InvalidProblem([replace(i, field=WIRE_FIELDS.get(i.field, i.field)) for i in exc.issues]) from None
 
@@ -392,9 +401,29 @@ class OutcomeIn(Wire):
     note: Annotated[str, Field(max_length=500)] = ""
 
 
+class PlaceOut(BaseModel):
+    lat: float
+    lon: float
+
+
+class HandoverOut(BaseModel):
+    """A meeting to hand parcels over: with whom, where, and which parcels."""
+
+    with_: str = Field(alias="with", serialization_alias="with")
+    at: PlaceOut
+    gives: list[str] = Field(default_factory=list)
+    """Stops whose parcels this courier hands over."""
+    takes: list[str] = Field(default_factory=list)
+    """Stops whose parcels this courier takes over."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
 class LiveVisitOut(VisitOut):
     address: str = ""
     customer: CustomerOut | None = None
+    handover: HandoverOut | None = None
+    """Set on a hand-over meeting (its stop_id starts with "handover:"), not a customer's stop."""
 
 
 class LiveRouteOut(BaseModel):

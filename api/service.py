@@ -739,7 +739,7 @@ class PlanService:
                     latest = repo.get_plan(s, plan_id).state or {}
                 at_seq = int(latest.get("seq", 0))
                 if at_seq == seq:
-                    carried = replace(plan, routes=better.routes, unassigned=better.unassigned, anchors=better.anchors)
+                    carried = better  # searched from this very plan: routes, anchors, parcels, hand-overs
                 else:
                     current = live.live_plan(live.domain_problem(wire, latest), latest)
                     rebased = rebase(current, plan, better)

@@ -202,6 +202,8 @@ class Problem:
     stops: tuple[Stop, ...]
     dimensions: tuple[str, ...] = ()
     day_start: datetime | None = None
+    handover_s: int | None = None
+    """Couriers may hand loaded parcels over, meeting for this long (None: they may not)."""
     _depot_index: Mapping[str, int] = field(init=False, repr=False, compare=False)
     _stop_index: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
@@ -223,6 +225,8 @@ class Problem:
             issues.append(ProblemIssue("depots", self.name, "at least one depot is needed"))
         if not self.couriers:
             issues.append(ProblemIssue("couriers", self.name, "at least one courier is needed"))
+        if self.handover_s is not None and not 0 <= self.handover_s <= 7200:
+            issues.append(ProblemIssue("handover.minutes", self.name, "a hand-over takes 0 to 120 minutes"))
         for kind, ids in (
             ("depots", [d.id for d in self.depots]),
             ("couriers", [c.id for c in self.couriers]),

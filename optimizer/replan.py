@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from optimizer.engines import solve
+from optimizer.handover import Handover, is_handover, with_handovers
 from optimizer.model import Break, Courier, Location, Problem, Stop, TimeWindow
 from optimizer.params import SolveParams
 from optimizer.schedule import BreakTiming, RouteSchedule, Schedule, VisitTiming, schedule_route
@@ -127,6 +128,8 @@ class LivePlan:
     """Parcels on a van: stop -> the courier carrying it (see `load_parcels`)."""
     departed: frozenset[str] = frozenset()
     """Couriers who have left the hub (and loaded what their route held then)."""
+    handovers: tuple[Handover, ...] = ()
+    """Hand-overs planned so far; their meetings are stops of `problem` (`with_handovers`)."""
 
     def progress_of(self, courier_id: str) -> Progress:
         return self.progress.get(courier_id, Progress())
@@ -526,7 +529,11 @@ def remaining_problem(
     warm = []
     free: list[Stop] = []
     for courier, state in zip(problem.couriers, day.couriers):
-        ahead = state.ahead
+        # a meeting still ahead comes first (right after the stop being driven to): the parcels
+        # it brings must not be planned before it
+        meetings = tuple(s for s in state.ahead if is_handover(s) and s != state.next_stop)
+        prefix = ((state.next_stop,) if state.next_stop else ()) + meetings
+        ahead = prefix + tuple(s for s in state.ahead if s not in prefix)
         # a parcel on this van stays on it
         free.extend(_on_van(problem.stop_by_id(s), courier.id, live.loaded) for s in ahead)
         available = state.available_s
@@ -544,7 +551,7 @@ def remaining_problem(
                 breaks=tuple(b for b in state.breaks_left if b.latest_start_s >= (available or 0))
                 if policy.model_breaks
                 else (),
-                fixed_prefix=(state.next_stop,) if state.next_stop else (),
+                fixed_prefix=prefix,
             )
         )
         warm.append(Route(courier.id, ahead))
@@ -590,6 +597,13 @@ def load_parcels(live: LivePlan, day: DayState) -> LivePlan:
         for stop_id in routes.get(state.courier_id, ()):
             if live.problem.has_stop(stop_id) and not live.problem.stop_by_id(stop_id).at_hub:
                 loaded.setdefault(stop_id, state.courier_id)
+    visits = day.visits
+    for handover in live.handovers:
+        took = visits.get(handover.take_id)
+        if took is not None and took[1].status in ("done", "presumed"):
+            for stop_id in handover.stop_ids:
+                if loaded.get(stop_id) == handover.giver:
+                    loaded[stop_id] = handover.taker
     if loaded == live.loaded and departed == live.departed:
         return live
     return replace(live, loaded=loaded, departed=frozenset(departed))
@@ -644,6 +658,16 @@ def reoptimize(
             continue  # keep the group's routes as they were
         for route in routes_k:
             new_routes[route.courier_id] = route
+    handovers: tuple[Handover, ...] = ()
+    if live.problem.handover_s is not None:
+        deadline = float("inf") if policy.iterations is not None else began + policy.time_limit_s
+        new_routes, handovers = _plan_handovers(live, sub, new_routes, source, policy, deadline)
+        if handovers:
+            live = replace(
+                live,
+                problem=with_handovers(live.problem, handovers),
+                handovers=(*live.handovers, *handovers),
+            )
     routes = []
     anchors = dict(live.anchors)
     starts = {c.id: c for c in sub.couriers}
@@ -732,15 +756,149 @@ def rebase(latest: LivePlan, base: LivePlan, better: LivePlan) -> LivePlan | Non
         routes.append(Route(courier_id, planned))
         if anchor is not None:
             anchors[courier_id] = anchor
-    unassigned = tuple(u for u in better.unassigned if latest.problem.has_stop(u.stop_id))
+    handovers = (*latest.handovers, *(h for h in better.handovers if h not in latest.handovers))
+    problem = with_handovers(latest.problem, handovers)
+    unassigned = tuple(u for u in better.unassigned if problem.has_stop(u.stop_id))
     placed = [s for r in routes for s in r.stop_ids] + [u.stop_id for u in unassigned]
-    if len(placed) != len(set(placed)) or set(placed) != {s.id for s in latest.problem.stops}:
+    if len(placed) != len(set(placed)) or set(placed) != {s.id for s in problem.stops}:
         return None
     loaded = {**better.loaded, **latest.loaded}
     departed = better.departed | latest.departed
     return replace(
-        latest, routes=tuple(routes), unassigned=unassigned, anchors=anchors, loaded=loaded, departed=departed
+        latest,
+        problem=problem,
+        routes=tuple(routes),
+        unassigned=unassigned,
+        anchors=anchors,
+        loaded=loaded,
+        departed=departed,
+        handovers=handovers,
     )
+
+
+HANDOVER_CANDIDATES = 3
+"""Couriers nearest to a giver who are tried as takers."""
+
+
+def _plan_handovers(
+    live: LivePlan, sub: Problem, free: dict[str, Route], source: TravelSource, policy: ReplanPolicy, deadline: float
+) -> tuple[dict[str, Route], tuple[Handover, ...]]:
+    """Hand the parcels a courier on the road cannot deliver on time (late, or left out) to a
+    nearby colleague who comes to meet them, when that makes the day better: lateness against
+    the booked windows, stops left out, and both couriers' extra driving and waiting counted."""
+    routes = dict(free)
+    made: list[Handover] = []
+    placed = {s for r in routes.values() for s in r.stop_ids}
+    busy: set[str] = set()  # one meeting per courier per re-plan
+    for giver in sub.couriers:
+        if time.perf_counter() > deadline:
+            break  # out of budget: the background improvement tries again with more
+        if giver.id in busy:
+            continue
+        mine = {s for s, holder in live.loaded.items() if holder == giver.id and sub.has_stop(s)}
+        if not mine:
+            continue  # nothing on their van (yet): what they have is still at the hub
+        # they meet where the giver will be next: the stop they are committed to, or where they are
+        where = sub.stop_by_id(giver.fixed_prefix[-1]).location if giver.fixed_prefix else _start_of(sub, giver)
+        timed = _timed_alone(sub, giver, list(routes[giver.id].stop_ids), source)
+        late = [v.stop_id for v in timed.visits if v.late_s > 0 and v.stop_id in mine]
+        late += sorted(s for s in mine if s not in placed)
+        late = [s for s in late if s not in giver.fixed_prefix]
+        if not late:
+            continue
+        others = [c for c in sub.couriers if c.id != giver.id and c.id not in busy]
+        others.sort(key=lambda c: _distance2(_point(where), _point(_start_of(sub, c))))
+        best: tuple[float, Route, Route, Handover] | None = None
+        for taker in others[:HANDOVER_CANDIDATES]:
+            trial = _try_handover(live, sub, giver, taker, routes, late, where, source, policy)
+            if trial is not None and (best is None or trial[0] < best[0]):
+                best = trial
+        if best is None:
+            continue
+        _, giver_route, taker_route, handover = best
+        routes[giver.id], routes[handover.taker] = giver_route, taker_route
+        placed |= set(handover.stop_ids)
+        busy |= {giver.id, handover.taker}
+        made.append(handover)
+    return routes, tuple(made)
+
+
+def _try_handover(
+    live: LivePlan,
+    sub: Problem,
+    giver: Courier,
+    taker: Courier,
+    routes: dict[str, Route],
+    late: list[str],
+    where: Location,
+    source: TravelSource,
+    policy: ReplanPolicy,
+) -> tuple[float, Route, Route, Handover] | None:
+    """(cost change, giver's route, taker's route, hand-over) if `taker` taking `late` helps."""
+    assert live.problem.handover_s is not None
+    carried = [sub.stop_by_id(s) for s in routes[taker.id].stop_ids]
+    for d, cap in enumerate(taker.capacity):
+        if sum(s.demand[d] for s in carried) + sum(sub.stop_by_id(s).demand[d] for s in late) > cap:
+            return None
+    giver_now = list(routes[giver.id].stop_ids)
+    taker_now = list(routes[taker.id].stop_ids)
+    before = _pair_cost(sub, [giver, taker], {giver.id: giver_now, taker.id: taker_now}, late, source, policy)
+    # the taker comes right after what they are already committed to; then the parcels
+    head = len(taker.fixed_prefix)
+    probe = Handover(giver.id, taker.id, tuple(late), where, 0)
+    _, take = probe.stops(live.problem.handover_s, len(sub.dimensions))
+    with_take = _subproblem(sub, list(sub.couriers), [*sub.stops, take])
+    taker_seq = [*taker_now[:head], take.id, *taker_now[head:]]
+    for stop_id in late:
+        options = [[*taker_seq[:pos], stop_id, *taker_seq[pos:]] for pos in range(head + 1, len(taker_seq) + 1)]
+        taker_seq = min(options, key=lambda seq: _seq_cost(with_take, taker, seq, source, policy))
+    met = _timed_alone(with_take, taker, taker_seq, source)
+    handover = replace(probe, meet_s=next(v.arrival_s for v in met.visits if v.stop_id == take.id))
+    give, take = handover.stops(live.problem.handover_s, len(sub.dimensions))
+    taker_seq = [take.id if s == probe.take_id else s for s in taker_seq]
+    giver_seq = [*giver_now[: len(giver.fixed_prefix)], give.id]
+    giver_seq += [s for s in giver_now[len(giver.fixed_prefix) :] if s not in late]
+    both = _subproblem(sub, list(sub.couriers), [*sub.stops, give, take])
+    after = _pair_cost(both, [giver, taker], {giver.id: giver_seq, taker.id: taker_seq}, [], source, policy)
+    if after >= before:
+        return None
+    return after - before, Route(giver.id, tuple(giver_seq)), Route(taker.id, tuple(taker_seq)), handover
+
+
+def _pair_cost(
+    problem: Problem,
+    couriers: list[Courier],
+    routes: dict[str, list[str]],
+    missing: list[str],
+    source: TravelSource,
+    policy: ReplanPolicy,
+) -> float:
+    placed = {s for seq in routes.values() for s in seq}
+    left_out = sum(1 for s in missing if s not in placed)
+    return DROP_PENALTY * left_out + sum(_seq_cost(problem, c, routes[c.id], source, policy) for c in couriers)
+
+
+def _seq_cost(problem: Problem, courier: Courier, seq: list[str], source: TravelSource, policy: ReplanPolicy) -> float:
+    """Lateness (booked windows and shift end), distance and working time of one route."""
+    timed = _timed_alone(problem, courier, seq, source)
+    overtime = max(0, timed.end_s - courier.shift_end_s)
+    return policy.lateness_cost_per_s * (timed.late_s + overtime) + timed.distance_m + timed.duration_s
+
+
+def _timed_alone(problem: Problem, courier: Courier, seq: list[str], source: TravelSource) -> RouteSchedule:
+    stops = [replace(problem.stop_by_id(s), parcel_on=None) for s in seq]  # timing only: any van will do
+    part = _subproblem(problem, [replace(courier, fixed_prefix=())], stops)
+    return schedule_route(part, source.matrix(part), 0, seq)
+
+
+def _start_of(problem: Problem, courier: Courier) -> Location:
+    if courier.start_at is not None:
+        return courier.start_at
+    return problem.depots[problem.depot_node(courier.start_depot)].location
+
+
+def _point(where: Location) -> tuple[float, float]:
+    return (where.lat, where.lon)
 
 
 MIN_GROUP_S = 0.2
@@ -849,7 +1007,7 @@ def _insert_all(
                 continue  # its parcel is on another van
             if any(have + need > cap for have, need, cap in zip(load[cid], stop.demand, capacity)):
                 continue
-            start = 1 if part.courier_by_id(cid).fixed_prefix else 0
+            start = len(part.courier_by_id(cid).fixed_prefix)
             for pos in range(start, len(seq) + 1):
                 trial = [*seq[:pos], stop.id, *seq[pos:]]
                 delta = _late_cost(relaxed, matrix, index[cid], trial, part, policy) - cost[cid]

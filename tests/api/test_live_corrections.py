@@ -116,13 +116,20 @@ def courier(courier_id: str, day: str) -> dict[str, Any]:
     }
 
 
-def planned(service: PlanService, stops: list[dict[str, Any]], routes: dict[str, list[str]], day: str = PAST) -> str:
-    """A solved plan with exactly these routes (the solver is not asked)."""
+def planned(
+    service: PlanService,
+    stops: list[dict[str, Any]],
+    routes: dict[str, list[str]],
+    day: str = PAST,
+    **more: Any,
+) -> str:
+    """A solved plan with exactly these routes (the solver is not asked); `more`: problem fields."""
     problem = {
         "name": f"corrections-{uuid.uuid4().hex[:6]}",
         "depots": [{"id": "hub", "lat": HUB[0], "lon": HUB[1]}],
         "couriers": [courier(c, day) for c in routes],
         "stops": stops,
+        **more,
     }
     plan_id = uuid.uuid4().hex
     with service.store.transaction() as s:
@@ -374,3 +381,38 @@ def test_a_rebooked_stop_locked_by_an_earlier_re_optimization_is_re_timed_into_i
     assert visit.late_min == 0
     assert "s1" not in open_calls(service, plan_id), "the rebooked stop opened a new late call"
     assert statuses(service, plan_id)["s1"] in ("next", "ahead")
+
+
+# -- parcels are physical: hand-overs -------------------------------------------------------
+
+
+def _held_with_a_late_parcel(service: PlanService, **more: Any) -> str:
+    """c1 left with s1-s3 and is held two hours at 08:05; s3 must start by 09:00; c2 is idle."""
+    stops = [stop("s1", 1, PAST), stop("s2", 2, PAST), stop("s3", 3, PAST, ("08:00", "09:00"))]
+    plan_id = planned(service, stops, {"c1": ["s1", "s2", "s3"], "c2": []}, **more)
+    report(service, plan_id, "c1", "delay", "08:05", delay_min=120)
+    return plan_id
+
+
+def test_a_loaded_parcel_stays_on_its_van_when_hand_overs_are_not_allowed(service: PlanService) -> None:
+    plan_id = _held_with_a_late_parcel(service)
+    assert visits(service, plan_id)["s3"][0] == "c1"
+    assert open_calls(service, plan_id)["s3"].kind == "late"
+
+
+def test_a_late_parcel_is_handed_over_where_the_plan_allows_it_and_the_route_shows_the_meeting(
+    service: PlanService,
+) -> None:
+    plan_id = _held_with_a_late_parcel(service, handover={"allowed": True, "minutes": 5})
+    plan = service.get_plan(plan_id, BOSS)
+    routes = {r.courier_id: r for r in plan.routes}
+    taker = [v for v in routes["c2"].visits]
+    assert [v.stop_id for v in taker][1:] == ["s3"]
+    meeting = taker[0].handover
+    assert meeting is not None and meeting.with_ == "c1" and meeting.takes == ["s3"]
+    assert taker[0].model_dump(by_alias=True)["handover"]["with"] == "c1"
+    give = next(v for v in routes["c1"].visits if v.handover is not None)
+    assert give.handover is not None and give.handover.gives == ["s3"] and give.handover.with_ == "c2"
+    assert "s3" not in [v.stop_id for v in routes["c1"].visits]
+    assert "s3" not in open_calls(service, plan_id), "handed over in time: no call"
+    assert plan.kpis is not None and plan.kpis.stops == 3  # a meeting is nobody's booking

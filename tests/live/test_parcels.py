@@ -3,6 +3,8 @@ never moves a loaded parcel to another courier (no hand-over is planned)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from api.schemas import ProblemIn
@@ -123,3 +125,50 @@ def test_a_parcel_on_an_unknown_van_is_refused_naming_the_stop() -> None:
     with pytest.raises(InvalidProblem) as refused:
         wire_with({"on": "c9"}).to_domain()
     assert [(i.field, i.id) for i in refused.value.issues] == [("stops.parcel", "o1")]
+
+
+def handover_day(minutes: int | None) -> LivePlan:
+    """c1 is on the road with s1-s3 and held two hours; s3 must start by 700; c2 is idle."""
+    problem = two_couriers([(0, 50_000), (0, 50_000), (0, 700)])
+    if minutes is not None:
+        problem = replace(problem, handover_s=minutes * 60)
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2", "s3")), Route("c2", ())), {})
+    return plan.with_event(CourierEvent("e1", "c1", "delay", at_s=50, delay_s=7_200))
+
+
+def test_a_hand_over_is_planned_only_where_the_plan_allows_it() -> None:
+    held = handover_day(None)
+    kept = reoptimize(held, retime(held, SOURCE), SOURCE, POLICY)
+    assert kept.handovers == () and next(r for r in kept.routes if r.courier_id == "c2").stop_ids == ()
+
+
+def test_a_late_parcel_is_handed_to_a_colleague_who_comes_to_meet_its_courier() -> None:
+    held = handover_day(5)
+    before = retime(held, SOURCE)
+    moved = reoptimize(held, before, SOURCE, POLICY)
+    assert len(moved.handovers) == 1
+    handover = moved.handovers[0]
+    assert (handover.giver, handover.taker, handover.stop_ids) == ("c1", "c2", ("s3",))
+    routes = {r.courier_id: r.stop_ids for r in moved.routes}
+    assert routes["c2"] == (handover.take_id, "s3")  # the taker comes first, then delivers
+    assert handover.give_id in routes["c1"] and "s3" not in routes["c1"]
+    after = retime(moved, SOURCE)
+    assert after.late_s < before.late_s
+    take = after.visits[handover.take_id][1]
+    give = after.visits[handover.give_id][1]
+    # both spend the hand-over's five minutes; the giver waits for the taker where they are
+    assert give.eta_s >= take.eta_s and take.timing is not None and take.timing.departure_s - take.eta_s == 300
+    # the parcel is on c1's van until the meeting, on c2's from then on
+    assert moved.loaded["s3"] == "c1"
+    met = moved.with_event(CourierEvent("p2", "c2", "position", take.timing.departure_s + 1, position=at(300)))
+    assert load_parcels(met, retime(met, SOURCE)).loaded["s3"] == "c2"
+
+
+def test_a_planned_meeting_stays_first_when_the_day_is_re_planned_again() -> None:
+    held = handover_day(5)
+    moved = reoptimize(held, retime(held, SOURCE), SOURCE, POLICY)
+    again = reoptimize(moved, retime(moved, SOURCE), SOURCE, POLICY)
+    handover = moved.handovers[0]
+    routes = {r.courier_id: r.stop_ids for r in again.routes}
+    assert routes["c2"].index(handover.take_id) < routes["c2"].index("s3")
+    assert sorted(s for r in again.routes for s in r.stop_ids) == sorted(s.id for s in again.problem.stops)
