@@ -389,8 +389,10 @@ def test_webhooks_arrive_despite_a_receiver_that_fails_first(
 def test_reports_are_answered_while_a_re_optimization_runs_and_both_land(server: Server, day: dict[str, Any]) -> None:
     """A delay's search runs outside the plan lock: other couriers' reports are answered
     meanwhile, and the delay's new routes are carried onto them, not dropped."""
+    # the parcels wait at the hub, so re-optimization may move the held courier's stops
+    at_hub = {**day, "stops": [{**s, "parcel": {"at": "hub"}} for s in day["stops"]]}
     with server.client() as client:
-        answer = client.post("/v1/plans", json={"problem": day, "time_limit_s": 3})
+        answer = client.post("/v1/plans", json={"problem": at_hub, "time_limit_s": 3})
         fresh = wait_solved(client, answer.json()["id"])
         plan_id = fresh["id"]
         courier = busiest_courier(fresh)
