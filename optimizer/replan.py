@@ -341,11 +341,11 @@ class _Walk:
 
     def presume_as_replanned(self, locked: list[str], anchor: Anchor) -> None:
         """The part a re-optimization locked as served, with the timing it had then."""
-        timed_before = {sid: (eta, late) for sid, eta, late in anchor.presumed}
+        timed_before = {sid: eta for sid, eta, _late in anchor.presumed}
         for stop_id in locked:
-            eta, late = timed_before.get(stop_id, (anchor.at_s, 0))
-            window = self.problem.stop_by_id(stop_id).window_for(eta)
-            self.visits.append(LiveVisit(stop_id, "presumed", eta, late, window, None))
+            eta = timed_before.get(stop_id, anchor.at_s)
+            window = self.problem.stop_by_id(stop_id).window_for(eta)  # as booked now (a rebooking counts)
+            self.visits.append(LiveVisit(stop_id, "presumed", eta, max(0, eta - window.end_s), window, None))
         self.take_breaks(anchor.breaks_taken)
         self.move_to(anchor.position, anchor.at_s, heading=anchor.heading)
         self.ready_s = anchor.at_s

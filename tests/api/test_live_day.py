@@ -301,11 +301,12 @@ def test_a_failed_delivery_gets_a_call_and_rebooking_it_puts_the_stop_back_on_ti
 ) -> None:
     with server.client() as client, server.client("service") as service:
         current = client.get(f"/v1/plans/{plan['id']}").json()
-        route = next(r for r in current["routes"] if r["courier_id"] == "c02")
+        # a courier with a stop still to do (which one depends on the re-optimizations before)
+        route = next(r for r in current["routes"] if any(v["status"] == "planned" for v in r["visits"]))
         target = next(v for v in route["visits"] if v["status"] == "planned")
         failed = {
             "event_id": "fail-1",
-            "courier_id": "c02",
+            "courier_id": route["courier_id"],
             "type": "stop_failed",
             "stop_id": target["stop_id"],
             "at": target["eta"],
@@ -430,9 +431,11 @@ def test_reports_are_answered_while_a_re_optimization_runs_and_both_land(server:
             }
             reply = client.post(f"/v1/plans/{plan_id}/events", json=report)
             assert reply.status_code == 200 and reply.headers["server-timing"].startswith("retimed;dur=")
-        finished["positions"] = time.monotonic()
+            finished.setdefault("first position", time.monotonic())
         sender.join(60)
-        assert finished["positions"] < finished["delay"], "reports waited for the re-optimization"
+        # a report sent while the search runs is answered before it ends (all six may not be,
+        # on a busy machine: the search's budget is one second)
+        assert finished["first position"] < finished["delay"], "reports waited for the re-optimization"
         assert finished["changed"] > 0, "the delay's re-optimization was not kept"
         after, calls = fetch(client, plan_id)
     assert_consistent(after, day)
@@ -454,8 +457,24 @@ def test_a_stop_delivered_by_a_courier_the_plan_moved_it_from_stands(
         def ahead(route: dict[str, Any]) -> list[str]:
             return [v["stop_id"] for v in route["visits"] if v["status"] == "planned" and v["eta"] > current["now"]]
 
-        giver, taker = [r for r in current["routes"] if ahead(r)][:2]
+        stops = {s["id"]: s for s in day["stops"]}
+        carried = {r["courier_id"]: [stops[v["stop_id"]]["demand"] for v in r["visits"]] for r in current["routes"]}
+        room = {
+            c["id"]: {
+                dim: cap - sum(d.get(dim, 0) for d in carried.get(c["id"], [])) for dim, cap in c["capacity"].items()
+            }
+            for c in day["couriers"]
+        }
+        giver = next(r for r in current["routes"] if ahead(r))
         stop = ahead(giver)[-1]
+        # the one who delivered it had the parcel on their van: a courier with room for it
+        taker = next(
+            r
+            for r in current["routes"]
+            if r is not giver
+            and ahead(r)
+            and all(stops[stop]["demand"].get(dim, 0) <= left for dim, left in room[r["courier_id"]].items())
+        )
         report = {
             "event_id": "delivered-elsewhere",
             "courier_id": taker["courier_id"],
