@@ -52,6 +52,7 @@ from api.store import Conflict, Store, repo
 from api.store.records import CallRecord, PlanRecord
 from api.tasks import SolvedDay, reoptimize_day, solve_problem
 from optimizer.events import CallKind, CallPolicy, Decisions, OpenCall, PlanView, decide_events
+from optimizer.invariants import InvariantBroken, assert_day
 from optimizer.model import Location, Problem
 from optimizer.replan import (
     Anchor,
@@ -602,6 +603,8 @@ class PlanService:
             before_view = live.plan_view(before_state, step.problem, calls_before)
         after_view = live.plan_view(final, plan.problem, {}, since=(before_state, before_view))
         decisions = decide_events(before_view, after_view, self.calls_policy)
+        if self.settings.check_invariants:
+            self._check(plan, day, calls_before, decisions, final, step.base_day)
         for update in decisions.route_updates:
             final["routes"][update.courier_id]["version"] = update.version
         plan_version = step.record.version + (1 if decisions.route_updates else 0)
@@ -655,6 +658,30 @@ class PlanService:
         _remember(self._days, plan_id, (int(final["seq"]), day))
         _remember(self._views, plan_id, (int(final["seq"]), committed_view))
         return response, day, bool(decisions.route_updates or touched)
+
+    def _check(
+        self,
+        plan: LivePlan,
+        day: DayState,
+        calls_before: dict[str, OpenCall],
+        decisions: Decisions,
+        final: dict[str, Any],
+        before: DayState | None,
+    ) -> None:
+        """Debug mode: the day about to be committed keeps every invariant, calls included, or
+        the change is refused before anything is written (`InvariantBroken`, a 500)."""
+        closed = {c.call_id for c in decisions.close}
+        calls = {stop: call for stop, call in calls_before.items() if call.call_id not in closed}
+        for update in decisions.update:
+            calls[update.stop_id] = replace(calls[update.stop_id], kind=update.kind, eta_s=update.eta_s)
+        for create in decisions.create:
+            calls[create.stop_id] = OpenCall("new", create.stop_id, create.kind, create.eta_s)
+        quiet = final.get("overrides", {}).get("quiet", [])
+        try:
+            assert_day(plan, day, calls, quiet=quiet, before=before, source=self.source)
+        except InvariantBroken:
+            log.exception("a change would break the day's invariants; refused")
+            raise
 
     def _answered(
         self, plan_id: str, done: tuple[EventOut, DayState, bool], began: float, *, reoptimized: bool

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
         60.0, gt=0, le=3600, description="a plan's solve is given up, its process stopped, after 2 x its limit + this"
     )
     call_update_threshold_min: float = Field(10.0, ge=0)
+    check_invariants: bool = Field(
+        False,
+        description="debug mode: check every change's day against optimizer.invariants before it is "
+        "committed, and refuse (500, nothing written) a change that breaks one",
+    )
     max_event_ahead_min: float = Field(
         120.0,
         gt=0,

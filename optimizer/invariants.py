@@ -1,0 +1,508 @@
+"""What must hold of a live day after any change: one pure checker for tests and the service.
+
+`check_day(live, day)` looks at a `LivePlan` and the `DayState` re-timed from it (`retime`)
+and returns every broken invariant as a `Violation(rule, subject, message)`; `assert_day`
+raises `InvariantBroken` listing them. It reads only `optimizer` values and is cheap (one
+pass over the day; one travel matrix when `source` is given), so the service can run it in
+debug mode.
+
+Rules (the `rule` of each violation):
+- `every_stop_once`: each stop of the problem is in exactly one courier's visits or left out
+  with a reason; never both, never twice, never neither. Routes name no unknown stop or
+  courier, and each courier is timed once.
+- `one_call_per_late_stop` (with `calls`, the open calls by stop after `decide_events`):
+  every stop late (not served, starting after its window) or left out has an open call of
+  that kind, unless accepted late (`quiet`); no late or dropped call stays open on a stop
+  that is on time, served, quiet or no longer in the plan. Hand-over meetings are no
+  customer's: they get no call.
+- `served_never_move` (with `before`, the day before the change): a stop done before stays
+  done with the same courier; a failed one stays failed there, or is done (a retry), or is
+  open again when it was rebooked (its windows changed since `before_plan`). With
+  `before_plan` too: the stop a courier was driving to (`next`) stays on their route, first
+  of what is left, unless served since; couriers who reported in the change are exempt (their
+  own report is the better word on where they are).
+- `no_eta_before_own_clock`: nothing left to do (`next`/`ahead`) starts before its courier's
+  latest report, nor before the end of a hold (delay) they reported, unless a stop reported
+  served after the hold began shows them at work again.
+- `etas_follow_travel`: what is left to do starts inside a booked window (never before it
+  opens, exactly when it opens after a wait) as its timing says; with `source`, also one leg
+  after the previous stop's departure, one leg after the stop the courier last reported
+  serving (when that report is their latest word: no newer report, position, located hold
+  or re-plan), and, for a courier with no report and no re-plan yet, one leg after leaving
+  their start.
+- `lateness_as_booked`: every visit is timed against a current booked window of its stop:
+  the window service would use at its ETA, and lateness is the ETA past that window's end.
+- `breaks_taken_once`: a timed route takes each of its courier's breaks at most once; with
+  `before` and `before_plan`, a break that had begun by `before`'s clock is not scheduled
+  again at another time (couriers who reported in the change exempt, as above).
+- `capacity_holds`: parcels are loaded at the depot, so what a courier leaves with (every
+  stop of their route: served, presumed or still to do) fits the vehicle in every dimension.
+
+Rules are plain functions of a `DayCheck` listed in `RULES`; `check_day(rules=...)` takes
+others. The parcel rule of issue 10 ("no loaded parcel changes van without a hand-over")
+belongs there (see `RULES`) once stops know which van their parcel is on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass
+
+from optimizer.events import OpenCall
+from optimizer.handover import is_handover
+from optimizer.model import Problem
+from optimizer.replan import Anchor, CourierState, DayState, LivePlan, LiveVisit, Progress
+from optimizer.travel.matrix import TravelMatrix, TravelSource
+
+EVERY_STOP_ONCE = "every_stop_once"
+ONE_CALL_PER_LATE_STOP = "one_call_per_late_stop"
+SERVED_NEVER_MOVE = "served_never_move"
+NO_ETA_BEFORE_OWN_CLOCK = "no_eta_before_own_clock"
+ETAS_FOLLOW_TRAVEL = "etas_follow_travel"
+LATENESS_AS_BOOKED = "lateness_as_booked"
+BREAKS_TAKEN_ONCE = "breaks_taken_once"
+CAPACITY_HOLDS = "capacity_holds"
+
+_SERVED = ("done", "failed")
+_LEFT = ("next", "ahead")
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken invariant: which rule, about what (a stop, courier or call), and how."""
+
+    rule: str
+    subject: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.rule} [{self.subject}]: {self.message}"
+
+
+class InvariantBroken(AssertionError):
+    """The day breaks its invariants; `violations` lists how."""
+
+    def __init__(self, violations: tuple[Violation, ...]) -> None:
+        self.violations = violations
+        lines = "\n".join(f"  - {v}" for v in violations)
+        super().__init__(f"{len(violations)} invariant(s) broken:\n{lines}")
+
+
+@dataclass(frozen=True, slots=True)
+class DayCheck:
+    """Everything a rule may look at. Optional parts are None when not given; rules that
+    need them say nothing then."""
+
+    live: LivePlan
+    day: DayState
+    calls: Mapping[str, OpenCall] | None = None
+    quiet: frozenset[str] = frozenset()
+    before: DayState | None = None
+    before_plan: LivePlan | None = None
+    source: TravelSource | None = None
+
+    @property
+    def problem(self) -> Problem:
+        return self.live.problem
+
+    def reported(self) -> frozenset[str] | None:
+        """Couriers who reported something new since `before_plan` (their own word may revise
+        what the plan presumed of them); None without `before_plan`: unknown."""
+        if self.before_plan is None:
+            return None
+        was = self.before_plan
+        return frozenset(
+            c.id for c in self.problem.couriers if _reported_since(was.progress_of(c.id), self.live.progress_of(c.id))
+        )
+
+    def rebooked(self) -> frozenset[str]:
+        """Stops whose booked windows changed since `before_plan`."""
+        if self.before_plan is None:
+            return frozenset()
+        was = self.before_plan.problem
+        return frozenset(
+            s.id for s in self.problem.stops if was.has_stop(s.id) and was.stop_by_id(s.id).windows != s.windows
+        )
+
+
+Rule = Callable[[DayCheck], Iterator[Violation]]
+
+
+def _reported_since(old: Progress, new: Progress) -> bool:
+    """`new` knows a report `old` did not (a stop opened again by the office is no report)."""
+    return (
+        any(old.done.get(stop) != t for stop, t in new.done.items())
+        or any(old.failed.get(stop) != t for stop, t in new.failed.items())
+        or new.position != old.position
+        or new.hold != old.hold
+        or new.last_report_s != old.last_report_s
+    )
+
+
+def every_stop_once(check: DayCheck) -> Iterator[Violation]:
+    problem, day = check.problem, check.day
+    couriers = {c.id for c in problem.couriers}
+    for route in check.live.routes:
+        if route.courier_id not in couriers:
+            yield Violation(EVERY_STOP_ONCE, route.courier_id, "a route belongs to no courier of the problem")
+        for stop_id in route.stop_ids:
+            if not problem.has_stop(stop_id):
+                yield Violation(EVERY_STOP_ONCE, stop_id, f"{route.courier_id}'s route names an unknown stop")
+    timed = [c.courier_id for c in day.couriers]
+    for courier_id in sorted(couriers):
+        if timed.count(courier_id) != 1:
+            yield Violation(EVERY_STOP_ONCE, courier_id, f"timed {timed.count(courier_id)} times in the day")
+    where: dict[str, list[str]] = {}
+    for state in day.couriers:
+        for visit in state.visits:
+            where.setdefault(visit.stop_id, []).append(f"{state.courier_id} ({visit.status})")
+    for left in day.unassigned:
+        where.setdefault(left.stop_id, []).append("left out")
+        if not left.reason.strip():
+            yield Violation(EVERY_STOP_ONCE, left.stop_id, "left out without a reason")
+    for stop in problem.stops:
+        places = where.pop(stop.id, [])
+        if not places:
+            yield Violation(EVERY_STOP_ONCE, stop.id, "neither routed, served nor left out: the stop vanished")
+        elif len(places) > 1:
+            yield Violation(EVERY_STOP_ONCE, stop.id, f"in the day {len(places)} times: {', '.join(places)}")
+    for stop_id, places in where.items():
+        yield Violation(EVERY_STOP_ONCE, stop_id, f"not a stop of the problem, yet in the day: {', '.join(places)}")
+
+
+def one_call_per_late_stop(check: DayCheck) -> Iterator[Violation]:
+    if check.calls is None:
+        return
+    problem, calls = check.problem, check.calls
+    visits = _first_visits(check.day)
+    left_out = {u.stop_id for u in check.day.unassigned}
+    for stop_id, filed in calls.items():
+        if filed.stop_id != stop_id:
+            yield Violation(ONE_CALL_PER_LATE_STOP, stop_id, f"call {filed.call_id} is filed under another stop")
+        if not problem.has_stop(stop_id) and filed.kind != "failed":
+            yield Violation(ONE_CALL_PER_LATE_STOP, stop_id, f"{filed.kind} call {filed.call_id} open on no stop")
+    for stop in problem.stops:
+        if is_handover(stop.id):
+            continue  # a meeting of two couriers: nobody to call
+        call = calls.get(stop.id)
+        visit = visits.get(stop.id)
+        dropped = visit is None and stop.id in left_out
+        late = visit is not None and visit.status not in _SERVED and visit.late_s > 0
+        if (dropped or late) and stop.id not in check.quiet:
+            kind = "dropped" if dropped else "late"
+            if call is None:
+                what = "left out" if dropped else f"{visit.late_s if visit else 0}s late"
+                yield Violation(ONE_CALL_PER_LATE_STOP, stop.id, f"{what} with no open call")
+            elif call.kind != kind:
+                yield Violation(ONE_CALL_PER_LATE_STOP, stop.id, f"{kind}, but its open call is {call.kind}")
+        elif call is not None and call.kind in ("late", "dropped"):
+            why = (
+                "accepted late"
+                if stop.id in check.quiet
+                else "served"
+                if visit is not None and visit.status in _SERVED
+                else "on time"
+            )
+            yield Violation(ONE_CALL_PER_LATE_STOP, stop.id, f"{call.kind} call {call.call_id} still open, yet {why}")
+
+
+def served_never_move(check: DayCheck) -> Iterator[Violation]:
+    if check.before is None:
+        return
+    problem = check.problem
+    now = _first_placed(check.day)
+    reported, rebooked = check.reported(), check.rebooked()
+    for state in check.before.couriers:
+        courier = state.courier_id
+        for visit in state.visits:
+            if visit.status not in _SERVED or not problem.has_stop(visit.stop_id):
+                continue
+            holder, after = now.get(visit.stop_id, (None, None))
+            status = after.status if after is not None else "left out"
+            if visit.status == "done" and (holder, status) != (courier, "done"):
+                yield Violation(
+                    SERVED_NEVER_MOVE, visit.stop_id, f"done by {courier}, now {status} with {holder or 'nobody'}"
+                )
+            elif (
+                visit.status == "failed"
+                and status != "done"
+                and (holder, status) != (courier, "failed")
+                and visit.stop_id not in rebooked
+            ):
+                yield Violation(
+                    SERVED_NEVER_MOVE,
+                    visit.stop_id,
+                    f"failed with {courier} and not rebooked, now {status} with {holder or 'nobody'}",
+                )
+        driving_to = state.next_stop
+        if reported is None or courier in reported or driving_to is None or not problem.has_stop(driving_to):
+            continue
+        holder, after = now.get(driving_to, (None, None))
+        if after is not None and (after.status in _SERVED or (holder == courier and after.status == "presumed")):
+            continue  # served since
+        if holder != courier:
+            yield Violation(
+                SERVED_NEVER_MOVE,
+                driving_to,
+                f"{courier} was driving to it; now {after.status if after else 'left out'} with {holder or 'nobody'}",
+            )
+            continue
+        mine = _courier(check.day, courier)
+        if mine is not None and mine.ahead[:1] != (driving_to,):
+            yield Violation(
+                SERVED_NEVER_MOVE,
+                driving_to,
+                f"{courier} was driving to it; now their route goes {' -> '.join(mine.ahead) if mine else '?'} first",
+            )
+
+
+def no_eta_before_own_clock(check: DayCheck) -> Iterator[Violation]:
+    for state in check.day.couriers:
+        progress = check.live.progress_of(state.courier_id)
+        clock = max([progress.last_report_s, *progress.done.values(), *progress.failed.values()])
+        hold = progress.hold
+        if hold is not None and any(t > hold.at_s for t in (*progress.done.values(), *progress.failed.values())):
+            hold = None  # a stop served after the hold began shows the courier at work again
+        for visit in state.visits:
+            if visit.status not in _LEFT:
+                continue
+            if visit.eta_s < clock:
+                yield Violation(
+                    NO_ETA_BEFORE_OWN_CLOCK,
+                    visit.stop_id,
+                    f"{visit.status} at {visit.eta_s}s, before {state.courier_id}'s latest report at {clock}s",
+                )
+            elif hold is not None and visit.eta_s < hold.until_s:
+                yield Violation(
+                    NO_ETA_BEFORE_OWN_CLOCK,
+                    visit.stop_id,
+                    f"{visit.status} at {visit.eta_s}s, yet {state.courier_id} reported at {hold.at_s}s being held "
+                    f"until {hold.until_s}s",
+                )
+
+
+def etas_follow_travel(check: DayCheck) -> Iterator[Violation]:
+    problem = check.problem
+    matrix = check.source.matrix(problem) if check.source is not None else None
+    index = {c.id: i for i, c in enumerate(problem.couriers)}
+    for state in check.day.couriers:
+        courier = problem.courier_by_id(state.courier_id)
+        progress = check.live.progress_of(courier.id)
+        untouched = progress == Progress() and courier.id not in check.live.anchors
+        previous: LiveVisit | None = None
+        for visit in state.visits:
+            if visit.status in _LEFT and problem.has_stop(visit.stop_id):
+                yield from _timed_sensibly(visit, courier.id)
+                if matrix is None:
+                    pass  # no travel times to check against
+                elif previous is None and untouched:  # nothing reported, never re-planned: from their start
+                    start = problem.start_node(index[courier.id])
+                    yield from _after_leg(problem, matrix, courier.profile, start, courier.ready_s, visit, "left home")
+                elif previous is None or not problem.has_stop(previous.stop_id):
+                    pass
+                elif previous.status in _LEFT:
+                    left = (
+                        previous.timing.departure_s
+                        if previous.timing is not None
+                        else previous.eta_s + problem.stop_by_id(previous.stop_id).service_s
+                    )
+                    yield from _after_leg(
+                        problem,
+                        matrix,
+                        courier.profile,
+                        problem.stop_node(previous.stop_id),
+                        left,
+                        visit,
+                        f"left {previous.stop_id}",
+                    )
+                elif previous.status in _SERVED:
+                    reported = progress.done.get(previous.stop_id, progress.failed.get(previous.stop_id))
+                    if reported is not None and _latest_word(progress, reported, check.live.anchors.get(courier.id)):
+                        yield from _after_leg(
+                            problem,
+                            matrix,
+                            courier.profile,
+                            problem.stop_node(previous.stop_id),
+                            reported,
+                            visit,
+                            f"reported serving {previous.stop_id}",
+                        )
+            previous = visit
+
+
+def _timed_sensibly(visit: LiveVisit, courier_id: str) -> Iterator[Violation]:
+    timing = visit.timing
+    if visit.eta_s < visit.window.start_s:
+        yield Violation(
+            ETAS_FOLLOW_TRAVEL,
+            visit.stop_id,
+            f"starts at {visit.eta_s}s, before its window opens at {visit.window.start_s}s",
+        )
+    if timing is None:
+        return
+    if timing.start_s != visit.eta_s or timing.arrival_s + timing.wait_s != timing.start_s or timing.wait_s < 0:
+        yield Violation(
+            ETAS_FOLLOW_TRAVEL,
+            visit.stop_id,
+            f"{courier_id}: ETA {visit.eta_s}s disagrees with its timing (arrives {timing.arrival_s}s, waits "
+            f"{timing.wait_s}s, starts {timing.start_s}s)",
+        )
+    elif timing.wait_s > 0 and timing.start_s != visit.window.start_s:
+        yield Violation(
+            ETAS_FOLLOW_TRAVEL,
+            visit.stop_id,
+            f"waits {timing.wait_s}s but starts at {timing.start_s}s, not when the window opens "
+            f"({visit.window.start_s}s)",
+        )
+
+
+def _latest_word(progress: Progress, reported: int, anchor: Anchor | None) -> bool:
+    """The report at `reported` is the latest word on where the courier is: no report of
+    theirs is newer (not even one the office took back since, such as a failed attempt
+    rebooked), no position or located hold is as new, and no re-plan placed them since."""
+    if progress.last_report_s > reported or (anchor is not None and anchor.seen_s >= reported):
+        return False
+    if progress.position is not None and progress.position[1] >= reported:
+        return False
+    return progress.hold is None or progress.hold.at_s < reported or progress.hold.position is None
+
+
+def _after_leg(
+    problem: Problem, matrix: TravelMatrix, profile: str, from_node: int, left_s: int, visit: LiveVisit, how: str
+) -> Iterator[Violation]:
+    free = int(matrix.leg_durations(profile)[from_node, problem.stop_node(visit.stop_id)])
+    leg = free if matrix.speed is None else matrix.speed.travel_s(free, left_s)
+    if visit.eta_s < left_s + leg:
+        yield Violation(
+            ETAS_FOLLOW_TRAVEL,
+            visit.stop_id,
+            f"starts at {visit.eta_s}s, but the courier {how} at {left_s}s and the leg takes {leg}s "
+            f"(earliest {left_s + leg}s)",
+        )
+
+
+def lateness_as_booked(check: DayCheck) -> Iterator[Violation]:
+    problem = check.problem
+    for state in check.day.couriers:
+        for visit in state.visits:
+            if not problem.has_stop(visit.stop_id):
+                continue
+            stop = problem.stop_by_id(visit.stop_id)
+            booked = stop.window_for(visit.eta_s)
+            late = max(0, visit.eta_s - booked.end_s)
+            if visit.window != booked or visit.late_s != late:
+                yield Violation(
+                    LATENESS_AS_BOOKED,
+                    visit.stop_id,
+                    f"{visit.status} at {visit.eta_s}s timed against {visit.window.start_s}-{visit.window.end_s}s, "
+                    f"{visit.late_s}s late; booked {booked.start_s}-{booked.end_s}s makes it {late}s late",
+                )
+
+
+def breaks_taken_once(check: DayCheck) -> Iterator[Violation]:
+    problem = check.problem
+    for state in check.day.couriers:
+        ids = [b.break_id for b in state.timed.breaks]
+        known = {b.id for b in problem.courier_by_id(state.courier_id).breaks}
+        for break_id in sorted(set(ids)):
+            if ids.count(break_id) > 1:
+                yield Violation(BREAKS_TAKEN_ONCE, state.courier_id, f"takes break {break_id} {ids.count(break_id)}x")
+            if break_id not in known:
+                yield Violation(BREAKS_TAKEN_ONCE, state.courier_id, f"takes break {break_id}, not one of theirs")
+    if check.before is None:
+        return
+    reported = check.reported()
+    after = {c.courier_id: c for c in check.day.couriers}
+    for state in check.before.couriers:
+        if reported is None or state.courier_id in reported or state.courier_id not in after:
+            continue
+        again = {b.break_id: b for b in after[state.courier_id].timed.breaks}
+        for begun in state.timed.breaks:
+            later = again.get(begun.break_id)
+            if begun.start_s < check.before.now_s and later is not None and later.start_s != begun.start_s:
+                yield Violation(
+                    BREAKS_TAKEN_ONCE,
+                    state.courier_id,
+                    f"break {begun.break_id} began at {begun.start_s}s (clock {check.before.now_s}s) and is "
+                    f"scheduled again at {later.start_s}s",
+                )
+
+
+def capacity_holds(check: DayCheck) -> Iterator[Violation]:
+    problem = check.problem
+    for state in check.day.couriers:
+        capacity = problem.courier_by_id(state.courier_id).capacity
+        stops = [problem.stop_by_id(v.stop_id) for v in state.visits if problem.has_stop(v.stop_id)]
+        for d, cap in enumerate(capacity):
+            loaded = sum(s.demand[d] for s in stops)
+            if loaded > cap:
+                yield Violation(
+                    CAPACITY_HOLDS,
+                    state.courier_id,
+                    f"leaves the depot with {loaded} {problem.dimensions[d]} for {len(stops)} stops, capacity {cap}",
+                )
+
+
+RULES: tuple[Rule, ...] = (
+    every_stop_once,
+    one_call_per_late_stop,
+    served_never_move,
+    no_eta_before_own_clock,
+    etas_follow_travel,
+    lateness_as_booked,
+    breaks_taken_once,
+    capacity_holds,
+    # Hook for the parcel rule of issue 10 ("no loaded parcel changes van without a
+    # hand-over"): once a stop knows the van its parcel is on, add a Rule comparing
+    # `check.before_plan` with `check.live` here.
+)
+
+
+def check_day(
+    live: LivePlan,
+    day: DayState,
+    calls: Mapping[str, OpenCall] | None = None,
+    *,
+    quiet: Collection[str] = frozenset(),
+    before: DayState | None = None,
+    before_plan: LivePlan | None = None,
+    source: TravelSource | None = None,
+    rules: tuple[Rule, ...] = RULES,
+) -> tuple[Violation, ...]:
+    """Every invariant `day` (re-timed from `live`) breaks; () when it keeps them all."""
+    check = DayCheck(live, day, calls, frozenset(quiet), before, before_plan, source)
+    return tuple(v for rule in rules for v in rule(check))
+
+
+def assert_day(
+    live: LivePlan,
+    day: DayState,
+    calls: Mapping[str, OpenCall] | None = None,
+    *,
+    quiet: Collection[str] = frozenset(),
+    before: DayState | None = None,
+    before_plan: LivePlan | None = None,
+    source: TravelSource | None = None,
+    rules: tuple[Rule, ...] = RULES,
+) -> None:
+    """Raise `InvariantBroken` listing every broken invariant."""
+    found = check_day(live, day, calls, quiet=quiet, before=before, before_plan=before_plan, source=source, rules=rules)
+    if found:
+        raise InvariantBroken(found)
+
+
+def _first_visits(day: DayState) -> dict[str, LiveVisit]:
+    return {sid: visit for sid, (_, visit) in _first_placed(day).items()}
+
+
+def _first_placed(day: DayState) -> dict[str, tuple[str, LiveVisit]]:
+    """Each stop's first visit in the day, with its courier (duplicates are another rule's)."""
+    placed: dict[str, tuple[str, LiveVisit]] = {}
+    for state in day.couriers:
+        for visit in state.visits:
+            placed.setdefault(visit.stop_id, (state.courier_id, visit))
+    return placed
+
+
+def _courier(day: DayState, courier_id: str) -> CourierState | None:
+    return next((c for c in day.couriers if c.courier_id == courier_id), None)

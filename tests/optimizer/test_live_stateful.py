@@ -1,0 +1,398 @@
+"""A live day driven by random reports, re-plans and call outcomes checks itself after every step.
+
+A Hypothesis state machine over the pure core: a small planar day (2-3 couriers, 6-9 stops
+with windows, capacities, a break for the first courier) takes courier reports through
+`LivePlan.with_event` (delays with and without a position, positions on and off the route,
+completions, failures, repeated and out-of-order reports), re-optimizations bounded by work
+(`ReplanPolicy.iterations`), and call outcomes (rebooked: a new window, a failed stop opened
+again, then a re-plan, as the service does; accepted late). After every change the day is
+re-timed, `decide_events` keeps the open calls, and `optimizer.invariants.check_day` must
+find nothing. The same reports in a shuffled order must give the same day.
+
+Bounded for `make test` (30 examples of up to 25 steps, derandomized: the same examples every
+run). A long run, e.g. 1,000 examples of up to 30 steps from seed 1:
+    ONTIME_STATEFUL_EXAMPLES=1000 ONTIME_STATEFUL_STEPS=30 ONTIME_STATEFUL_SEED=1 \\
+        .venv/bin/pytest tests/optimizer/test_live_stateful.py
+A failure is shrunk to a minimal sequence of steps (Hypothesis prints it); shrinking a long
+one can take minutes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+from dataclasses import dataclass, replace
+
+from hypothesis import HealthCheck, seed, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+
+from optimizer.events import CallPolicy, Decisions, OpenCall, PlanView, StopStatus, StopView, decide_events
+from optimizer.handover import is_handover
+from optimizer.invariants import check_day
+from optimizer.model import Break, Courier, Depot, Location, Problem, Stop, TimeWindow
+from optimizer.replan import CourierEvent, DayState, EventKind, LivePlan, ReplanPolicy, reoptimize, retime
+from optimizer.solution import Route, Unassigned
+from optimizer.travel.euclidean import EuclideanSource
+
+SOURCE = EuclideanSource(scale=1)  # one planar unit = one metre = one second
+POLICY = ReplanPolicy(time_limit_s=0.1, iterations=50, seed=0)
+"""Bounded by work (solutions found), the clock only as a safety bound; only invariants are
+asserted of what it returns, which must hold for any answer."""
+CALLS = CallPolicy()
+CALL_IDS = itertools.count(1)
+
+EXAMPLES = int(os.environ.get("ONTIME_STATEFUL_EXAMPLES", "30"))
+STEPS = int(os.environ.get("ONTIME_STATEFUL_STEPS", "25"))
+SEED = os.environ.get("ONTIME_STATEFUL_SEED")
+
+
+def at(x: float, y: float) -> Location:
+    return Location(y, x, planar=True)
+
+
+@dataclass(frozen=True)
+class DaySpec:
+    stops: tuple[tuple[int, int, int, int, int, int], ...]
+    """(x, y, window start, window length, service, demand) per stop."""
+    capacities: tuple[int, ...]
+    lunch: tuple[int, int, int]
+    """(earliest start, latest start - earliest start, duration) of the first courier's break."""
+    handover_s: int | None
+    """Couriers may hand loaded parcels over, meeting for this long (None: they may not)."""
+
+
+coordinate = st.integers(-500, 500)
+day_specs = st.builds(
+    DaySpec,
+    st.lists(
+        st.tuples(
+            coordinate,
+            coordinate,
+            st.integers(0, 2_400),
+            st.integers(150, 2_400),
+            st.integers(0, 60),
+            st.integers(1, 2),
+        ),
+        min_size=6,
+        max_size=9,
+    ).map(tuple),
+    st.lists(st.integers(2, 6), min_size=2, max_size=3).map(tuple),
+    st.tuples(st.integers(200, 1_500), st.integers(0, 1_200), st.integers(60, 600)),
+    st.one_of(st.none(), st.integers(0, 300)),
+)
+
+
+def build_day(spec: DaySpec) -> LivePlan:
+    """The day and a plain first plan: stops by window start, each to the least loaded courier
+    with room, in window order; what fits nowhere is left out with a reason."""
+    stops = tuple(
+        Stop(f"s{k + 1}", at(x, y), (TimeWindow(a, a + length),), service, (demand,))
+        for k, (x, y, a, length, service, demand) in enumerate(spec.stops)
+    )
+    earliest, slack, duration = spec.lunch
+    couriers = tuple(
+        Courier(
+            f"c{k + 1}",
+            "hub",
+            0,
+            30_000,
+            (cap,),
+            profile="planar",
+            breaks=(Break("lunch", earliest, earliest + slack, duration),) if k == 0 else (),
+        )
+        for k, cap in enumerate(spec.capacities)
+    )
+    problem = Problem("stateful", (Depot("hub", at(0, 0)),), couriers, stops, ("parcels",), handover_s=spec.handover_s)
+    load = {c.id: 0 for c in couriers}
+    routes: dict[str, list[str]] = {c.id: [] for c in couriers}
+    left: list[Unassigned] = []
+    for stop in sorted(stops, key=lambda s: (s.earliest_s, s.id)):
+        room = [c for c in couriers if load[c.id] + stop.demand[0] <= c.capacity[0]]
+        if not room:
+            left.append(Unassigned(stop.id, "no van has room for it"))
+            continue
+        chosen = min(room, key=lambda c: (load[c.id], c.id))
+        routes[chosen.id].append(stop.id)
+        load[chosen.id] += stop.demand[0]
+    return LivePlan(problem, tuple(Route(c.id, tuple(routes[c.id])) for c in couriers), {}, tuple(left))
+
+
+def view_of(
+    day: DayState,
+    problem: Problem,
+    versions: dict[str, int],
+    calls: dict[str, OpenCall],
+    failed_called: set[str],
+    quiet: set[str],
+) -> PlanView:
+    """What `decide_events` compares, as the service builds it from a re-timed day."""
+    stops: dict[str, StopView] = {}
+    routes: dict[str, tuple[str, ...]] = {}
+    for courier in day.couriers:
+        free = []
+        for v in courier.visits:
+            if v.status in ("next", "ahead"):
+                free.append(v.stop_id)
+            if is_handover(v.stop_id):
+                continue  # a meeting of two couriers: nobody's booking, no call
+            status: StopStatus = "done" if v.status == "done" else "failed" if v.status == "failed" else "planned"
+            stops[v.stop_id] = StopView(
+                v.stop_id, courier.courier_id, status, v.eta_s, v.late_s, v.window.start_s, v.window.end_s
+            )
+        routes[courier.courier_id] = tuple(free)
+    for left in day.unassigned:
+        if left.stop_id not in stops and problem.has_stop(left.stop_id) and not is_handover(left.stop_id):
+            stop = problem.stop_by_id(left.stop_id)
+            stops[left.stop_id] = StopView(left.stop_id, None, "dropped", None, 0, stop.earliest_s, stop.latest_s)
+    return PlanView(day.now_s, routes, dict(versions), stops, dict(calls), frozenset(failed_called), frozenset(quiet))
+
+
+ReportSpec = tuple[int, str, bool, int, int, int, int, int]
+reports = st.tuples(
+    st.integers(0, 2),
+    st.sampled_from(["delay", "delay_here", "position_on", "position_off", "stop_completed", "stop_failed"]),
+    st.booleans(),
+    st.integers(-900, 600),
+    st.integers(0, 8),
+    st.integers(30, 1_500),
+    coordinate,
+    coordinate,
+)
+"""(courier, kind, timed by the plan, offset, which stop or leg, delay, x, y) of one report:
+sent `offset` s from the clock (before it: out of order), or, timed by the plan, within a
+minute of a moment of the courier's timeline (an arrival, start or end of service, a break)."""
+
+
+def worse(was: DayState, now: DayState) -> bool:
+    """Some courier's stops not yet served got later than booked, or a stop was left out."""
+
+    def late(day: DayState) -> dict[str, int]:
+        return {
+            c.courier_id: sum(v.late_s for v in c.visits if v.status not in ("done", "failed")) for c in day.couriers
+        }
+
+    before, after = late(was), late(now)
+    return any(after[c] > before.get(c, 0) for c in after) or len(now.unassigned) > len(was.unassigned)
+
+
+def timeline(day: DayState) -> list[tuple[str, list[tuple[str, str, int, int]]]]:
+    return [(c.courier_id, [(v.stop_id, v.status, v.eta_s, v.late_s) for v in c.visits]) for c in day.couriers]
+
+
+class LiveDay(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.live: LivePlan
+        self.day: DayState
+        self.calls: dict[str, OpenCall] = {}
+        self.quiet: set[str] = set()
+        self.failed_called: set[str] = set()
+        self.versions: dict[str, int] = {}
+        self.sent: list[CourierEvent] = []
+        self.base: LivePlan
+        """The plan at the last re-plan or change of the problem; `since_base` came after it."""
+        self.since_base: list[CourierEvent] = []
+        self.times: set[tuple[str, str, int]] = set()
+        self.made = 0
+
+    # -- changes -----------------------------------------------------------------------
+
+    @initialize(spec=day_specs)
+    def start(self, spec: DaySpec) -> None:
+        self.live = build_day(spec)
+        self.day = retime(self.live, SOURCE)
+        self.versions = {c.id: 1 for c in self.live.problem.couriers}
+        self._decide(self.day, self.day)
+        self._check("start", self.live, self.day)
+        self.base = self.live
+
+    @rule(reports=st.lists(reports, min_size=1, max_size=6), re_plan_if_worse=st.booleans())
+    def report(self, reports: list[ReportSpec], re_plan_if_worse: bool) -> None:
+        """Couriers report, one change each; when that made someone later, the service may
+        re-plan (as it does when the answer budget allows)."""
+        was = self.day
+        for spec in reports:
+            self._send(self._event(spec))
+        if re_plan_if_worse and worse(was, self.day):
+            self._change("re_plan when worse", reoptimize(self.live, self.day, SOURCE, POLICY))
+
+    def _event(self, spec: ReportSpec) -> CourierEvent:
+        """The report `spec` describes; a negative `offset` dates it before the clock (out of order)."""
+        courier, kind, by_plan, offset, pick, amount, x, y = spec
+        cid = self.live.problem.couriers[courier % len(self.live.problem.couriers)].id
+        moments = sorted(self._moments(cid)) if by_plan else []
+        route = next(r.stop_ids for r in self.live.routes if r.courier_id == cid)
+        progress = self.live.progress_of(cid)
+        position: Location | None = None
+        stop_id: str | None = None
+        delay_s = 0
+        what: EventKind
+        if kind in ("stop_completed", "stop_failed") and route:
+            what = "stop_completed" if kind == "stop_completed" else "stop_failed"
+            unserved = [s for s in route if not progress.served(s)]
+            stop_id = unserved[0] if unserved and pick < 5 else route[pick % len(route)]
+        elif kind in ("delay", "delay_here"):
+            what, delay_s = "delay", amount
+            if kind == "delay_here":
+                position = self._on_route(route, pick) if pick % 2 else at(x, y)
+        else:
+            what, position = "position", self._on_route(route, pick) if kind == "position_on" else at(x, y)
+        at_s = max(0, moments[offset % len(moments)] + offset % 121 - 60 if moments else self.live.now_s + offset)
+        while (cid, what, at_s) in self.times:  # two reports of one kind at one second: either may win
+            at_s += 1
+        self.times.add((cid, what, at_s))
+        self.made += 1
+        return CourierEvent(f"e{self.made}", cid, what, at_s, stop_id, position, delay_s)
+
+    @precondition(lambda self: bool(self.sent))
+    @rule(pick=st.integers(0, 1_000))
+    def report_again(self, pick: int) -> None:
+        """A report sent twice (a retry)."""
+        self._send(self.sent[pick % len(self.sent)])
+
+    @rule()
+    def re_plan(self) -> None:
+        better = reoptimize(self.live, self.day, SOURCE, POLICY)
+        self._change("re_plan", better)
+
+    @precondition(lambda self: bool(self.calls))
+    @rule(pick=st.integers(0, 100), opens_in=st.integers(0, 3_000), length=st.integers(0, 3_000))
+    def rebook(self, pick: int, opens_in: int, length: int) -> None:
+        """A call ends with a new window; a failed stop is open again on its courier's van. The
+        call closes, and the day is re-planned, as the service does."""
+        stop_id = sorted(self.calls)[pick % len(self.calls)]
+        call = self.calls.pop(stop_id)
+        self.quiet.discard(stop_id)
+        problem = self.live.problem
+        start = self.live.now_s + opens_in
+        stops = tuple(
+            replace(s, windows=(TimeWindow(start, start + length),)) if s.id == stop_id else s for s in problem.stops
+        )
+        plan = replace(self.live, problem=replace(problem, stops=stops))
+        if call.kind == "failed":
+            plan = reopen(plan, stop_id)
+        self._change(f"rebook {stop_id}", plan)
+        self._change("re_plan after rebook", reoptimize(self.live, self.day, SOURCE, POLICY))
+
+    @precondition(lambda self: any(c.kind == "late" for c in self.calls.values()))
+    @rule(pick=st.integers(0, 100))
+    def accept_late(self, pick: int) -> None:
+        late = sorted(s for s, c in self.calls.items() if c.kind == "late")
+        stop_id = late[pick % len(late)]
+        del self.calls[stop_id]
+        self.quiet.add(stop_id)
+        self._check(f"accept {stop_id} late", self.live, self.day)
+
+    @precondition(lambda self: len(self.since_base) > 1)
+    @rule(shuffle=st.randoms(use_true_random=False))
+    def reports_in_another_order(self, shuffle: random.Random) -> None:
+        """The same reports since the last re-plan, arrived in another order: the same day."""
+        reports = list(self.since_base)
+        shuffle.shuffle(reports)
+        plan = self.base
+        for event in reports:
+            plan = plan.with_event(event)
+        assert timeline(retime(plan, SOURCE)) == timeline(self.day), (
+            f"reports {[e.event_id for e in self.since_base]} in order {[e.event_id for e in reports]} give another day"
+        )
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _moments(self, cid: str) -> set[int]:
+        state = next(c for c in self.day.couriers if c.courier_id == cid)
+        moments = {
+            m for v in state.visits if v.timing for m in (v.timing.arrival_s, v.timing.start_s, v.timing.departure_s)
+        }
+        return moments | {m for b in state.timed.breaks for m in (b.start_s, b.end_s)} | {v.eta_s for v in state.visits}
+
+    def _on_route(self, route: tuple[str, ...], pick: int) -> Location:
+        """A point on the courier's route: at a stop, or halfway along a leg."""
+        problem = self.live.problem
+        hub = problem.depots[0].location
+        points = [hub, *(problem.stop_by_id(s).location for s in route), hub]
+        k = pick % (len(points) - 1)
+        a, b = points[k], points[k + 1]
+        if pick % 3 == 0:
+            return a
+        return at((a.lon + b.lon) / 2, (a.lat + b.lat) / 2)
+
+    def _send(self, event: CourierEvent) -> None:
+        self.sent.append(event)
+        self.since_base.append(event)
+        self._change(f"report {event}", self.live.with_event(event), rebase=False)
+
+    def _change(self, label: str, plan: LivePlan, *, rebase: bool = True) -> None:
+        day = retime(plan, SOURCE)
+        self._decide(self.day, day, plan.problem)
+        self._check(label, plan, day)
+        self.live, self.day = plan, day
+        if rebase:
+            self.base, self.since_base = plan, []
+
+    def _decide(self, before: DayState, after: DayState, problem: Problem | None = None) -> None:
+        """Open, move and close calls as `decide_events` says (the service's outbox aside)."""
+        was = view_of(before, self.live.problem, self.versions, self.calls, self.failed_called, self.quiet)
+        now = view_of(after, problem or self.live.problem, self.versions, {}, self.failed_called, self.quiet)
+        apply_decisions(decide_events(was, now, CALLS), self.calls, self.versions, self.failed_called)
+
+    def _check(self, label: str, plan: LivePlan, day: DayState) -> None:
+        found = check_day(
+            plan, day, self.calls, quiet=self.quiet, before=self.day, before_plan=self.live, source=SOURCE
+        )
+        assert not found, f"after {label}:\n" + "\n".join(f"  {v}" for v in found)
+
+
+def apply_decisions(
+    decisions: Decisions, calls: dict[str, OpenCall], versions: dict[str, int], failed_called: set[str]
+) -> None:
+    for update in decisions.route_updates:
+        versions[update.courier_id] = update.version
+    for close in decisions.close:
+        if close.stop_id in calls and calls[close.stop_id].call_id == close.call_id:
+            del calls[close.stop_id]
+    for create in decisions.create:
+        calls[create.stop_id] = OpenCall(f"call{next(CALL_IDS)}", create.stop_id, create.kind, create.eta_s)
+        if create.kind == "failed":
+            failed_called.add(create.stop_id)
+    for moved in decisions.update:
+        if moved.stop_id in calls:
+            calls[moved.stop_id] = replace(calls[moved.stop_id], kind=moved.kind, eta_s=moved.eta_s)
+
+
+def reopen(plan: LivePlan, stop_id: str) -> LivePlan:
+    """A failed stop rebooked: open again, at the end of its courier's route (the parcel is
+    still on that van), as the service does."""
+    progress = dict(plan.progress)
+    anchors = dict(plan.anchors)
+    routes = []
+    for route in plan.routes:
+        courier = route.courier_id
+        if stop_id not in route.stop_ids:
+            routes.append(route)
+            continue
+        if stop_id in plan.progress_of(courier).failed:
+            failed = {k: v for k, v in plan.progress_of(courier).failed.items() if k != stop_id}
+            progress[courier] = replace(plan.progress_of(courier), failed=failed)
+        kept = tuple(s for s in route.stop_ids if s != stop_id)
+        anchor = anchors.get(courier)
+        if anchor is not None and stop_id in route.stop_ids[: anchor.locked]:
+            presumed = tuple(p for p in anchor.presumed if p[0] != stop_id)
+            anchors[courier] = replace(anchor, locked=anchor.locked - 1, presumed=presumed)
+        routes.append(replace(route, stop_ids=(*kept, stop_id)))
+    return replace(plan, routes=tuple(routes), progress=progress, anchors=anchors)
+
+
+LiveDay.TestCase.settings = settings(
+    max_examples=EXAMPLES,
+    stateful_step_count=STEPS,
+    deadline=None,
+    derandomize=SEED is None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+if SEED is not None:
+    seed(int(SEED))(LiveDay)
+
+TestLiveDay = LiveDay.TestCase
