@@ -32,15 +32,19 @@ Rules (the `rule` of each violation):
   their start.
 - `lateness_as_booked`: every visit is timed against a current booked window of its stop:
   the window service would use at its ETA, and lateness is the ETA past that window's end.
-- `breaks_taken_once`: a timed route takes each of its courier's breaks at most once; with
-  `before` and `before_plan`, a break that had begun by `before`'s clock is not scheduled
-  again at another time (couriers who reported in the change exempt, as above).
+- `breaks_taken_once`: a timed route takes each of its courier's breaks at most once, and no
+  stop left to do is served during a break it says is taken; with `before` and
+  `before_plan`, a break that had begun by `before`'s clock is not scheduled again at another
+  time (couriers who reported in the change exempt, as above).
 - `capacity_holds`: parcels are loaded at the depot, so what a courier leaves with (every
   stop of their route: served, presumed or still to do) fits the vehicle in every dimension.
 
+- `parcels_stay_on_their_van`: a loaded parcel (`LivePlan.loaded`) is served by its van, or
+  by the taker of a planned hand-over, or by whoever reported serving it; with `before_plan`,
+  its van changes only through a hand-over.
+
 Rules are plain functions of a `DayCheck` listed in `RULES`; `check_day(rules=...)` takes
-others. The parcel rule of issue 10 ("no loaded parcel changes van without a hand-over")
-belongs there (see `RULES`) once stops know which van their parcel is on.
+others.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ ETAS_FOLLOW_TRAVEL = "etas_follow_travel"
 LATENESS_AS_BOOKED = "lateness_as_booked"
 BREAKS_TAKEN_ONCE = "breaks_taken_once"
 CAPACITY_HOLDS = "capacity_holds"
+PARCELS_STAY_ON_THEIR_VAN = "parcels_stay_on_their_van"
 
 _SERVED = ("done", "failed")
 _LEFT = ("next", "ahead")
@@ -409,6 +414,18 @@ def breaks_taken_once(check: DayCheck) -> Iterator[Violation]:
                 yield Violation(BREAKS_TAKEN_ONCE, state.courier_id, f"takes break {break_id} {ids.count(break_id)}x")
             if break_id not in known:
                 yield Violation(BREAKS_TAKEN_ONCE, state.courier_id, f"takes break {break_id}, not one of theirs")
+        for visit in state.visits:
+            if visit.status not in _LEFT or visit.timing is None:
+                continue
+            begin, end = visit.timing.start_s, visit.timing.departure_s
+            for taken in state.timed.breaks:
+                if taken.start_s < begin < taken.end_s or (begin < taken.end_s and taken.start_s < end):
+                    yield Violation(
+                        BREAKS_TAKEN_ONCE,
+                        visit.stop_id,
+                        f"{state.courier_id} serves it at {begin}-{visit.timing.departure_s}s, during break "
+                        f"{taken.break_id} ({taken.start_s}-{taken.end_s}s)",
+                    )
     if check.before is None:
         return
     reported = check.reported()
@@ -443,6 +460,36 @@ def capacity_holds(check: DayCheck) -> Iterator[Violation]:
                 )
 
 
+def parcels_stay_on_their_van(check: DayCheck) -> Iterator[Violation]:
+    """A loaded parcel is on its van's route (or left out), or on the route of the courier a
+    planned hand-over gives it to, or served by whoever reported serving it (what they did
+    stands). With `before_plan`: no parcel's van changes but through a hand-over."""
+    live = check.live
+    placed = _first_placed(check.day)
+    for stop_id, holder in live.loaded.items():
+        if stop_id not in placed:
+            continue
+        courier_id, visit = placed[stop_id]
+        if courier_id == holder or _handed(live, stop_id, holder, courier_id):
+            continue
+        if visit.status in _SERVED and live.progress_of(courier_id).served(stop_id):
+            continue
+        yield Violation(
+            PARCELS_STAY_ON_THEIR_VAN, stop_id, f"its parcel is on {holder}'s van, but {courier_id} is to serve it"
+        )
+    if check.before_plan is None:
+        return
+    for stop_id, was in check.before_plan.loaded.items():
+        now = live.loaded.get(stop_id)
+        moved = now is not None and now != was and not _handed(live, stop_id, was, now)
+        if moved and now is not None and not live.progress_of(now).served(stop_id):
+            yield Violation(PARCELS_STAY_ON_THEIR_VAN, stop_id, f"moved from {was}'s van to {now}'s, no hand-over")
+
+
+def _handed(live: LivePlan, stop_id: str, giver: str, taker: str) -> bool:
+    return any(h.giver == giver and h.taker == taker and stop_id in h.stop_ids for h in live.handovers)
+
+
 RULES: tuple[Rule, ...] = (
     every_stop_once,
     one_call_per_late_stop,
@@ -452,9 +499,7 @@ RULES: tuple[Rule, ...] = (
     lateness_as_booked,
     breaks_taken_once,
     capacity_holds,
-    # Hook for the parcel rule of issue 10 ("no loaded parcel changes van without a
-    # hand-over"): once a stop knows the van its parcel is on, add a Rule comparing
-    # `check.before_plan` with `check.live` here.
+    parcels_stay_on_their_van,
 )
 
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from optimizer.events import OpenCall
+from optimizer.handover import Handover
 from optimizer.invariants import (
     BREAKS_TAKEN_ONCE,
     CAPACITY_HOLDS,
@@ -17,6 +18,7 @@ from optimizer.invariants import (
     LATENESS_AS_BOOKED,
     NO_ETA_BEFORE_OWN_CLOCK,
     ONE_CALL_PER_LATE_STOP,
+    PARCELS_STAY_ON_THEIR_VAN,
     RULES,
     SERVED_NEVER_MOVE,
     DayCheck,
@@ -294,6 +296,15 @@ def test_a_break_is_taken_once() -> None:
     assert broken(check_day(live, foreign), BREAKS_TAKEN_ONCE) == {"c1"}
 
 
+def test_no_stop_is_served_during_a_break() -> None:
+    live = lunch_day(0)
+    day = retime(live, SOURCE)
+    assert check_day(live, with_breaks(day, BreakTiming("lunch", 320, 320))) == ()  # a break of no time
+    assert check_day(live, with_breaks(day, BreakTiming("lunch", 330, 630))) == ()  # right after s3
+    during = with_breaks(day, BreakTiming("lunch", 300, 600))  # s3 is served at 320-330
+    assert broken(check_day(live, during), BREAKS_TAKEN_ONCE) == {"s3"}
+
+
 def test_a_break_begun_is_not_scheduled_again() -> None:
     live = lunch_day(500)
     before = retime(live, SOURCE)
@@ -338,3 +349,22 @@ def test_more_rules_plug_in_beside_the_built_in_ones() -> None:
     live = plan(line_day([(0, 5_000)], couriers=2), ("s1",), ())
     found = check_day(live, retime(live, SOURCE), rules=(*RULES, no_empty_route))
     assert found == (Violation("no_empty_route", "c2", "an idle courier"),) and seen[0].live is live
+
+
+# -- parcels_stay_on_their_van -------------------------------------------------------------
+
+
+def test_a_loaded_parcel_on_another_van_without_a_hand_over_breaks_parcels_stay_on_their_van() -> None:
+    problem = _parcel_day()
+    moved = LivePlan(problem, (Route("c1", ("s1",)), Route("c2", ("s2",))), {}, loaded={"s2": "c1"})
+    assert [v.rule for v in check_day(moved, retime(moved, SOURCE))] == [PARCELS_STAY_ON_THEIR_VAN]
+    handed = replace(moved, handovers=(Handover("c1", "c2", ("s2",), Location(0, 100, planar=True), 100),))
+    assert PARCELS_STAY_ON_THEIR_VAN not in {v.rule for v in check_day(handed, retime(handed, SOURCE))}
+    kept = replace(moved, routes=(Route("c1", ("s1", "s2")), Route("c2", ())))
+    assert PARCELS_STAY_ON_THEIR_VAN not in {v.rule for v in check_day(kept, retime(kept, SOURCE))}
+
+
+def _parcel_day() -> Problem:
+    stops = tuple(Stop(f"s{k}", Location(0, 100.0 * k, planar=True), (TimeWindow(0, 5_000),), 10) for k in (1, 2))
+    fleet = tuple(Courier(f"c{k}", "hub", 0, 100_000, profile="planar") for k in (1, 2))
+    return Problem("parcels", (Depot("hub", Location(0, 0, planar=True)),), fleet, stops)
