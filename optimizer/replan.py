@@ -328,8 +328,11 @@ class _Walk:
                 self.visits.append(LiveVisit(v.stop_id, "presumed", start, late, window, timing))
         else:
             _, timed = self.time([stop_id])
-        # breaks the plan had before this stop were taken on the way; later ones are still due
-        self.take_breaks([b.break_id for b in timed.breaks if b.start_s < timed.visits[-1].arrival_s], timed)
+        # breaks the plan had before this stop were taken on the way, if the report leaves time
+        # for them; later ones are still due
+        self.take_breaks(
+            [b.break_id for b in timed.breaks if b.start_s < timed.visits[-1].arrival_s and b.end_s <= eta], timed
+        )
         window = stop.window_for(eta)
         self.visits.append(LiveVisit(stop_id, status, eta, max(0, eta - window.end_s), window, None))
         self.place, self.ready_s, self.heading = stop.location, max(self.ready_s, when), False
@@ -361,7 +364,8 @@ class _Walk:
         behind = _leg_on(self.problem, here, rest[: started + 1], where, started)
         self._presume(timed, behind, at_s)
         self.move_to(where, at_s, heading=True)
-        self.ready_s = at_s
+        # a break under way when they were seen runs to its end
+        self.ready_s = max([at_s, *(b.end_s for b in self.taken if b.start_s <= at_s)])
         return rest[behind:]
 
     def held(self, rest: list[str], hold: Hold, where: Location | None) -> list[str]:
@@ -381,15 +385,26 @@ class _Walk:
             self.move_to(last.location, served[-1].departure_s + delay, heading=False)
         elif after is not None and hold.at_s >= after.arrival_s:  # held while waiting at the next stop
             self.move_to(self.problem.stop_by_id(after.stop_id).location, hold.until_s, heading=True)
-        elif served:  # held on the road to the next stop
+        elif after is not None and (served or hold.at_s > timed.start_s):
+            # on the road to the next stop (or in a break before the leg): once free again, they
+            # drive what was left of the leg
+            origin = self.problem.stop_by_id(served[-1].stop_id).location if served else self.place
+            leg = self._travel_s(origin, after.stop_id)
+            left = max(0, min(leg, after.arrival_s - hold.at_s))
+            self.move_to(self.problem.stop_by_id(after.stop_id).location, hold.until_s + left, heading=True)
+        elif served:  # held after the last stop
             last = self.problem.stop_by_id(served[-1].stop_id)
-            self.move_to(last.location, served[-1].departure_s + delay, heading=after is not None)
-        elif hold.at_s <= timed.start_s:  # before leaving
+            self.move_to(last.location, max(served[-1].departure_s, hold.until_s), heading=False)
+        else:  # before leaving
             self.ready_s = max(self.ready_s, hold.until_s)
-        else:  # on the road to the first stop
-            self.ready_s = timed.start_s + delay
-            self.heading = after is not None
         return rest[len(served) :]
+
+    def _travel_s(self, origin: Location | None, stop_id: str) -> int:
+        """Driving time from `origin` (None: the courier's depot) to `stop_id`."""
+        alone = replace(self.courier, start_at=origin, available_s=0, breaks=(), fixed_prefix=())
+        sub = _subproblem(self.problem, [alone], [self.problem.stop_by_id(stop_id)])
+        timed = schedule_route(sub, self.matrices(sub), 0, [stop_id])
+        return timed.visits[0].arrival_s - timed.start_s
 
     def served_by(self, rest: list[str], cut: int, floor_s: int) -> list[str]:
         """`rest[cut:]` was given to the courier at `floor_s`: they cannot start it earlier."""

@@ -164,3 +164,33 @@ def test_a_stop_left_out_is_placed_when_a_courier_has_time_and_room() -> None:
     assert placed.unassigned == ()
     _, visit = placed.visits["s3"]
     assert 14_000 <= visit.eta_s <= 16_000
+
+
+def test_a_hold_during_a_break_before_a_leg_delays_the_drive_after_it() -> None:
+    lunch = Break("lunch", 150, 210, 60)
+    plan = LivePlan(line_day([(1_000, 1_100)], breaks=(lunch,)), (Route("c1", ("s1",)),), {})
+    # lunch at the hub 150-210, then 100 s to s1 and a wait for 1000; held 200-1100
+    held = plan.with_event(CourierEvent("d", "c1", "delay", 200, delay_s=900))
+    assert timeline(held) == [("s1", "next", 1_200)]
+    assert [b.start_s for b in retime(held, SOURCE).couriers[0].timed.breaks] == [150]
+
+
+def test_a_position_during_a_break_lets_the_break_run_to_its_end() -> None:
+    lunch = Break("lunch", 0, 150, 300)
+    plan = LivePlan(line_day([(0, 5_000)] * 2, breaks=(lunch,)), (Route("c1", ("s1", "s2")),), {})
+    state = retime(plan, SOURCE).couriers[0]
+    assert [(b.start_s, b.end_s) for b in state.timed.breaks] == [(110, 410)]
+    seen = plan.with_event(CourierEvent("p", "c1", "position", 200, position=at(150)))
+    assert timeline(seen) == [("s1", "presumed", 100), ("s2", "next", 460)]
+
+
+def test_a_break_the_reports_leave_no_time_for_is_still_due() -> None:
+    lunch = Break("lunch", 100, 800, 300)
+    problem = line_day([(0, 5_000), (600, 5_000), (0, 5_000)], breaks=(lunch,))
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2", "s3")),), {})
+    assert [b.start_s for b in retime(plan, SOURCE).couriers[0].timed.breaks] == [110]  # in the wait for s2
+    # s2 done at 300: no 300 s lunch fitted before it, so it is still to come
+    done = plan.with_event(CourierEvent("d2", "c1", "stop_completed", 300, stop_id="s2"))
+    state = retime(done, SOURCE).couriers[0]
+    assert state.breaks_taken == () and [b.start_s for b in state.timed.breaks] == [410]  # after s3 now
+    assert timeline(done)[-1] == ("s3", "ahead", 400)
