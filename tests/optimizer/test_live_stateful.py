@@ -13,16 +13,19 @@ Bounded for `make test` (30 examples of up to 25 steps, derandomized: the same e
 run). A long run, e.g. 1,000 examples of up to 30 steps from seed 1:
     ONTIME_STATEFUL_EXAMPLES=1000 ONTIME_STATEFUL_STEPS=30 ONTIME_STATEFUL_SEED=1 \\
         .venv/bin/pytest tests/optimizer/test_live_stateful.py
-A failure is shrunk to a minimal sequence of steps (Hypothesis prints it); shrinking a long
+(ONTIME_STATEFUL_LOG=FILE writes how many changes were checked.) A failure is shrunk to a
+minimal sequence of steps (Hypothesis prints it); shrinking a long
 one can take minutes.
 """
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import random
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
@@ -42,6 +45,8 @@ POLICY = ReplanPolicy(time_limit_s=0.1, iterations=50, seed=0)
 asserted of what it returns, which must hold for any answer."""
 CALLS = CallPolicy()
 CALL_IDS = itertools.count(1)
+CHECKED = itertools.count()
+"""Changes checked in this process; with ONTIME_STATEFUL_LOG=FILE the total is written there."""
 
 EXAMPLES = int(os.environ.get("ONTIME_STATEFUL_EXAMPLES", "30"))
 STEPS = int(os.environ.get("ONTIME_STATEFUL_STEPS", "25"))
@@ -338,6 +343,7 @@ class LiveDay(RuleBasedStateMachine):
         apply_decisions(decide_events(was, now, CALLS), self.calls, self.versions, self.failed_called)
 
     def _check(self, label: str, plan: LivePlan, day: DayState) -> None:
+        next(CHECKED)
         found = check_day(
             plan, day, self.calls, quiet=self.quiet, before=self.day, before_plan=self.live, source=SOURCE
         )
@@ -394,5 +400,7 @@ LiveDay.TestCase.settings = settings(
 )
 if SEED is not None:
     seed(int(SEED))(LiveDay)
+if LOG := os.environ.get("ONTIME_STATEFUL_LOG"):
+    atexit.register(lambda: Path(LOG).write_text(f"{next(CHECKED)} changes checked\n"))
 
 TestLiveDay = LiveDay.TestCase
