@@ -64,6 +64,7 @@ from optimizer.replan import (
     rebase,
     retime,
     retime_courier,
+    unlock_rebooked,
 )
 from optimizer.travel.haversine import HaversineSource
 from scenarios.executors import Executor, result_within
@@ -427,7 +428,7 @@ class PlanService:
                 if reopened and stop_id in route.stop_ids:
                     kept = (*kept, stop_id)  # the parcel is still on this courier's vehicle
                 elif body.outcome == "rebooked" and stop_id in kept:
-                    kept = _unlock_rebooked(plan, anchors, route.courier_id, kept, stop_id, statuses)
+                    kept = unlock_rebooked(plan, anchors, route.courier_id, kept, stop_id, statuses)
                 routes.append(replace(route, stop_ids=kept))
             return replace(plan, problem=problem, routes=tuple(routes), anchors=anchors)
 
@@ -908,36 +909,6 @@ def _require_open(s: Any, call_id: str) -> None:
     current = repo.get_call(s, call_id)
     if current.status != "open":
         raise ApiError(409, "conflict", f"call {call_id} is already closed ({current.outcome or 'resolved'})")
-
-
-def _unlock_rebooked(
-    plan: LivePlan,
-    anchors: dict[str, Anchor],
-    courier_id: str,
-    route: tuple[str, ...],
-    stop_id: str,
-    statuses: dict[str, str],
-) -> tuple[str, ...]:
-    """`route` with a rebooked stop, not reported, made free again if the plan had it behind
-    the courier (locked by a re-optimization, or presumed served by the clock): out of the
-    locked prefix (`anchors` updated) and right after it and after whatever the courier has
-    passed or is driving to since, so it is re-timed and re-optimized into its new window."""
-    progress = plan.progress_of(courier_id)
-    if progress.served(stop_id):
-        return route
-    anchor = anchors.get(courier_id)
-    locked = anchor.locked if anchor is not None else 0
-    where = route.index(stop_id)
-    if where >= locked and statuses.get(stop_id) != "presumed":
-        return route
-    if anchor is not None and where < locked:
-        locked -= 1
-        presumed = tuple(p for p in anchor.presumed if p[0] != stop_id)
-        anchors[courier_id] = replace(anchor, locked=locked, presumed=presumed)
-    rest = [x for x in route if x != stop_id]
-    behind = [i + 1 for i, x in enumerate(rest) if statuses.get(x, "ahead") != "ahead" or progress.served(x)]
-    at = max([locked, *behind])
-    return (*rest[:at], stop_id, *rest[at:])
 
 
 def _remember(kept: dict[str, Any], key: str, value: Any, count: int = 32) -> None:

@@ -739,6 +739,36 @@ def hand_over(live: LivePlan, stop_id: str, courier_id: str) -> LivePlan:
     return replace(live, routes=tuple(routes), unassigned=unassigned, anchors=anchors)
 
 
+def unlock_rebooked(
+    plan: LivePlan,
+    anchors: dict[str, Anchor],
+    courier_id: str,
+    route: tuple[str, ...],
+    stop_id: str,
+    statuses: dict[str, str],
+) -> tuple[str, ...]:
+    """`route` with a rebooked stop, not reported, made free again if the plan had it behind
+    the courier (locked by a re-optimization, or presumed served by the clock): out of the
+    locked prefix (`anchors` updated) and right after it and after whatever the courier has
+    passed or is driving to since, so it is re-timed and re-optimized into its new window."""
+    progress = plan.progress_of(courier_id)
+    if progress.served(stop_id):
+        return route
+    anchor = anchors.get(courier_id)
+    locked = anchor.locked if anchor is not None else 0
+    where = route.index(stop_id)
+    if where >= locked and statuses.get(stop_id) != "presumed":
+        return route
+    if anchor is not None and where < locked:
+        locked -= 1
+        presumed = tuple(p for p in anchor.presumed if p[0] != stop_id)
+        anchors[courier_id] = replace(anchor, locked=locked, presumed=presumed)
+    rest = [x for x in route if x != stop_id]
+    behind = [i + 1 for i, x in enumerate(rest) if statuses.get(x, "ahead") != "ahead" or progress.served(x)]
+    at = max([locked, *behind])
+    return (*rest[:at], stop_id, *rest[at:])
+
+
 def rebase(latest: LivePlan, base: LivePlan, better: LivePlan) -> LivePlan | None:
     """Carry `better`, re-optimized from `base`, onto `latest`: `base` plus what couriers
     reported while the search ran. None when the two cannot both hold.
