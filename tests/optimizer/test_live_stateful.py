@@ -9,7 +9,7 @@ again, then a re-plan, as the service does; accepted late). After every change t
 re-timed, `decide_events` keeps the open calls, and `optimizer.invariants.check_day` must
 find nothing. The same reports in a shuffled order must give the same day.
 
-Bounded for `make test` (30 examples of up to 25 steps, derandomized: the same examples every
+Bounded for `make test` (30 examples of up to 8 steps, derandomized: the same examples every
 run). A long run, e.g. 1,000 examples of up to 30 steps from seed 1:
     ONTIME_STATEFUL_EXAMPLES=1000 ONTIME_STATEFUL_STEPS=30 ONTIME_STATEFUL_SEED=1 \\
         .venv/bin/pytest tests/optimizer/test_live_stateful.py
@@ -35,21 +35,30 @@ from optimizer.events import CallPolicy, Decisions, OpenCall, PlanView, StopStat
 from optimizer.handover import is_handover
 from optimizer.invariants import check_day
 from optimizer.model import Break, Courier, Depot, Location, Problem, Stop, TimeWindow
-from optimizer.replan import CourierEvent, DayState, EventKind, LivePlan, ReplanPolicy, reoptimize, retime
+from optimizer.replan import (
+    CourierEvent,
+    DayState,
+    EventKind,
+    LivePlan,
+    ReplanPolicy,
+    reoptimize,
+    retime,
+    unlock_rebooked,
+)
 from optimizer.solution import Route, Unassigned
 from optimizer.travel.euclidean import EuclideanSource
 
 SOURCE = EuclideanSource(scale=1)  # one planar unit = one metre = one second
-POLICY = ReplanPolicy(time_limit_s=0.1, iterations=50, seed=0)
-"""Bounded by work (solutions found), the clock only as a safety bound; only invariants are
-asserted of what it returns, which must hold for any answer."""
+POLICY = ReplanPolicy(time_limit_s=30.0, iterations=1, seed=0)
+"""The first solution found: bounded by work (the clock is only a safety bound), so the answer is
+the same on a busy machine; only invariants are asserted of it, which hold for any answer."""
 CALLS = CallPolicy()
 CALL_IDS = itertools.count(1)
 CHECKED = itertools.count()
 """Changes checked in this process; with ONTIME_STATEFUL_LOG=FILE the total is written there."""
 
 EXAMPLES = int(os.environ.get("ONTIME_STATEFUL_EXAMPLES", "30"))
-STEPS = int(os.environ.get("ONTIME_STATEFUL_STEPS", "25"))
+STEPS = int(os.environ.get("ONTIME_STATEFUL_STEPS", "8"))
 SEED = os.environ.get("ONTIME_STATEFUL_SEED")
 
 
@@ -270,12 +279,23 @@ class LiveDay(RuleBasedStateMachine):
         stop_id = sorted(self.calls)[pick % len(self.calls)]
         call = self.calls.pop(stop_id)
         self.quiet.discard(stop_id)
-        problem = self.live.problem
+        freed = self.live
+        if call.kind != "failed":  # a stop the plan had behind its courier is free again, as the service does
+            statuses = {v.stop_id: v.status for c in self.day.couriers for v in c.visits}
+            anchors = dict(freed.anchors)
+            routes = tuple(
+                replace(r, stop_ids=unlock_rebooked(freed, anchors, r.courier_id, r.stop_ids, stop_id, statuses))
+                if stop_id in r.stop_ids
+                else r
+                for r in freed.routes
+            )
+            freed = replace(freed, routes=routes, anchors=anchors)
+        problem = freed.problem
         start = self.live.now_s + opens_in
         stops = tuple(
             replace(s, windows=(TimeWindow(start, start + length),)) if s.id == stop_id else s for s in problem.stops
         )
-        plan = replace(self.live, problem=replace(problem, stops=stops))
+        plan = replace(freed, problem=replace(problem, stops=stops))
         if call.kind == "failed":
             plan = reopen(plan, stop_id)
         self._change(f"rebook {stop_id}", plan)
