@@ -138,6 +138,12 @@ def test_dispatcher_courier_and_service_work_the_day_live(
     expect(desk.locator("#call-list li.call")).to_have_count(len(delay_calls), timeout=LIVE_MS)
     for call in delay_calls:
         expect(desk.locator(f"#call-list li.call[data-call-id='{call['id']}']")).to_have_count(1)
+    # Mark every call's node and start rebooking the first: a later refresh must keep both.
+    desk.evaluate("for (const li of document.querySelectorAll('#call-list li.call')) li._seen = true")
+    first_call = delay_calls[0]["id"] if delay_calls else None
+    if first_call:
+        desk.locator(f"#call-list li.call[data-call-id='{first_call}'] button[data-outcome=rebooked]").click()
+        expect(desk.locator(f"#call-list li.call[data-call-id='{first_call}'] form.rebook")).to_have_count(1)
 
     # The courier's next stop fails ("customer not at home"): a call opens for it.
     phone.goto(server.base + f"/console/courier/?plan={plan_id}&at={quote(FAIL_AT)}")
@@ -155,6 +161,17 @@ def test_dispatcher_courier_and_service_work_the_day_live(
 
     expect(desk.locator(f"#call-list li.call[data-stop='{stop_id}']")).to_have_count(1, timeout=LIVE_MS)
     expect(desk.locator("#call-count")).to_have_text(str(len(open_calls(server, plan_id))), timeout=LIVE_MS)
+    # Calls open before and after the failure kept their nodes (refreshed in place, never
+    # detached under the dispatcher's hand) and the rebook form being filled in is still there.
+    still_open = {c["id"] for c in open_calls(server, plan_id)} & {c["id"] for c in delay_calls}
+    replaced = desk.evaluate(
+        "ids => ids.filter(id => !document.querySelector(`#call-list li.call[data-call-id='${id}']`)?._seen)",
+        sorted(still_open),
+    )
+    assert replaced == [], f"call nodes re-created instead of refreshed: {replaced}"
+    if first_call in still_open:
+        expect(desk.locator(f"#call-list li.call[data-call-id='{first_call}'] form.rebook")).to_have_count(1)
+        desk.locator(f"#call-list li.call[data-call-id='{first_call}'] form.rebook button.link").click()
     desk.locator(f"#call-list li.call[data-stop='{stop_id}']").scroll_into_view_if_needed()
     desk.screenshot(path=str(SCREENSHOTS / "dispatcher.png"), full_page=False)
     desk.screenshot(path=str(SCREENSHOTS / "dispatcher-full.png"), full_page=True)

@@ -60,35 +60,39 @@ export function renderCalls(list, calls, { offset = 0, onDone = () => {}, status
     fill(list, h("li", { class: "empty" }, "No open calls."));
     return;
   }
-  // Keyed by call id: an unchanged call keeps its node (and any rebook form being filled in).
+  // Keyed by call id: a call keeps its node for as long as it is open. When its facts change
+  // (a new ETA after a re-plan) the node is refreshed in place, so a rebook form being filled
+  // in stays, and nothing holding the node (focus, a scroll, a test) sees it detached.
   const existing = new Map([...list.children].filter((li) => li.dataset.callId).map((li) => [li.dataset.callId, li]));
   const items = sorted.map((call) => {
     const sig = JSON.stringify(call);
-    const old = existing.get(call.id);
-    if (old && old._sig === sig) return old;
-    const item = makeItem(call);
-    item._sig = sig;
+    const item = existing.get(call.id) || h("li", { "data-call-id": call.id });
+    if (item._sig !== sig) {
+      item._sig = sig;
+      item._call = call;
+      describe(item, call);
+    }
     return item;
   });
   const current = [...list.children];
   if (current.length !== items.length || current.some((node, i) => node !== items[i])) fill(list, items);
 
-  function makeItem(call) {
-    const item = h("li", {
-      class: `call${call.urgent ? " urgent" : ""} kind-${call.kind}`,
-      "data-call-id": call.id,
-      "data-stop": call.stop_id,
-    });
+  function describe(item, call) {
+    item.className = `call${call.urgent ? " urgent" : ""} kind-${call.kind}`;
+    item.dataset.stop = call.stop_id;
+    const form = item.querySelector("form.rebook");
+    item.replaceChildren();
     const record = async (outcome, newWindow) => {
+      const open = item._call;
       for (const b of item.querySelectorAll("button")) b.disabled = true;
       try {
         const body = { outcome };
         if (newWindow) body.new_window = newWindow;
-        await post(`/v1/calls/${encodeURIComponent(call.id)}/outcome`, body);
+        await post(`/v1/calls/${encodeURIComponent(open.id)}/outcome`, body);
         item.classList.add("closed");
         item.remove();
-        status(`${call.customer ? call.customer.name || call.stop_id : call.stop_id}: ${outcome.replace("_", " ")}`, "ok");
-        onDone(call, outcome);
+        status(`${open.customer ? open.customer.name || open.stop_id : open.stop_id}: ${outcome.replace("_", " ")}`, "ok");
+        onDone(open, outcome);
       } catch (exc) {
         for (const b of item.querySelectorAll("button")) b.disabled = false;
         status(`could not record the outcome: ${explain(exc)}`, "error");
@@ -144,7 +148,7 @@ export function renderCalls(list, calls, { offset = 0, onDone = () => {}, status
         h("button", { type: "button", "data-outcome": "cancelled", onclick: () => record("cancelled") }, "Cancelled"),
       );
       item.append(actions);
+      if (form) item.append(form);
     }
-    return item;
   }
 }
