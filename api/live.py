@@ -58,9 +58,8 @@ def initial_state(
 def domain_problem(wire: ProblemIn, state: State) -> Problem:
     """The day's problem with customer-service overrides applied."""
     problem = with_handovers(wire.to_domain(), handovers(state))
-    overrides = state.get("overrides", {})
-    windows = overrides.get("windows", {})
-    cancelled = set(overrides.get("cancelled", []))
+    windows = state.get("overrides", {}).get("windows", {})
+    cancelled = cancelled_stops(state)
     if not windows and not cancelled:
         return problem
     stops = tuple(
@@ -69,6 +68,19 @@ def domain_problem(wire: ProblemIn, state: State) -> Problem:
         if s.id not in cancelled
     )
     return replace(problem, stops=stops)
+
+
+def cancelled_stops(state: State) -> set[str]:
+    """Stops customer service cancelled that no courier has attempted: they leave the day. A
+    stop already served or attempted stays, as the fact it is (the attempt took its courier's
+    time, and the parcel is still on their van)."""
+    attempted = {
+        stop_id
+        for doc in state.get("progress", {}).values()
+        for key in ("done", "failed")
+        for stop_id in doc.get(key, {})
+    }
+    return set(state.get("overrides", {}).get("cancelled", [])) - attempted
 
 
 def handovers(state: State) -> tuple[Handover, ...]:

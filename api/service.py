@@ -55,13 +55,14 @@ from optimizer.events import CallKind, CallPolicy, Decisions, OpenCall, PlanView
 from optimizer.invariants import InvariantBroken, assert_day
 from optimizer.model import Location, Problem
 from optimizer.replan import (
-    Anchor,
     CourierEvent,
     DayState,
     LivePlan,
     ReplanPolicy,
+    forget_failure,
     hand_over,
     rebase,
+    reopen_failed,
     retime,
     retime_courier,
     unlock_rebooked,
@@ -228,7 +229,7 @@ class PlanService:
         state = record.state or {}
         wire = self._wire(record)
         solved = record.status == "solved" and bool(state)
-        stops_total = len(wire.stops) - len(state.get("overrides", {}).get("cancelled", []))
+        stops_total = len(wire.stops) - len(live.cancelled_stops(state))
         return PlanOut(
             id=record.id,
             name=record.name,
@@ -279,7 +280,7 @@ class PlanService:
                     if holder is not None and body.stop_id in plan.progress_of(holder).failed:
                         # another attempt after the holder's failed one: the stop is theirs now, and
                         # the holder keeps where the failed attempt left them
-                        plan = self._forget_failure(plan, holder, body.stop_id)
+                        plan = forget_failure(plan, holder, body.stop_id, self.source)
                     plan = hand_over(plan, body.stop_id, body.courier_id)
             return plan.with_event(event)
 
@@ -309,42 +310,6 @@ class PlanService:
                 repeated = repo.find_event(s, plan_id, body.event_id)
             assert repeated is not None and repeated.response is not None
             return Answered(EventOut.model_validate(repeated.response), "repeated", time.perf_counter() - began)
-
-    def _forget_failure(self, plan: LivePlan, courier_id: str, stop_id: str) -> LivePlan:
-        """`plan` without `courier_id`'s failed attempt at `stop_id` (rebooked, or served by a
-        colleague since). The attempt still says where and when the courier was: unless a
-        re-optimization since has them further on, they are anchored there, at its time, with
-        the stops before it behind them as they were, so they are never sent back in time (the
-        attempt's stop itself, no longer reported, is free again)."""
-        progress = plan.progress_of(courier_id)
-        when = progress.failed.get(stop_id)
-        if when is None:
-            return plan
-        everyone = dict(plan.progress)
-        everyone[courier_id] = replace(progress, failed={k: v for k, v in progress.failed.items() if k != stop_id})
-        forgotten = replace(plan, progress=everyone)
-        route = next((r for r in plan.routes if r.courier_id == courier_id), None)
-        stops = [s for s in route.stop_ids if plan.problem.has_stop(s)] if route is not None else []
-        if stop_id not in stops:
-            return forgotten
-        where = stops.index(stop_id)
-        current = plan.anchors.get(courier_id)
-        if current is not None and current.locked > where:
-            return forgotten  # re-optimized since the attempt: that anchor holds it, and more
-        timed = next(c for c in retime(plan, self.source).couriers if c.courier_id == courier_id)
-        if [v.stop_id for v in timed.visits[: where + 1]] != stops[: where + 1]:
-            return forgotten
-        anchors = dict(plan.anchors)
-        anchors[courier_id] = Anchor(
-            where,
-            plan.problem.stop_by_id(stop_id).location,
-            when,
-            False,
-            tuple((v.stop_id, v.eta_s, v.late_s) for v in timed.visits[:where] if v.status == "presumed"),
-            seen_s=progress.last_report_s,
-            breaks_taken=tuple(b.break_id for b in timed.timed.breaks if b.start_s < when),
-        )
-        return replace(forgotten, anchors=anchors)
 
     def _to_event(self, wire: ProblemIn, body: EventIn) -> CourierEvent:
         at_s = live.seconds_since(wire.day_start, body.at)
@@ -409,8 +374,7 @@ class PlanService:
                 # a new appointment for a failed delivery: the stop is open again, and should it
                 # fail again, that is a new failure to call about
                 state["failed_called"] = [x for x in state.get("failed_called", []) if x != stop_id]
-                for courier_id in [c for c, p in plan.progress.items() if stop_id in p.failed]:
-                    plan = self._forget_failure(plan, courier_id, stop_id)
+                plan = reopen_failed(plan, stop_id, self.source)
             # the timing of the stop's courier at the clock, before the change: what they have
             # passed or are driving to (a rebooked stop presumed served goes after it)
             statuses: dict[str, str] = {}
@@ -419,18 +383,17 @@ class PlanService:
             anchors = dict(plan.anchors)
             routes = []
             for route in plan.routes:
-                kept = tuple(x for x in route.stop_ids if problem.has_stop(x) and not (reopened and x == stop_id))
+                kept = tuple(x for x in route.stop_ids if problem.has_stop(x))
                 anchor = anchors.get(route.courier_id)
                 if anchor is not None:  # the locked prefix shrinks by what left it
                     gone = {x for x in route.stop_ids[: anchor.locked] if x not in kept}
                     presumed = tuple(p for p in anchor.presumed if p[0] not in gone)
                     anchors[route.courier_id] = replace(anchor, locked=anchor.locked - len(gone), presumed=presumed)
-                if reopened and stop_id in route.stop_ids:
-                    kept = (*kept, stop_id)  # the parcel is still on this courier's vehicle
-                elif body.outcome == "rebooked" and stop_id in kept:
+                if body.outcome == "rebooked" and not reopened and stop_id in kept:
                     kept = unlock_rebooked(plan, anchors, route.courier_id, kept, stop_id, statuses)
                 routes.append(replace(route, stop_ids=kept))
-            return replace(plan, problem=problem, routes=tuple(routes), anchors=anchors)
+            unassigned = tuple(u for u in plan.unassigned if problem.has_stop(u.stop_id))
+            return replace(plan, problem=problem, routes=tuple(routes), anchors=anchors, unassigned=unassigned)
 
         def close_call(s: Any, _: EventOut | None) -> None:
             closing = body.outcome != "unreachable"

@@ -36,8 +36,11 @@ Rules (the `rule` of each violation):
   stop left to do is served during a break it says is taken; with `before` and
   `before_plan`, a break that had begun by `before`'s clock is not scheduled again at another
   time (couriers who reported in the change exempt, as above).
-- `capacity_holds`: parcels are loaded at the depot, so what a courier leaves with (every
-  stop of their route: served, presumed or still to do) fits the vehicle in every dimension.
+- `capacity_holds`: what a van carries fits it in every dimension, now and after every visit
+  left: the parcels of the stops still to do, less those a hand-over ahead brings, plus those
+  a hand-over ahead gives away. Served stops are facts, not the plan's choice (a courier may
+  report serving a stop the plan never gave them); a van not yet gone carries its whole
+  route, so a plan that overloads it is caught before it leaves.
 
 - `parcels_stay_on_their_van`: a loaded parcel (`LivePlan.loaded`) is served by its van, or
   by the taker of a planned hand-over, or by whoever reported serving it; with `before_plan`,
@@ -446,18 +449,44 @@ def breaks_taken_once(check: DayCheck) -> Iterator[Violation]:
 
 
 def capacity_holds(check: DayCheck) -> Iterator[Violation]:
-    problem = check.problem
+    problem, live = check.problem, check.live
     for state in check.day.couriers:
         capacity = problem.courier_by_id(state.courier_id).capacity
-        stops = [problem.stop_by_id(v.stop_id) for v in state.visits if problem.has_stop(v.stop_id)]
-        for d, cap in enumerate(capacity):
-            loaded = sum(s.demand[d] for s in stops)
-            if loaded > cap:
-                yield Violation(
-                    CAPACITY_HOLDS,
-                    state.courier_id,
-                    f"leaves the depot with {loaded} {problem.dimensions[d]} for {len(stops)} stops, capacity {cap}",
-                )
+        if not capacity:
+            continue
+        left = [v.stop_id for v in state.visits if v.status in _LEFT]
+        # on the van now: what is left to deliver, but parcels a meeting ahead brings, and
+        # parcels a meeting ahead takes away (they are already on the taker's route)
+        takes = {h.take_id: h for h in live.handovers if h.taker == state.courier_id and h.take_id in left}
+        gives = {h.give_id: h for h in live.handovers if h.giver == state.courier_id and h.give_id in left}
+        coming = {s for h in takes.values() for s in h.stop_ids}
+        load = [
+            *(s for s in left if not is_handover(s) and s not in coming),
+            *(s for h in gives.values() for s in h.stop_ids),
+        ]
+        amounts = [
+            sum(problem.stop_by_id(s).demand[d] for s in load if problem.has_stop(s)) for d in range(len(capacity))
+        ]
+        where = "now"
+        for stop_id in [None, *left]:
+            if stop_id is not None:
+                meeting = takes.get(stop_id) or gives.get(stop_id)
+                moved = meeting.stop_ids if meeting is not None else (stop_id,)
+                sign = 1 if stop_id in takes else -1
+                for d in range(len(capacity)):
+                    amounts[d] += sign * sum(problem.stop_by_id(s).demand[d] for s in moved if problem.has_stop(s))
+                where = f"after {stop_id}"
+            for d, cap in enumerate(capacity):
+                if amounts[d] > cap:
+                    yield Violation(
+                        CAPACITY_HOLDS,
+                        state.courier_id,
+                        f"carries {amounts[d]} {problem.dimensions[d]} {where}, capacity {cap}",
+                    )
+                    break
+            else:
+                continue
+            break
 
 
 def parcels_stay_on_their_van(check: DayCheck) -> Iterator[Violation]:

@@ -373,30 +373,33 @@ class _Walk:
         and the courier resumes where the plan had them, that much later."""
         _, timed = self.time(rest)
         served = [v for v in timed.visits if v.start_s < hold.at_s]
-        self._presume(timed, len(served), hold.at_s)
+        # a break beginning by the second of the hold has begun: it runs to its end, the hold
+        # beside it (both keep the courier from work; the later end counts)
+        self._presume(timed, len(served), hold.at_s + 1)
+        resume = max([hold.until_s, *(b.end_s for b in self.taken if b.start_s <= hold.at_s < b.end_s)])
         after = timed.visits[len(served)] if len(served) < len(timed.visits) else None
         delay = hold.until_s - max(hold.at_s, self.ready_s)
         if where is not None:
             departed = bool(served) or hold.at_s > timed.start_s
-            self.move_to(where, hold.until_s, heading=departed and after is not None)
-            self.ready_s = max(hold.until_s, self.ready_s)
+            self.move_to(where, resume, heading=departed and after is not None)
+            self.ready_s = max(resume, self.ready_s)
         elif served and hold.at_s < served[-1].departure_s:  # held during service
             last = self.problem.stop_by_id(served[-1].stop_id)
             self.move_to(last.location, served[-1].departure_s + delay, heading=False)
         elif after is not None and hold.at_s >= after.arrival_s:  # held while waiting at the next stop
-            self.move_to(self.problem.stop_by_id(after.stop_id).location, hold.until_s, heading=True)
+            self.move_to(self.problem.stop_by_id(after.stop_id).location, resume, heading=True)
         elif after is not None and (served or hold.at_s > timed.start_s):
             # on the road to the next stop (or in a break before the leg): once free again, they
             # drive what was left of the leg
             origin = self.problem.stop_by_id(served[-1].stop_id).location if served else self.place
             leg = self._travel_s(origin, after.stop_id)
             left = max(0, min(leg, after.arrival_s - hold.at_s))
-            self.move_to(self.problem.stop_by_id(after.stop_id).location, hold.until_s + left, heading=True)
+            self.move_to(self.problem.stop_by_id(after.stop_id).location, resume + left, heading=True)
         elif served:  # held after the last stop
             last = self.problem.stop_by_id(served[-1].stop_id)
-            self.move_to(last.location, max(served[-1].departure_s, hold.until_s), heading=False)
+            self.move_to(last.location, max(served[-1].departure_s, resume), heading=False)
         else:  # before leaving
-            self.ready_s = max(self.ready_s, hold.until_s)
+            self.ready_s = max(self.ready_s, resume)
         return rest[len(served) :]
 
     def _travel_s(self, origin: Location | None, stop_id: str) -> int:
@@ -767,6 +770,62 @@ def unlock_rebooked(
     behind = [i + 1 for i, x in enumerate(rest) if statuses.get(x, "ahead") != "ahead" or progress.served(x)]
     at = max([locked, *behind])
     return (*rest[:at], stop_id, *rest[at:])
+
+
+def forget_failure(plan: LivePlan, courier_id: str, stop_id: str, source: TravelSource) -> LivePlan:
+    """`plan` without `courier_id`'s failed attempt at `stop_id` (rebooked, or served by a
+    colleague since). The attempt still says where and when the courier was: unless a
+    re-optimization since has them further on, they are anchored there, at its time, with
+    the stops before it behind them as they were and the breaks begun by then taken, so they
+    are never sent back in time (the attempt's stop itself, no longer reported, is free again)."""
+    progress = plan.progress_of(courier_id)
+    when = progress.failed.get(stop_id)
+    if when is None:
+        return plan
+    everyone = dict(plan.progress)
+    everyone[courier_id] = replace(progress, failed={k: v for k, v in progress.failed.items() if k != stop_id})
+    forgotten = replace(plan, progress=everyone)
+    route = next((r for r in plan.routes if r.courier_id == courier_id), None)
+    stops = [s for s in route.stop_ids if plan.problem.has_stop(s)] if route is not None else []
+    if stop_id not in stops:
+        return forgotten
+    where = stops.index(stop_id)
+    current = plan.anchors.get(courier_id)
+    if current is not None and current.locked > where:
+        return forgotten  # re-optimized since the attempt: that anchor holds it, and more
+    timed = next(c for c in retime(plan, source).couriers if c.courier_id == courier_id)
+    if [v.stop_id for v in timed.visits[: where + 1]] != stops[: where + 1]:
+        return forgotten
+    anchors = dict(plan.anchors)
+    anchors[courier_id] = Anchor(
+        where,
+        plan.problem.stop_by_id(stop_id).location,
+        when,
+        False,
+        tuple((v.stop_id, v.eta_s, v.late_s) for v in timed.visits[:where] if v.status == "presumed"),
+        seen_s=progress.last_report_s,
+        breaks_taken=tuple(b.break_id for b in timed.timed.breaks if b.start_s <= when),
+    )
+    return replace(forgotten, anchors=anchors)
+
+
+def reopen_failed(plan: LivePlan, stop_id: str, source: TravelSource) -> LivePlan:
+    """A failed stop rebooked: open again, last on the route of the courier who has it (the
+    parcel is still on that van); whoever attempted it stays where the attempt left them."""
+    for courier_id in sorted(c for c, p in plan.progress.items() if stop_id in p.failed):
+        plan = forget_failure(plan, courier_id, stop_id, source)
+    anchors = dict(plan.anchors)
+    routes = []
+    for route in plan.routes:
+        if stop_id not in route.stop_ids:
+            routes.append(route)
+            continue
+        anchor = anchors.get(route.courier_id)
+        if anchor is not None and stop_id in route.stop_ids[: anchor.locked]:
+            presumed = tuple(p for p in anchor.presumed if p[0] != stop_id)
+            anchors[route.courier_id] = replace(anchor, locked=anchor.locked - 1, presumed=presumed)
+        routes.append(replace(route, stop_ids=(*(s for s in route.stop_ids if s != stop_id), stop_id)))
+    return replace(plan, routes=tuple(routes), anchors=anchors)
 
 
 def rebase(latest: LivePlan, base: LivePlan, better: LivePlan) -> LivePlan | None:

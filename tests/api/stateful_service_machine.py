@@ -386,7 +386,7 @@ class ServiceDay(RuleBasedStateMachine):
             return
         shown = self.service.get_plan(self.plan_id, BOSS)
         state = self._state()
-        cancelled = set(state["overrides"]["cancelled"])
+        cancelled = live.cancelled_stops(state)
         seen = Counter(v.stop_id for r in shown.routes for v in r.visits if not _meeting(v.stop_id))
         seen.update(u.stop_id for u in shown.unassigned)
         expected = Counter(s.id for s in self._wire().stops if s.id not in cancelled)
@@ -454,7 +454,7 @@ class ServiceDay(RuleBasedStateMachine):
         state = self._state()
         others = [s for c, doc in state["routes"].items() if c != cid for s in doc["stops"] if not _meeting(s)]
         others += [sid for sid, _ in state.get("unassigned", [])]
-        cancelled = set(state["overrides"]["cancelled"])
+        cancelled = live.cancelled_stops(state)
         return [s for s in others if s not in cancelled]
 
     def _route(self, cid: str) -> list[str]:

@@ -73,7 +73,12 @@ def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 @pytest.fixture(scope="module")
 def service(store_url: str) -> Iterator[PlanService]:
     settings = Settings(
-        database_url=store_url, api_keys="", polish_time_limit_s=0, replan_time_limit_s=0.5, webhook_url=None
+        database_url=store_url,
+        api_keys="",
+        polish_time_limit_s=0,
+        replan_time_limit_s=0.5,
+        webhook_url=None,
+        check_invariants=True,  # every change these tests make is checked before it is committed
     )
     store = Store(settings.database_url)
     store.migrate()
@@ -354,6 +359,60 @@ def test_rebooking_a_failed_stop_does_not_send_the_courier_back_in_time(
     for stop_id in ("s2", "s3", "s4"):
         assert where[stop_id][1].eta >= seconds(PAST, "10:30"), stop_id
     assert seconds(PAST, "14:00") <= where["s2"][1].eta <= seconds(PAST, "16:00")
+
+
+# -- found by the service state machine ------------------------------------------------------
+
+
+def test_a_full_courier_who_serves_a_stop_left_out_is_recorded(service: PlanService) -> None:
+    """c1's van (capacity 2) is full; s3 was left out for want of room. c1 reports serving it
+    anyway: a fact, recorded, not refused as an overloaded van."""
+    stops = [stop(f"s{k}", k, PAST) for k in range(1, 4)]
+    plan_id = planned(
+        service, stops, {"c1": ["s1", "s2"]}, couriers=[{**courier("c1", PAST), "capacity": {"parcels": 2}}]
+    )
+    with service.store.transaction() as s:
+        record = repo.get_plan(s, plan_id)
+        state = dict(record.state or {})
+        state["unassigned"] = [["s3", "no van has room for it"]]
+        repo.update_plan(s, plan_id, state=state)
+    report(service, plan_id, "c1", "stop_completed", "08:05", stop_id="s3")
+    where = visits(service, plan_id)
+    assert where["s3"][0] == "c1" and where["s3"][1].status == "done"
+    assert {"s1", "s2"} <= set(where) and not service.get_plan(plan_id, BOSS).unassigned
+
+
+def test_cancelling_a_stop_left_out_takes_it_off_the_day(service: PlanService) -> None:
+    stops = [stop(f"s{k}", k, PAST) for k in range(1, 3)]
+    plan_id = planned(service, stops, {"c1": ["s1"]})
+    with service.store.transaction() as s:
+        state = dict(repo.get_plan(s, plan_id).state or {})
+        state["unassigned"] = [["s2", "no courier has time for it"]]
+        repo.update_plan(s, plan_id, state=state)
+    report(service, plan_id, "c1", "delay", "08:00", delay_min=5)  # the day's first change: calls are decided
+    dropped = open_calls(service, plan_id)["s2"]
+    assert dropped.kind == "dropped"
+    outcome(service, dropped.id, "cancelled")
+    plan = service.get_plan(plan_id, BOSS)
+    assert "s2" not in {u.stop_id for u in plan.unassigned} and "s2" not in visits(service, plan_id)
+    assert "s2" not in open_calls(service, plan_id)
+
+
+def test_cancelling_a_failed_stop_keeps_the_attempt_and_the_courier_s_clock(service: PlanService) -> None:
+    """c1 failed s1 at 10:30; s2 (window to 10:00) is late. The customer of s1 cancels: the
+    attempt happened (it took c1's time, the parcel is on the van), so c1 stays at 10:30."""
+    stops = [stop("s1", 1, PAST), stop("s2", 2, PAST, ("08:00", "10:00"))]
+    plan_id = planned(service, stops, {"c1": ["s1", "s2"]})
+    report(service, plan_id, "c1", "stop_failed", "10:30", stop_id="s1")
+    calls = open_calls(service, plan_id)
+    assert calls["s1"].kind == "failed" and calls["s2"].kind == "late"
+    outcome(service, calls["s1"].id, "cancelled")
+    where = visits(service, plan_id)
+    assert where["s1"][1].status == "failed"
+    assert where["s2"][1].eta >= seconds(PAST, "10:30")
+    after = open_calls(service, plan_id)
+    assert "s1" not in after and after["s2"].id == calls["s2"].id
+    assert service.get_plan(plan_id, BOSS).kpis.stops == 2  # type: ignore[union-attr]
 
 
 # -- finding 11 ------------------------------------------------------------------------------

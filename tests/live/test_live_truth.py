@@ -175,6 +175,21 @@ def test_a_hold_during_a_break_before_a_leg_delays_the_drive_after_it() -> None:
     assert [b.start_s for b in retime(held, SOURCE).couriers[0].timed.breaks] == [150]
 
 
+def test_a_hold_during_a_break_does_not_cut_the_break_short() -> None:
+    lunch = Break("lunch", 100, 100, 300)  # due by 100: taken late, after s1, 110-410
+    plan = LivePlan(line_day([(0, 5_000), (0, 5_000)], breaks=(lunch,)), (Route("c1", ("s1", "s2")),), {})
+    done = plan.with_event(CourierEvent("d1", "c1", "stop_completed", 110, stop_id="s1"))
+    assert timeline(done) == [("s1", "done", 100), ("s2", "ahead", 510)]
+    # held 30 s at the second the break begins, or inside it: the break still runs to 410
+    for at_s in (110, 111, 300):
+        held = done.with_event(CourierEvent("h", "c1", "delay", at_s, delay_s=30))
+        assert timeline(held)[-1][2] == 510, at_s
+        assert [(b.start_s, b.end_s) for b in retime(held, SOURCE).couriers[0].timed.breaks] == [(110, 410)]
+    # a hold outlasting the break ends when the hold does
+    long = done.with_event(CourierEvent("h", "c1", "delay", 111, delay_s=400))
+    assert timeline(long)[-1][2] == 611
+
+
 def test_a_position_during_a_break_lets_the_break_run_to_its_end() -> None:
     lunch = Break("lunch", 0, 150, 300)
     plan = LivePlan(line_day([(0, 5_000)] * 2, breaks=(lunch,)), (Route("c1", ("s1", "s2")),), {})

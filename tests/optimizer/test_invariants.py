@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from optimizer.events import OpenCall
-from optimizer.handover import Handover
+from optimizer.handover import Handover, with_handovers
 from optimizer.invariants import (
     BREAKS_TAKEN_ONCE,
     CAPACITY_HOLDS,
@@ -317,12 +317,32 @@ def test_a_break_begun_is_not_scheduled_again() -> None:
 # -- capacity_holds -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("capacity", "broken_for"), [(3, set()), (2, {"c1"})])
-def test_what_a_courier_leaves_with_fits_the_van(capacity: int, broken_for: set[str]) -> None:
-    live = plan(line_day([(0, 5_000)] * 3, capacity=(capacity,)), ("s1", "s2", "s3"))
-    served = report(live, "c1", "stop_completed", 120, stop_id="s1")  # delivered parcels left with the van too
-    for day in (live, served):
-        assert broken(check(day), CAPACITY_HOLDS) == broken_for
+def test_a_van_not_yet_gone_carries_its_whole_route() -> None:
+    assert broken(check(plan(line_day([(0, 5_000)] * 3, capacity=(3,)), ("s1", "s2", "s3"))), CAPACITY_HOLDS) == set()
+    overloaded = plan(line_day([(0, 5_000)] * 3, capacity=(2,)), ("s1", "s2", "s3"))
+    assert broken(check(overloaded), CAPACITY_HOLDS) == {"c1"}
+
+
+def test_a_stop_a_courier_reports_served_is_a_fact_not_a_load() -> None:
+    # the plan gave c1 two parcels; c1 also served s3 (say, picked up at the hub on the way):
+    # what is left to carry still fits, and the report must not be refused for it
+    live = plan(line_day([(0, 5_000)] * 3, capacity=(2,)), ("s3", "s1", "s2"))
+    served = report(live, "c1", "stop_completed", 320, stop_id="s3")
+    assert broken(check(served), CAPACITY_HOLDS) == set()
+
+
+@pytest.mark.parametrize(
+    ("taker_route", "broken_for"), [(("s3", "s4", "take", "s2"), set()), (("take", "s2", "s3", "s4"), {"c2"})]
+)
+def test_a_hand_over_fills_the_takers_van_only_from_the_meeting(
+    taker_route: tuple[str, ...], broken_for: set[str]
+) -> None:
+    problem = replace(line_day([(0, 5_000)] * 4, couriers=2, capacity=(2,)), handover_s=60)
+    meeting = Handover("c1", "c2", ("s2",), at(100), 100)
+    problem = with_handovers(problem, (meeting,))
+    taker = tuple(meeting.take_id if s == "take" else s for s in taker_route)
+    live = replace(plan(problem, ("s1", meeting.give_id), taker), handovers=(meeting,), loaded={"s1": "c1", "s2": "c1"})
+    assert broken(check(live), CAPACITY_HOLDS) == broken_for
 
 
 # -- the checker itself -------------------------------------------------------------------

@@ -41,6 +41,7 @@ from optimizer.replan import (
     EventKind,
     LivePlan,
     ReplanPolicy,
+    reopen_failed,
     reoptimize,
     retime,
     unlock_rebooked,
@@ -297,7 +298,7 @@ class LiveDay(RuleBasedStateMachine):
         )
         plan = replace(freed, problem=replace(problem, stops=stops))
         if call.kind == "failed":
-            plan = reopen(plan, stop_id)
+            plan = reopen_failed(plan, stop_id, SOURCE)
         self._change(f"rebook {stop_id}", plan)
         self._change("re_plan after rebook", reoptimize(self.live, self.day, SOURCE, POLICY))
 
@@ -385,29 +386,6 @@ def apply_decisions(
     for moved in decisions.update:
         if moved.stop_id in calls:
             calls[moved.stop_id] = replace(calls[moved.stop_id], kind=moved.kind, eta_s=moved.eta_s)
-
-
-def reopen(plan: LivePlan, stop_id: str) -> LivePlan:
-    """A failed stop rebooked: open again, at the end of its courier's route (the parcel is
-    still on that van), as the service does."""
-    progress = dict(plan.progress)
-    anchors = dict(plan.anchors)
-    routes = []
-    for route in plan.routes:
-        courier = route.courier_id
-        if stop_id not in route.stop_ids:
-            routes.append(route)
-            continue
-        if stop_id in plan.progress_of(courier).failed:
-            failed = {k: v for k, v in plan.progress_of(courier).failed.items() if k != stop_id}
-            progress[courier] = replace(plan.progress_of(courier), failed=failed)
-        kept = tuple(s for s in route.stop_ids if s != stop_id)
-        anchor = anchors.get(courier)
-        if anchor is not None and stop_id in route.stop_ids[: anchor.locked]:
-            presumed = tuple(p for p in anchor.presumed if p[0] != stop_id)
-            anchors[courier] = replace(anchor, locked=anchor.locked - 1, presumed=presumed)
-        routes.append(replace(route, stop_ids=(*kept, stop_id)))
-    return replace(plan, routes=tuple(routes), progress=progress, anchors=anchors)
 
 
 LiveDay.TestCase.settings = settings(
