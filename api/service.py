@@ -61,6 +61,7 @@ from optimizer.replan import (
     ReplanPolicy,
     forget_failure,
     hand_over,
+    hold_the_past,
     rebase,
     reopen_failed,
     retime,
@@ -376,10 +377,15 @@ class PlanService:
                 state["failed_called"] = [x for x in state.get("failed_called", []) if x != stop_id]
                 plan = reopen_failed(plan, stop_id, self.source)
             # the timing of the stop's courier at the clock, before the change: what they have
-            # passed or are driving to (a rebooked stop presumed served goes after it)
+            # passed or are driving to stays as it is (a rebooked stop presumed served goes
+            # after it; one cancelled leaves it without moving what came before)
             statuses: dict[str, str] = {}
-            if body.outcome == "rebooked" and not reopened:
-                statuses = {v.stop_id: v.status for c in retime(plan, self.source).couriers for v in c.visits}
+            if body.outcome in ("rebooked", "cancelled") and not reopened:
+                day = retime(plan, self.source)
+                statuses = {v.stop_id: v.status for c in day.couriers for v in c.visits}
+                for courier_id in [r.courier_id for r in plan.routes if stop_id in r.stop_ids]:
+                    if statuses.get(stop_id) != "ahead":
+                        plan = hold_the_past(plan, day, courier_id)
             anchors = dict(plan.anchors)
             routes = []
             for route in plan.routes:

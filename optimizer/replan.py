@@ -492,14 +492,27 @@ def _subproblem(problem: Problem, couriers: list[Courier], stops: list[Stop]) ->
 
 def retime_courier(live: LivePlan, day: DayState, courier_id: str, source: TravelSource) -> DayState:
     """`day` with one courier re-timed: a report changes only its sender's timeline. The
-    others keep their timing; their statuses may lag the clock, which only a re-optimization
-    reads, and it re-times everyone first."""
+    others keep their timing (they follow the plan); those the clock has moved past a stop
+    or out of the hub since are re-timed too, so every status is as of `live.now_s`, as
+    `retime` gives it, at the cost of a few couriers per report rather than the fleet."""
     matrices = _MatrixFor(source)
-    index = next(i for i, c in enumerate(live.problem.couriers) if c.id == courier_id)
-    route = next((r for r in live.routes if r.courier_id == courier_id), Route(courier_id, ()))
-    fresh = courier_state(live.problem, matrices, index, route, live)
-    couriers = tuple(fresh if c.courier_id == courier_id else c for c in day.couriers)
+    by_courier = {r.courier_id: r for r in live.routes}
+    couriers = tuple(
+        courier_state(live.problem, matrices, i, by_courier.get(c.id, Route(c.id, ())), live)
+        if c.id == courier_id or _behind_clock(state, live.now_s)
+        else state
+        for i, (c, state) in enumerate(zip(live.problem.couriers, day.couriers, strict=True))
+    )
     return DayState(couriers, live.unassigned, live.now_s)
+
+
+def _behind_clock(state: CourierState, now_s: int) -> bool:
+    """The clock has passed the start of a stop `state` has still to do, or the courier's
+    departure while nothing is marked as being driven to: their statuses lag `now_s`."""
+    left = [v for v in state.visits if v.status in ("next", "ahead")]
+    if any(v.eta_s < now_s for v in left):
+        return True
+    return bool(left) and state.next_stop is None and state.timed.start_s < now_s
 
 
 def retime(live: LivePlan, source: TravelSource) -> DayState:
@@ -552,14 +565,19 @@ def remaining_problem(
         meetings = tuple(s for s in state.ahead if is_handover(s) and s != state.next_stop)
         prefix = ((state.next_stop,) if state.next_stop else ()) + meetings
         ahead = prefix + tuple(s for s in state.ahead if s not in prefix)
-        # a parcel on this van stays on it
-        free.extend(_on_van(problem.stop_by_id(s), courier.id, live.loaded) for s in ahead)
-        available = state.available_s
-        if state.next_stop is None:
-            available = max(courier.ready_s if available is None else available, live.now_s)
+        # a parcel on this van stays on it, and takes its room whether the plan serves it or
+        # leaves it out: it counts against the capacity, not as a demand (deliveries only
+        # unload, so the van is fullest when it sets out)
+        on_van = [s for s in ahead if live.loaded.get(s) == courier.id]
+        free.extend(
+            replace(stop, demand=(0,) * len(stop.demand)) if stop.id in on_van else stop
+            for stop in (_on_van(problem.stop_by_id(s), courier.id, live.loaded) for s in ahead)
+        )
+        available = _free_from(courier, state, live.now_s)
         # parcels are loaded at the depot: what the locked stops take stays on this route
         locked = [problem.stop_by_id(v.stop_id) for v in state.visits if v.status in ("done", "failed", "presumed")]
-        capacity = tuple(max(0, cap - sum(stop.demand[d] for stop in locked)) for d, cap in enumerate(courier.capacity))
+        taken = [*locked, *(problem.stop_by_id(s) for s in on_van)]
+        capacity = tuple(max(0, cap - sum(stop.demand[d] for stop in taken)) for d, cap in enumerate(courier.capacity))
         couriers.append(
             replace(
                 courier,
@@ -577,6 +595,38 @@ def remaining_problem(
     loose = (_on_van(s, live.loaded.get(s.id), live.loaded) for s in problem.stops if s.id not in served)
     free.extend(s for s in loose if _fits(s, couriers))
     return _subproblem(problem, couriers, free), tuple(warm)
+
+
+def _free_from(courier: Courier, state: CourierState, now_s: int) -> int | None:
+    """When the courier next sets out: not before a break under way at the clock ends, and,
+    once off the road (no stop being driven to), not before the clock."""
+    begun = [b.end_s for b in state.timed.breaks if b.start_s <= now_s < b.end_s]
+    if state.next_stop is not None:
+        return max([state.available_s, *begun]) if state.available_s is not None else state.available_s
+    return max([courier.ready_s if state.available_s is None else state.available_s, now_s, *begun])
+
+
+def hold_the_past(live: LivePlan, day: DayState, courier_id: str) -> LivePlan:
+    """`courier_id`'s day up to the clock, as `day` times it, made fixed, as a re-optimization
+    fixes it: their route starts with what they have served or are presumed to have served,
+    anchored where and when they next set out, with the breaks begun by then taken. A change
+    to their route made now (a stop cancelled or rebooked) then cannot move their past."""
+    state = next(c for c in day.couriers if c.courier_id == courier_id)
+    courier = live.problem.courier_by_id(courier_id)
+    locked = tuple(v.stop_id for v in state.visits if v.status in ("done", "failed", "presumed"))
+    route = next((r for r in live.routes if r.courier_id == courier_id), Route(courier_id, ()))
+    anchor = Anchor(
+        len(locked),
+        state.start_at,
+        _free_from(courier, state, live.now_s) or 0,
+        state.next_stop is not None,
+        tuple((v.stop_id, v.eta_s, v.late_s) for v in state.visits if v.status == "presumed"),
+        live.progress_of(courier_id).last_report_s,
+        state.breaks_taken,
+    )
+    rest = tuple(s for s in route.stop_ids if s not in locked)
+    routes = tuple(replace(r, stop_ids=locked + rest) if r.courier_id == courier_id else r for r in live.routes)
+    return replace(live, routes=routes, anchors={**live.anchors, courier_id: anchor})
 
 
 def _on_van(stop: Stop, courier_id: str | None, loaded: Mapping[str, str]) -> Stop:
@@ -940,9 +990,9 @@ def _try_handover(
 ) -> tuple[float, Route, Route, Handover] | None:
     """(cost change, giver's route, taker's route, hand-over) if `taker` taking `late` helps."""
     assert live.problem.handover_s is not None
-    carried = [sub.stop_by_id(s) for s in routes[taker.id].stop_ids]
+    carried = [sub.stop_by_id(s) for s in routes[taker.id].stop_ids]  # the taker's own parcels: in the capacity
     for d, cap in enumerate(taker.capacity):
-        if sum(s.demand[d] for s in carried) + sum(sub.stop_by_id(s).demand[d] for s in late) > cap:
+        if sum(s.demand[d] for s in carried) + sum(live.problem.stop_by_id(s).demand[d] for s in late) > cap:
             return None
     giver_now = list(routes[giver.id].stop_ids)
     taker_now = list(routes[taker.id].stop_ids)

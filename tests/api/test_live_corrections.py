@@ -415,6 +415,21 @@ def test_cancelling_a_failed_stop_keeps_the_attempt_and_the_courier_s_clock(serv
     assert service.get_plan(plan_id, BOSS).kpis.stops == 2  # type: ignore[union-attr]
 
 
+def test_cancelling_a_stop_behind_a_courier_does_not_move_their_past(service: PlanService) -> None:
+    """c1 has not reported; by c2's report at 12:00 the plan has c1 past s1 (late) and s2.
+    s1's customer cancels: s2 stays where the plan had it (c1 did not go back in time to skip
+    s1), and so does the rest of c1's day."""
+    stops = [stop("s1", 1, PAST, ("08:00", "08:01")), stop("s2", 2, PAST), stop("s3", 3, PAST, ("13:00", "15:00"))]
+    plan_id = planned(service, [*stops, stop("s4", 4, PAST)], {"c1": ["s1", "s2", "s3"], "c2": ["s4"]})
+    report(service, plan_id, "c2", "position", "12:00", lat=HUB[0], lon=HUB[1])
+    before = visits(service, plan_id)
+    assert statuses(service, plan_id)["s2"] == "presumed"
+    outcome(service, open_calls(service, plan_id)["s1"].id, "cancelled")
+    after = visits(service, plan_id)
+    assert "s1" not in after
+    assert after["s2"][1].eta == before["s2"][1].eta and after["s3"][1].eta == before["s3"][1].eta
+
+
 # -- finding 11 ------------------------------------------------------------------------------
 
 

@@ -7,8 +7,18 @@ one planar unit is one metre and one second.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from optimizer.model import Break, Courier, Depot, Location, Problem, Stop, TimeWindow
-from optimizer.replan import CourierEvent, LivePlan, ReplanPolicy, reoptimize, retime
+from optimizer.replan import (
+    CourierEvent,
+    LivePlan,
+    ReplanPolicy,
+    hold_the_past,
+    reoptimize,
+    retime,
+    retime_courier,
+)
 from optimizer.solution import Route, Unassigned
 from optimizer.travel.euclidean import EuclideanSource
 
@@ -209,3 +219,49 @@ def test_a_break_the_reports_leave_no_time_for_is_still_due() -> None:
     state = retime(done, SOURCE).couriers[0]
     assert state.breaks_taken == () and [b.start_s for b in state.timed.breaks] == [410]  # after s3 now
     assert timeline(done)[-1] == ("s3", "ahead", 400)
+
+
+def test_a_courier_who_does_not_report_follows_the_plan_as_the_clock_moves() -> None:
+    """Re-timing only the reporting courier (the fast path) still shows everyone as of the
+    clock: c2, silent, has passed s2 by the time c1 reports at 400 s."""
+    problem = line_day([(0, 5_000)] * 4, couriers=2)
+    plan = LivePlan(problem, (Route("c1", ("s1", "s3")), Route("c2", ("s2", "s4"))), {})
+    day = retime(plan, SOURCE)
+    assert [v.status for v in day.couriers[1].visits] == ["ahead", "ahead"]
+    for at_s, c2_now in ((100, ["next", "ahead"]), (400, ["presumed", "next"]), (900, ["presumed", "presumed"])):
+        plan = plan.with_event(CourierEvent(f"p{at_s}", "c1", "position", at_s, position=at(min(at_s, 300))))
+        day = retime_courier(plan, day, "c1", SOURCE)
+        assert day == retime(plan, SOURCE), at_s
+        assert [v.status for v in day.couriers[1].visits] == c2_now, at_s
+
+
+def _on_lunch_at_300() -> LivePlan:
+    """c1 presumed past s1 (100) and s2 (210), on lunch 220-520 by the clock (300); s3 to come."""
+    lunch = Break("lunch", 110, 300, 300)
+    return LivePlan(line_day([(0, 5_000)] * 3, breaks=(lunch,)), (Route("c1", ("s1", "s2", "s3")),), {}, now_s=300)
+
+
+def test_a_stop_leaving_the_route_behind_the_courier_does_not_move_their_past() -> None:
+    plan = _on_lunch_at_300()
+    day = retime(plan, SOURCE)
+    assert timeline(plan) == [("s1", "presumed", 100), ("s2", "presumed", 210), ("s3", "next", 620)]
+    assert [(b.start_s, b.end_s) for b in day.couriers[0].timed.breaks] == [(220, 520)]
+    held = hold_the_past(plan, day, "c1")
+    assert timeline(held) == timeline(plan)  # fixing the past changes nothing by itself
+    anchor = held.anchors["c1"]
+    gone = replace(  # s1 cancelled: out of the route and of the fixed part
+        held,
+        routes=(Route("c1", ("s2", "s3")),),
+        anchors={"c1": replace(anchor, locked=1, presumed=anchor.presumed[1:])},
+    )
+    assert timeline(gone) == [("s2", "presumed", 210), ("s3", "next", 620)]
+    assert retime(gone, SOURCE).couriers[0].breaks_taken == ("lunch",)
+    # without fixing it, s2 and the lunch begun at 220 would move back in time
+    loose = replace(plan, routes=(Route("c1", ("s2", "s3")),))
+    assert timeline(loose) != timeline(gone)
+
+
+def test_a_re_plan_during_a_break_lets_the_break_run_to_its_end() -> None:
+    plan = _on_lunch_at_300()
+    better = reoptimize(plan, retime(plan, SOURCE), SOURCE, POLICY)
+    assert [eta for _, _, eta in timeline(better)] == [100, 210, 620]

@@ -10,6 +10,7 @@ import pytest
 from api.schemas import ProblemIn
 from optimizer.engines import solve
 from optimizer.errors import InvalidProblem
+from optimizer.invariants import check_day
 from optimizer.model import Courier, Depot, Location, Problem, Stop, TimeWindow
 from optimizer.params import SolveParams
 from optimizer.replan import CourierEvent, LivePlan, ReplanPolicy, load_parcels, reoptimize, retime
@@ -172,3 +173,25 @@ def test_a_planned_meeting_stays_first_when_the_day_is_re_planned_again() -> Non
     routes = {r.courier_id: r.stop_ids for r in again.routes}
     assert routes["c2"].index(handover.take_id) < routes["c2"].index("s3")
     assert sorted(s for r in again.routes for s in r.stop_ids) == sorted(s.id for s in again.problem.stops)
+
+
+def test_a_parcel_left_out_still_takes_its_room_on_the_van() -> None:
+    """c1 (room for 2) left with s1 and s2; s2 can no longer be made on time. Leaving s2 out does
+    not free its room for s3, still at the hub: s2's parcel is on the van all the same."""
+    stops = (
+        Stop("s1", at(100), (TimeWindow(0, 5_000),), 10, (1,)),
+        Stop("s2", at(200), (TimeWindow(0, 100),), 10, (1,)),
+        Stop("s3", at(300), (TimeWindow(0, 5_000),), 10, (1,), at_hub=True),
+    )
+    fleet = (
+        Courier("c1", "hub", 0, 100_000, (2,), profile="planar"),
+        Courier("c2", "hub", 0, 100_000, (0,), profile="planar"),
+    )
+    problem = Problem("full van", (Depot("hub", at(0)),), fleet, stops, ("parcels",))
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2")), Route("c2", ())), {}, (Unassigned("s3", "no room"),))
+    plan = plan.with_event(CourierEvent("e1", "c1", "delay", at_s=50, delay_s=1_000))
+    # capacity is a hard constraint: the first solution shows it as well as any
+    better = reoptimize(plan, retime(plan, SOURCE), SOURCE, ReplanPolicy(time_limit_s=30.0, iterations=1))
+    assert better.loaded == {"s1": "c1", "s2": "c1"}
+    assert "s3" not in {s for r in better.routes for s in r.stop_ids}
+    assert check_day(better, retime(better, SOURCE), source=SOURCE) == ()
