@@ -59,14 +59,12 @@ from optimizer.replan import (
     DayState,
     LivePlan,
     ReplanPolicy,
+    change_stop,
     forget_failure,
     hand_over,
-    hold_the_past,
     rebase,
-    reopen_failed,
     retime,
     retime_courier,
-    unlock_rebooked,
 )
 from optimizer.travel.haversine import HaversineSource
 from scenarios.executors import Executor, result_within
@@ -369,37 +367,12 @@ class PlanService:
             elif body.outcome == "rebooked" and new_window is not None:
                 overrides.setdefault("windows", {})[stop_id] = [list(new_window)]
                 overrides["quiet"] = [q for q in overrides.get("quiet", []) if q != stop_id]
-            problem = live.domain_problem(wire, state)
-            reopened = body.outcome == "rebooked" and call.kind == "failed"
-            if reopened:
-                # a new appointment for a failed delivery: the stop is open again, and should it
-                # fail again, that is a new failure to call about
+            if body.outcome == "rebooked" and call.kind == "failed":
+                # a new appointment for a failed delivery: should it fail again, that is a new
+                # failure to call about
                 state["failed_called"] = [x for x in state.get("failed_called", []) if x != stop_id]
-                plan = reopen_failed(plan, stop_id, self.source)
-            # the timing of the stop's courier at the clock, before the change: what they have
-            # passed or are driving to stays as it is (a rebooked stop presumed served goes
-            # after it; one cancelled leaves it without moving what came before)
-            statuses: dict[str, str] = {}
-            if body.outcome in ("rebooked", "cancelled") and not reopened:
-                day = retime(plan, self.source)
-                statuses = {v.stop_id: v.status for c in day.couriers for v in c.visits}
-                for courier_id in [r.courier_id for r in plan.routes if stop_id in r.stop_ids]:
-                    if statuses.get(stop_id) != "ahead":
-                        plan = hold_the_past(plan, day, courier_id)
-            anchors = dict(plan.anchors)
-            routes = []
-            for route in plan.routes:
-                kept = tuple(x for x in route.stop_ids if problem.has_stop(x))
-                anchor = anchors.get(route.courier_id)
-                if anchor is not None:  # the locked prefix shrinks by what left it
-                    gone = {x for x in route.stop_ids[: anchor.locked] if x not in kept}
-                    presumed = tuple(p for p in anchor.presumed if p[0] not in gone)
-                    anchors[route.courier_id] = replace(anchor, locked=anchor.locked - len(gone), presumed=presumed)
-                if body.outcome == "rebooked" and not reopened and stop_id in kept:
-                    kept = unlock_rebooked(plan, anchors, route.courier_id, kept, stop_id, statuses)
-                routes.append(replace(route, stop_ids=kept))
-            unassigned = tuple(u for u in plan.unassigned if problem.has_stop(u.stop_id))
-            return replace(plan, problem=problem, routes=tuple(routes), anchors=anchors, unassigned=unassigned)
+            problem = live.domain_problem(wire, state)
+            return change_stop(plan, problem, stop_id, self.source, rebooked=body.outcome == "rebooked")
 
         def close_call(s: Any, _: EventOut | None) -> None:
             closing = body.outcome != "unreachable"

@@ -878,6 +878,39 @@ def reopen_failed(plan: LivePlan, stop_id: str, source: TravelSource) -> LivePla
     return replace(plan, routes=tuple(routes), anchors=anchors)
 
 
+def change_stop(plan: LivePlan, problem: Problem, stop_id: str, source: TravelSource, *, rebooked: bool) -> LivePlan:
+    """`plan` once customer service has changed `stop_id`: `problem` is the day with the
+    change made (the stop rebooked to new windows, or cancelled: gone from it unless already
+    attempted). A failed stop rebooked is open again on its van (`reopen_failed`). Otherwise
+    the past of the courier who has it is fixed first (`hold_the_past`), so neither the stop
+    leaving their route nor moving in it moves what they have done; a rebooked stop the plan
+    had behind them is free again right after where they are (`unlock_rebooked`)."""
+    reopen = rebooked and any(stop_id in p.failed for p in plan.progress.values())
+    statuses: dict[str, str] = {}
+    if reopen:
+        plan = reopen_failed(plan, stop_id, source)
+    else:
+        day = retime(plan, source)
+        statuses = {v.stop_id: v.status for c in day.couriers for v in c.visits}
+        for courier_id in [r.courier_id for r in plan.routes if stop_id in r.stop_ids]:
+            if statuses.get(stop_id) != "ahead":
+                plan = hold_the_past(plan, day, courier_id)
+    anchors = dict(plan.anchors)
+    routes = []
+    for route in plan.routes:
+        kept = tuple(x for x in route.stop_ids if problem.has_stop(x))
+        anchor = anchors.get(route.courier_id)
+        if anchor is not None:  # the locked prefix shrinks by what left it
+            gone = {x for x in route.stop_ids[: anchor.locked] if x not in kept}
+            presumed = tuple(p for p in anchor.presumed if p[0] not in gone)
+            anchors[route.courier_id] = replace(anchor, locked=anchor.locked - len(gone), presumed=presumed)
+        if rebooked and not reopen and stop_id in kept:
+            kept = unlock_rebooked(plan, anchors, route.courier_id, kept, stop_id, statuses)
+        routes.append(replace(route, stop_ids=kept))
+    unassigned = tuple(u for u in plan.unassigned if problem.has_stop(u.stop_id))
+    return replace(plan, problem=problem, routes=tuple(routes), anchors=anchors, unassigned=unassigned)
+
+
 def rebase(latest: LivePlan, base: LivePlan, better: LivePlan) -> LivePlan | None:
     """Carry `better`, re-optimized from `base`, onto `latest`: `base` plus what couriers
     reported while the search ran. None when the two cannot both hold.

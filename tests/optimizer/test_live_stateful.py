@@ -5,7 +5,8 @@ with windows, capacities, a break for the first courier) takes courier reports t
 `LivePlan.with_event` (delays with and without a position, positions on and off the route,
 completions, failures, repeated and out-of-order reports), re-optimizations bounded by work
 (`ReplanPolicy.iterations`), and call outcomes (rebooked: a new window, a failed stop opened
-again, then a re-plan, as the service does; accepted late). After every change the day is
+again, then a re-plan, as the service does; cancelled: the stop leaves the day unless
+attempted; accepted late). After every change the day is
 re-timed, `decide_events` keeps the open calls, and `optimizer.invariants.check_day` must
 find nothing. The same reports in a shuffled order must give the same day.
 
@@ -41,10 +42,9 @@ from optimizer.replan import (
     EventKind,
     LivePlan,
     ReplanPolicy,
-    reopen_failed,
+    change_stop,
     reoptimize,
     retime,
-    unlock_rebooked,
 )
 from optimizer.solution import Route, Unassigned
 from optimizer.travel.euclidean import EuclideanSource
@@ -280,27 +280,29 @@ class LiveDay(RuleBasedStateMachine):
         stop_id = sorted(self.calls)[pick % len(self.calls)]
         call = self.calls.pop(stop_id)
         self.quiet.discard(stop_id)
-        freed = self.live
-        if call.kind != "failed":  # a stop the plan had behind its courier is free again, as the service does
-            statuses = {v.stop_id: v.status for c in self.day.couriers for v in c.visits}
-            anchors = dict(freed.anchors)
-            routes = tuple(
-                replace(r, stop_ids=unlock_rebooked(freed, anchors, r.courier_id, r.stop_ids, stop_id, statuses))
-                if stop_id in r.stop_ids
-                else r
-                for r in freed.routes
-            )
-            freed = replace(freed, routes=routes, anchors=anchors)
-        problem = freed.problem
+        if call.kind == "failed":
+            self.failed_called.discard(stop_id)  # should it fail again, that is a new failure
+        problem = self.live.problem
         start = self.live.now_s + opens_in
         stops = tuple(
             replace(s, windows=(TimeWindow(start, start + length),)) if s.id == stop_id else s for s in problem.stops
         )
-        plan = replace(freed, problem=replace(problem, stops=stops))
-        if call.kind == "failed":
-            plan = reopen_failed(plan, stop_id, SOURCE)
+        plan = change_stop(self.live, replace(problem, stops=stops), stop_id, SOURCE, rebooked=True)
         self._change(f"rebook {stop_id}", plan)
         self._change("re_plan after rebook", reoptimize(self.live, self.day, SOURCE, POLICY))
+
+    @precondition(lambda self: bool(self.calls))
+    @rule(pick=st.integers(0, 100))
+    def cancel(self, pick: int) -> None:
+        """A call ends with the order cancelled: the stop leaves the day, unless already
+        attempted (the attempt stays, as the service keeps it)."""
+        stop_id = sorted(self.calls)[pick % len(self.calls)]
+        del self.calls[stop_id]
+        self.quiet.discard(stop_id)
+        problem = self.live.problem
+        if not any(p.served(stop_id) for p in self.live.progress.values()):
+            problem = replace(problem, stops=tuple(s for s in problem.stops if s.id != stop_id))
+        self._change(f"cancel {stop_id}", change_stop(self.live, problem, stop_id, SOURCE, rebooked=False))
 
     @precondition(lambda self: any(c.kind == "late" for c in self.calls.values()))
     @rule(pick=st.integers(0, 100))
