@@ -1,6 +1,4 @@
-"""A live day through the real service checks itself after every step (not collected by `make test`
-yet: it still finds the defects listed in docs/reliability.md; run it as
-`.venv/bin/pytest tests/api/stateful_service_machine.py`).
+"""A live day through the real service checks itself after every step.
 
 The service runs in process on a fresh SQLite file per example, its solver work in the calling
 thread (`InlineExecutor`), with `check_invariants` on: it refuses a change that would break the
