@@ -216,15 +216,24 @@ def courier_state(
     stops = [s for s in route.stop_ids if problem.has_stop(s)]
     walk = _Walk(problem, source_matrix, courier)
     reported = [i for i, s in enumerate(stops) if progress.served(s)]
+    replanned = live.anchors.get(courier.id)
+    # an anchor made knowing reports of stops after its place (a failed attempt forgotten, its
+    # stop rebooked) is walked in its place among them: where and when it fixes the courier
+    # (and the breaks taken by then) come before those reports
+    between = replanned is not None and progress.last_report_s <= replanned.seen_s
     done_at = 0
     for i in reported:
         stop_id = stops[i]
         when = progress.done.get(stop_id, progress.failed.get(stop_id))
         assert when is not None
+        if between and replanned is not None and done_at <= replanned.locked <= i and replanned.at_s <= when:
+            if replanned.at_s >= walk.ready_s:
+                walk.presume_as_replanned(stops[done_at : replanned.locked], replanned)
+                done_at = replanned.locked
+            between = False
         walk.served_up_to(stops[done_at:i], stop_id, when, "done" if stop_id in progress.done else "failed")
         done_at = i + 1
     rest = stops[done_at:]
-    replanned = live.anchors.get(courier.id)
     floor: tuple[int, int] | None = None  # (index in `rest`, time): that part starts no earlier
     if replanned is not None and replanned.locked >= done_at and replanned.at_s >= walk.ready_s:
         if progress.last_report_s <= replanned.seen_s:

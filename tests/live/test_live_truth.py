@@ -15,6 +15,7 @@ from optimizer.replan import (
     LivePlan,
     ReplanPolicy,
     hold_the_past,
+    reopen_failed,
     reoptimize,
     retime,
     retime_courier,
@@ -265,3 +266,18 @@ def test_a_re_plan_during_a_break_lets_the_break_run_to_its_end() -> None:
     plan = _on_lunch_at_300()
     better = reoptimize(plan, retime(plan, SOURCE), SOURCE, POLICY)
     assert [eta for _, _, eta in timeline(better)] == [100, 210, 620]
+
+
+def test_a_failed_stop_rebooked_after_later_reports_keeps_the_break_taken_after_it() -> None:
+    """c1 fails s1 at 320, takes the lunch due by 300 right after (320-380), delivers s2 at 600.
+    s1 is rebooked: the attempt is forgotten, but the lunch taken after it is not taken again."""
+    lunch = Break("lunch", 300, 300, 60)
+    plan = LivePlan(line_day([(0, 5_000)] * 2, breaks=(lunch,)), (Route("c1", ("s1", "s2")),), {})
+    plan = plan.with_event(CourierEvent("f1", "c1", "stop_failed", 320, stop_id="s1"))
+    plan = plan.with_event(CourierEvent("d2", "c1", "stop_completed", 600, stop_id="s2"))
+    assert retime(plan, SOURCE).couriers[0].breaks_taken == ("lunch",)
+    reopened = reopen_failed(plan, "s1", SOURCE)
+    state = retime(reopened, SOURCE).couriers[0]
+    assert state.breaks_taken == ("lunch",) and state.breaks_left == ()
+    assert [(v.stop_id, v.status) for v in state.visits] == [("s2", "done"), ("s1", "ahead")]
+    assert state.visits[-1].eta_s == 700  # back from s2 to s1 after the delivery, no second lunch
