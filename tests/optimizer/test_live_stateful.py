@@ -10,7 +10,7 @@ attempted; accepted late). After every change the day is
 re-timed, `decide_events` keeps the open calls, and `optimizer.invariants.check_day` must
 find nothing. The same reports in a shuffled order must give the same day.
 
-Bounded for `make test` (60 examples of up to 12 steps, derandomized: the same examples every
+Bounded for `make test` (60 examples of up to 10 steps, derandomized: the same examples every
 run). A long run, e.g. 1,000 examples of up to 30 steps from seed 1:
     ONTIME_STATEFUL_EXAMPLES=1000 ONTIME_STATEFUL_STEPS=30 ONTIME_STATEFUL_SEED=1 \\
         .venv/bin/pytest tests/optimizer/test_live_stateful.py
@@ -59,7 +59,7 @@ CHECKED = itertools.count()
 """Changes checked in this process; with ONTIME_STATEFUL_LOG=FILE the total is written there."""
 
 EXAMPLES = int(os.environ.get("ONTIME_STATEFUL_EXAMPLES", "60"))
-STEPS = int(os.environ.get("ONTIME_STATEFUL_STEPS", "12"))
+STEPS = int(os.environ.get("ONTIME_STATEFUL_STEPS", "10"))
 SEED = os.environ.get("ONTIME_STATEFUL_SEED")
 
 
