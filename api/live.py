@@ -31,6 +31,7 @@ from optimizer.handover import Handover, is_handover, with_handovers
 from optimizer.kpi import DEFAULT_COST
 from optimizer.model import Location, Problem, TimeWindow
 from optimizer.replan import Anchor, DayState, Hold, LivePlan, Progress
+from optimizer.schedule import BreakTiming
 from optimizer.solution import Route, Unassigned
 
 State = dict[str, Any]
@@ -91,6 +92,18 @@ def handovers(state: State) -> tuple[Handover, ...]:
     )
 
 
+def _taken_breaks(problem: Problem, courier_id: str, at_s: int, doc: list[Any]) -> tuple[BreakTiming, ...]:
+    """[break, start, end] of each break an anchor holds taken. An anchor stored before
+    anchors kept the timing names the break only: it is held to have ended by the anchor."""
+    durations = {b.id: b.duration_s for c in problem.couriers if c.id == courier_id for b in c.breaks}
+    return tuple(
+        BreakTiming(str(b[0]), int(b[1]), int(b[2]))
+        if isinstance(b, list)
+        else BreakTiming(str(b), at_s - durations.get(str(b), 0), at_s)
+        for b in doc
+    )
+
+
 def live_plan(problem: Problem, state: State) -> LivePlan:
     progress = {cid: _progress_from(doc) for cid, doc in state.get("progress", {}).items()}
     routes = tuple(
@@ -106,7 +119,7 @@ def live_plan(problem: Problem, state: State) -> LivePlan:
             bool(a[4]),
             tuple((str(x[0]), int(x[1]), int(x[2])) for x in (a[5] if len(a) > 5 else [])),
             int(a[6]) if len(a) > 6 else LEGACY_SEEN_S,
-            tuple(str(b) for b in a[7]) if len(a) > 7 else (),
+            _taken_breaks(problem, cid, int(a[3]), a[7] if len(a) > 7 else []),
         )
         for cid, a in state.get("anchors", {}).items()
     }
@@ -186,7 +199,7 @@ def _anchor_doc(anchor: Anchor) -> list[Any]:
         anchor.heading,
         presumed,
         anchor.seen_s,
-        list(anchor.breaks_taken),
+        [[b.break_id, b.start_s, b.end_s] for b in anchor.breaks_taken],
     ]
 
 

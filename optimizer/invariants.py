@@ -32,8 +32,9 @@ Rules (the `rule` of each violation):
   their start.
 - `lateness_as_booked`: every visit is timed against a current booked window of its stop:
   the window service would use at its ETA, and lateness is the ETA past that window's end.
-- `breaks_taken_once`: a timed route takes each of its courier's breaks at most once, and no
-  stop left to do is served during a break it says is taken; with `before` and
+- `breaks_taken_once`: a timed route takes each of its courier's breaks at most once, no
+  stop left to do is served during a break it says is taken, and no stop served or presumed
+  served was served during a break taken (the past is one timeline); with `before` and
   `before_plan`, a break that had begun by `before`'s clock is not scheduled again at another
   time (couriers who reported in the change exempt, as above).
 - `capacity_holds`: what a van carries fits it in every dimension, now and after every visit
@@ -417,8 +418,20 @@ def breaks_taken_once(check: DayCheck) -> Iterator[Violation]:
                 yield Violation(BREAKS_TAKEN_ONCE, state.courier_id, f"takes break {break_id} {ids.count(break_id)}x")
             if break_id not in known:
                 yield Violation(BREAKS_TAKEN_ONCE, state.courier_id, f"takes break {break_id}, not one of theirs")
+        taken_then = [b for b in state.timed.breaks if b.break_id in state.breaks_taken]
         for visit in state.visits:
-            if visit.status not in _LEFT or visit.timing is None:
+            if visit.status not in _LEFT:
+                service = problem.stop_by_id(visit.stop_id).service_s if problem.has_stop(visit.stop_id) else 0
+                for taken in taken_then:
+                    if visit.eta_s < taken.end_s and taken.start_s < visit.eta_s + max(service, 1):
+                        yield Violation(
+                            BREAKS_TAKEN_ONCE,
+                            visit.stop_id,
+                            f"{visit.status} at {visit.eta_s}s (service {service}s) by {state.courier_id}, during "
+                            f"break {taken.break_id} ({taken.start_s}-{taken.end_s}s)",
+                        )
+                continue
+            if visit.timing is None:
                 continue
             begin, end = visit.timing.start_s, visit.timing.departure_s
             for taken in state.timed.breaks:

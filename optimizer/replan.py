@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -108,8 +108,9 @@ class Anchor:
     seen_s: int = -1
     """The courier's latest own report then (-1: none): a report since makes theirs the
     better word on where they are."""
-    breaks_taken: tuple[str, ...] = ()
-    """Breaks the courier had taken by then."""
+    breaks_taken: tuple[BreakTiming, ...] = ()
+    """Breaks the courier had begun by then, as they were timed: a later walk keeps them
+    there (a break taken is a fact, not something to re-plan)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +169,11 @@ class CourierState:
     breaks_taken: tuple[str, ...] = ()
 
     @property
+    def taken_timings(self) -> tuple[BreakTiming, ...]:
+        """When the breaks taken were (as far as the walk knows)."""
+        return tuple(b for b in self.timed.breaks if b.break_id in self.breaks_taken)
+
+    @property
     def ahead(self) -> tuple[str, ...]:
         return tuple(v.stop_id for v in self.visits if v.status in ("next", "ahead"))
 
@@ -203,13 +209,15 @@ def courier_state(
 ) -> CourierState:
     """Time one courier's route from what they reported, presuming the plan in between.
 
-    The courier's reports are walked in the order of their route: each reported stop anchors
-    them there at its report time, and the stops before it that nobody reported were served on
-    the way (timed forward from the report before, and no earlier than the report after allows).
-    Then, newest last: where the last re-optimization left them (unless they reported since),
-    their last position (stops the plan had them serve before it, and that the position agrees
-    with, are behind them), and a hold. Breaks the plan had them take before a report are
-    taken; the others stay due, late if need be.
+    What the last re-optimization (or change) fixed stands as it was then, unless they
+    reported since (`Anchor`). Their reports are walked in the order of their route: each
+    reported stop anchors them there at its report time, and the stops before it that nobody
+    reported were served on the way (timed forward from the report before, and no earlier
+    than the report after allows, with the breaks among them). Then, newest last: where that
+    re-optimization left them if they reported since (they start what it gave them no
+    earlier), their last position (stops the plan had them serve before it, and that the
+    position agrees with, are behind them), and a hold. Breaks the plan had them take before
+    a report are taken; the others stay due, late if need be.
     """
     courier = problem.couriers[index]
     progress = live.progress_of(courier.id)
@@ -217,30 +225,27 @@ def courier_state(
     walk = _Walk(problem, source_matrix, courier)
     reported = [i for i, s in enumerate(stops) if progress.served(s)]
     replanned = live.anchors.get(courier.id)
-    # an anchor made knowing reports of stops after its place (a failed attempt forgotten, its
-    # stop rebooked) is walked in its place among them: where and when it fixes the courier
-    # (and the breaks taken by then) come before those reports
-    between = replanned is not None and progress.last_report_s <= replanned.seen_s
+    if replanned is not None and replanned.at_s < walk.ready_s:
+        replanned = None  # fixed before the courier's day began: nothing to hold
     done_at = 0
+    # no report since the last re-plan (or change): what it fixed stands as it was then
+    fixed = replanned is not None and progress.last_report_s <= replanned.seen_s
+    if fixed and replanned is not None:
+        walk.as_fixed(stops[: replanned.locked], replanned, progress)
+        done_at = replanned.locked
     for i in reported:
+        if i < done_at:
+            continue
         stop_id = stops[i]
         when = progress.done.get(stop_id, progress.failed.get(stop_id))
         assert when is not None
-        if between and replanned is not None and done_at <= replanned.locked <= i and replanned.at_s <= when:
-            if replanned.at_s >= walk.ready_s:
-                walk.presume_as_replanned(stops[done_at : replanned.locked], replanned)
-                done_at = replanned.locked
-            between = False
         walk.served_up_to(stops[done_at:i], stop_id, when, "done" if stop_id in progress.done else "failed")
         done_at = i + 1
     rest = stops[done_at:]
     floor: tuple[int, int] | None = None  # (index in `rest`, time): that part starts no earlier
-    if replanned is not None and replanned.locked >= done_at and replanned.at_s >= walk.ready_s:
-        if progress.last_report_s <= replanned.seen_s:
-            walk.presume_as_replanned(stops[done_at : replanned.locked], replanned)
-            rest = stops[replanned.locked :]
-        else:  # they reported since: their reports say where they are, the plan what comes next
-            floor = (replanned.locked - done_at, replanned.at_s)
+    if replanned is not None and not fixed and replanned.locked >= done_at:
+        # they reported since: their reports say where they are, the plan what comes next
+        floor = (replanned.locked - done_at, replanned.at_s)
     hold = progress.hold
     if hold is not None and _hold_superseded(progress, hold):
         hold = None
@@ -297,12 +302,13 @@ class _Walk:
         self.ready_s = max(self.ready_s, at_s)
         self.heading = heading
 
-    def take_breaks(self, ids: tuple[str, ...] | list[str], timed: RouteSchedule | None = None) -> None:
-        if not ids:
-            return
-        if timed is not None:
-            self.taken.extend(b for b in timed.breaks if b.break_id in ids)
-        self.breaks = tuple(b for b in self.breaks if b.id not in ids)
+    def take_breaks(self, timings: Iterable[BreakTiming]) -> None:
+        """These breaks were taken, then: they are no longer due (one already taken stays
+        as it was)."""
+        due = {b.id for b in self.breaks}
+        taken = [t for t in timings if t.break_id in due]
+        self.taken.extend(taken)
+        self.breaks = tuple(b for b in self.breaks if b.id not in {t.break_id for t in taken})
 
     def _presume(self, timed: RouteSchedule, count: int, before_s: int | None = None) -> None:
         """The first `count` visits of `timed` were served as planned; breaks the plan started
@@ -312,55 +318,70 @@ class _Walk:
         until = before_s if before_s is not None else (timed.visits[count - 1].departure_s if count else self.ready_s)
         if count < len(timed.visits):  # a break after the courier's place in the sequence is still due
             until = min(until, timed.visits[count].arrival_s)
-        self.take_breaks([b.break_id for b in timed.breaks if b.start_s < until], timed)
+        self.take_breaks(b for b in timed.breaks if b.start_s < until)
 
     def served_up_to(self, unreported: list[str], stop_id: str, when: int, status: VisitStatus) -> None:
         """`stop_id` reported served at `when`; the stops before it, not reported, were served
-        on the way: timed forward from the last report, and not before `when` allows."""
+        on the way: timed forward from the last report, and not before `when` allows (the
+        breaks the plan has among them taken on the way, each right after the stop before it)."""
         stop = self.problem.stop_by_id(stop_id)
         eta = when - stop.service_s
-        if unreported:
-            _, timed = self.time([*unreported, stop_id])
-            latest = eta
-            bound: dict[str, int] = {}
-            following = stop_id
-            for v in reversed(timed.visits[: len(unreported)]):
-                here = self.problem.stop_by_id(v.stop_id)
-                latest -= self._leg_s(v.stop_id, following) + here.service_s
-                bound[v.stop_id] = latest
-                following = v.stop_id
-            for v in timed.visits[: len(unreported)]:
-                start = min(max(v.start_s, bound[v.stop_id]), eta)
-                window = self.problem.stop_by_id(v.stop_id).window_for(start)
-                timing = v if start == v.start_s else None
-                late = max(0, start - window.end_s)
-                self.visits.append(LiveVisit(v.stop_id, "presumed", start, late, window, timing))
-        else:
-            _, timed = self.time([stop_id])
-        # breaks the plan had before this stop were taken on the way, if the report leaves time
-        # for them; later ones are still due
-        self.take_breaks(
-            [b.break_id for b in timed.breaks if b.start_s < timed.visits[-1].arrival_s and b.end_s <= eta], timed
-        )
+        _, timed = self.time([*unreported, stop_id])
+        visits = timed.visits
+        # the breaks the plan has before each visit (and after the one before it)
+        gaps: list[list[BreakTiming]] = [[] for _ in visits]
+        for b in timed.breaks:
+            k = next((k for k, v in enumerate(visits) if b.start_s < v.start_s), None)
+            if k is not None:
+                gaps[k].append(b)
+        latest = eta
+        bound: list[int] = [eta] * len(visits)
+        for k in reversed(range(len(unreported))):
+            pause = sum(b.end_s - b.start_s for b in gaps[k + 1])
+            latest -= (
+                self._leg_s(visits[k].stop_id, visits[k + 1].stop_id)
+                + self.problem.stop_by_id(visits[k].stop_id).service_s
+                + pause
+            )
+            bound[k] = latest
+        taken = list(gaps[0])
+        for k, v in enumerate(visits[: len(unreported)]):
+            start = min(max(v.start_s, bound[k]), eta)
+            window = self.problem.stop_by_id(v.stop_id).window_for(start)
+            timing = v if start == v.start_s else None
+            self.visits.append(LiveVisit(v.stop_id, "presumed", start, max(0, start - window.end_s), window, timing))
+            free = start + self.problem.stop_by_id(v.stop_id).service_s
+            for b in gaps[k + 1]:
+                begin = max(b.start_s, free)
+                taken.append(BreakTiming(b.break_id, begin, begin + b.end_s - b.start_s))
+                free = begin + b.end_s - b.start_s
+        # breaks before this stop were taken on the way, if the report leaves time for them;
+        # later ones are still due
+        self.take_breaks(b for b in taken if b.end_s <= eta)
         window = stop.window_for(eta)
         self.visits.append(LiveVisit(stop_id, status, eta, max(0, eta - window.end_s), window, None))
         self.place, self.ready_s, self.heading = stop.location, max(self.ready_s, when), False
+
+    def as_fixed(self, locked: list[str], anchor: Anchor, progress: Progress) -> None:
+        """The part a re-optimization (or a change customer service made) fixed, no report
+        having come since: stops reported when they were, the others presumed served when
+        they were then timed, the breaks taken then as they were."""
+        timed_before = {sid: eta for sid, eta, _late in anchor.presumed}
+        for stop_id in locked:
+            stop = self.problem.stop_by_id(stop_id)
+            when = progress.done.get(stop_id, progress.failed.get(stop_id))
+            status: VisitStatus = "done" if stop_id in progress.done else "failed" if when is not None else "presumed"
+            eta = when - stop.service_s if when is not None else timed_before.get(stop_id, anchor.at_s)
+            window = stop.window_for(eta)  # as booked now (a rebooking counts)
+            self.visits.append(LiveVisit(stop_id, status, eta, max(0, eta - window.end_s), window, None))
+        self.take_breaks(anchor.breaks_taken)
+        self.move_to(anchor.position, anchor.at_s, heading=anchor.heading)
+        self.ready_s = anchor.at_s
 
     def _leg_s(self, a: str, b: str) -> int:
         sub = _subproblem(self.problem, [self.courier], [self.problem.stop_by_id(a), self.problem.stop_by_id(b)])
         matrix = self.matrices(sub)
         return int(matrix.leg_durations(self.courier.profile)[sub.stop_node(a), sub.stop_node(b)])
-
-    def presume_as_replanned(self, locked: list[str], anchor: Anchor) -> None:
-        """The part a re-optimization locked as served, with the timing it had then."""
-        timed_before = {sid: eta for sid, eta, _late in anchor.presumed}
-        for stop_id in locked:
-            eta = timed_before.get(stop_id, anchor.at_s)
-            window = self.problem.stop_by_id(stop_id).window_for(eta)  # as booked now (a rebooking counts)
-            self.visits.append(LiveVisit(stop_id, "presumed", eta, max(0, eta - window.end_s), window, None))
-        self.take_breaks(anchor.breaks_taken)
-        self.move_to(anchor.position, anchor.at_s, heading=anchor.heading)
-        self.ready_s = anchor.at_s
 
     def position_at(self, rest: list[str], where: Location, at_s: int) -> list[str]:
         """A position report: the stops the plan had served before `at_s` and that the position
@@ -631,7 +652,7 @@ def hold_the_past(live: LivePlan, day: DayState, courier_id: str) -> LivePlan:
         state.next_stop is not None,
         tuple((v.stop_id, v.eta_s, v.late_s) for v in state.visits if v.status == "presumed"),
         live.progress_of(courier_id).last_report_s,
-        state.breaks_taken,
+        state.taken_timings,
     )
     rest = tuple(s for s in route.stop_ids if s not in locked)
     routes = tuple(replace(r, stop_ids=locked + rest) if r.courier_id == courier_id else r for r in live.routes)
@@ -760,7 +781,7 @@ def reoptimize(
             bool(start.fixed_prefix),
             presumed,
             live.progress_of(state.courier_id).last_report_s,
-            state.breaks_taken,
+            state.taken_timings,
         )
     placed_anywhere = {s for r in routes for s in r.stop_ids}
     still_out = {u.stop_id: u for u in unassigned if u.stop_id not in placed_anywhere}
@@ -863,7 +884,7 @@ def forget_failure(plan: LivePlan, courier_id: str, stop_id: str, source: Travel
         False,
         tuple((v.stop_id, v.eta_s, v.late_s) for v in timed.visits[:where] if v.status == "presumed"),
         seen_s=progress.last_report_s,
-        breaks_taken=tuple(b.break_id for b in timed.timed.breaks if b.start_s <= when),
+        breaks_taken=tuple(b for b in timed.timed.breaks if b.start_s <= when),
     )
     return replace(forgotten, anchors=anchors)
 

@@ -14,6 +14,7 @@ from optimizer.replan import (
     CourierEvent,
     LivePlan,
     ReplanPolicy,
+    change_stop,
     hold_the_past,
     reopen_failed,
     reoptimize,
@@ -256,7 +257,9 @@ def test_a_stop_leaving_the_route_behind_the_courier_does_not_move_their_past() 
         anchors={"c1": replace(anchor, locked=1, presumed=anchor.presumed[1:])},
     )
     assert timeline(gone) == [("s2", "presumed", 210), ("s3", "next", 620)]
-    assert retime(gone, SOURCE).couriers[0].breaks_taken == ("lunch",)
+    state = retime(gone, SOURCE).couriers[0]
+    assert state.breaks_taken == ("lunch",)
+    assert [(b.start_s, b.end_s) for b in state.timed.breaks] == [(220, 520)]  # taken when it was
     # without fixing it, s2 and the lunch begun at 220 would move back in time
     loose = replace(plan, routes=(Route("c1", ("s2", "s3")),))
     assert timeline(loose) != timeline(gone)
@@ -281,3 +284,32 @@ def test_a_failed_stop_rebooked_after_later_reports_keeps_the_break_taken_after_
     assert state.breaks_taken == ("lunch",) and state.breaks_left == ()
     assert [(v.stop_id, v.status) for v in state.visits] == [("s2", "done"), ("s1", "ahead")]
     assert state.visits[-1].eta_s == 700  # back from s2 to s1 after the delivery, no second lunch
+
+
+def test_stops_before_a_report_are_timed_around_the_break_taken_among_them() -> None:
+    """Plan: s1 at 100, s2 at 210, lunch 220-520, s3 at 620. s3 reported done at 630, as
+    planned: s1 and s2 were served as planned, not pushed into the lunch."""
+    lunch = Break("lunch", 110, 300, 300)
+    plan = LivePlan(line_day([(0, 5_000)] * 3, breaks=(lunch,)), (Route("c1", ("s1", "s2", "s3")),), {})
+    done = plan.with_event(CourierEvent("d3", "c1", "stop_completed", 630, stop_id="s3"))
+    state = retime(done, SOURCE).couriers[0]
+    assert [(v.stop_id, v.status, v.eta_s) for v in state.visits] == [
+        ("s1", "presumed", 100),
+        ("s2", "presumed", 210),
+        ("s3", "done", 620),
+    ]
+    assert [(b.start_s, b.end_s) for b in state.timed.breaks] == [(220, 520)]
+
+
+def test_cancelling_a_presumed_stop_before_a_reported_one_keeps_the_courier_s_past() -> None:
+    """The same day; s1 or s2 (presumed served before the reported s3) cancelled: the other
+    stop and the lunch stay when they were."""
+    lunch = Break("lunch", 110, 300, 300)
+    problem = line_day([(0, 5_000)] * 3, breaks=(lunch,))
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2", "s3")),), {})
+    plan = plan.with_event(CourierEvent("d3", "c1", "stop_completed", 630, stop_id="s3"))
+    for gone, kept in (("s1", ("s2", 210)), ("s2", ("s1", 100))):
+        without = replace(problem, stops=tuple(s for s in problem.stops if s.id != gone))
+        state = retime(change_stop(plan, without, gone, SOURCE, rebooked=False), SOURCE).couriers[0]
+        assert [(v.stop_id, v.eta_s) for v in state.visits] == [kept, ("s3", 620)]
+        assert [(b.start_s, b.end_s) for b in state.timed.breaks] == [(220, 520)]

@@ -305,6 +305,15 @@ def test_no_stop_is_served_during_a_break() -> None:
     assert broken(check_day(live, during), BREAKS_TAKEN_ONCE) == {"s3"}
 
 
+def test_no_stop_behind_a_courier_was_served_during_a_break_taken() -> None:
+    live = lunch_day(700)  # s1-s3 presumed served (100, 210, 320), lunch taken 330-630
+    day = retime(live, SOURCE)
+    assert [v.status for v in day.couriers[0].visits] == ["presumed"] * 3
+    assert day.couriers[0].breaks_taken == ("lunch",) and check_day(live, day) == ()
+    during = with_breaks(day, BreakTiming("lunch", 200, 500))  # s2 presumed served at 210
+    assert broken(check_day(live, during), BREAKS_TAKEN_ONCE) == {"s2", "s3"}
+
+
 def test_a_break_begun_is_not_scheduled_again() -> None:
     live = lunch_day(500)
     before = retime(live, SOURCE)
