@@ -423,7 +423,7 @@ def breaks_taken_once(check: DayCheck) -> Iterator[Violation]:
             if visit.status not in _LEFT:
                 service = problem.stop_by_id(visit.stop_id).service_s if problem.has_stop(visit.stop_id) else 0
                 for taken in taken_then:
-                    if visit.eta_s < taken.end_s and taken.start_s < visit.eta_s + max(service, 1):
+                    if visit.eta_s < taken.end_s and taken.start_s < visit.eta_s + service:  # at its edge is fine
                         yield Violation(
                             BREAKS_TAKEN_ONCE,
                             visit.stop_id,
