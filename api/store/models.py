@@ -72,10 +72,10 @@ class PlanRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
-    # Never changes after insert; deferred so a plan read decodes it only on a cache miss (repo).
+    # Never changes after insert; deferred so a plan read decodes it only on a cache miss (repo.cache).
     problem: Mapped[dict[str, Any]] = mapped_column(Json, deferred=True)
     params: Mapped[dict[str, Any]] = mapped_column(Json)
-    # Deferred like `problem`: decoded once per revision per process (see repo._plan_record).
+    # Deferred like `problem`: decoded once per revision per process (see api.store.repo.cache).
     state: Mapped[dict[str, Any] | None] = mapped_column(Json, deferred=True)
     state_rev: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     clock: Mapped[datetime | None]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +36,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from api.store.errors import Conflict, NotFound, StoreUnavailable
 from api.store.models import PlanRow
@@ -79,7 +80,7 @@ def create_store_engine(url: str | URL, *, connect_timeout_s: int = 2, lock_time
         busy_ms = round(lock_timeout_s * 1000)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+        def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
             dbapi_connection.isolation_level = None  # pysqlite must not emit BEGIN/COMMIT itself
             cursor = dbapi_connection.cursor()
             try:
