@@ -24,6 +24,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from time import monotonic, sleep
 from typing import Any
 
 import orjson
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _BEGIN_OPTION = "ontime_sqlite_begin"
+_WAL_RETRY_S = 0.01
 # Serialises concurrent `migrate()` calls on PostgreSQL (an arbitrary constant key).
 _MIGRATION_LOCK_KEY = 6_840_163_001
 
@@ -58,6 +60,25 @@ def _dumps(value: Any) -> str:
     """JSON columns are written with orjson: a 1000-stop plan state is a few hundred kilobytes,
     written on every courier event, and the standard library took 10% of an event's time."""
     return orjson.dumps(value).decode()
+
+
+def _use_wal(cursor: sqlite3.Cursor, timeout_s: float) -> None:
+    """Switch the database file to WAL (the mode is kept in the file: later connections find it).
+
+    Switching upgrades this connection's read lock to a write lock, and SQLite answers an upgrade
+    that has to wait with SQLITE_BUSY at once, without calling the busy handler (two waiting
+    upgraders would deadlock). So when another connection (two processes starting on a new file)
+    holds the write lock at that moment, the switch is retried until `timeout_s` has passed.
+    """
+    deadline = monotonic() + timeout_s
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL").fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or monotonic() >= deadline:
+                raise
+        sleep(_WAL_RETRY_S)
 
 
 def create_store_engine(url: str | URL, *, connect_timeout_s: int = 2, lock_timeout_s: float = 5.0) -> Engine:
@@ -87,7 +108,7 @@ def create_store_engine(url: str | URL, *, connect_timeout_s: int = 2, lock_time
                 cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
                 cursor.execute("PRAGMA foreign_keys = ON")
                 if not memory:
-                    cursor.execute("PRAGMA journal_mode = WAL")
+                    _use_wal(cursor, lock_timeout_s)
                 cursor.execute("PRAGMA synchronous = FULL")
             finally:
                 cursor.close()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from api.store import Store, alembic_config, repo
+from api.store import Store, StoreUnavailable, alembic_config, repo
+from api.store import store as store_module
 from api.store.models import Base
 
 TABLES = {"plans", "route_versions", "events", "calls", "outbox", "scenarios", "audit", "alembic_version"}
@@ -104,6 +106,54 @@ def test_concurrent_migrate(make_store: Callable[..., Store]) -> None:
         t.join(60)
     assert errors == []
     assert stores[0].schema_revision() == Store.head_revision()
+
+
+@pytest.fixture
+def sqlite_writer(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection in the middle of writing a new SQLite file (its write lock held)."""
+    writer = sqlite3.connect(tmp_path / "ontime.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("CREATE TABLE elsewhere (x)")
+    yield writer
+    writer.close()
+
+
+def test_a_new_sqlite_file_is_switched_to_wal_once_its_writer_commits(
+    tmp_path: Path, sqlite_writer: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite refuses the switch to WAL at once (SQLITE_BUSY, no busy handler) while another
+    connection writes to the file: two stores migrating one new file met it as "database is
+    locked" (test_concurrent_migrate[sqlite], now and then). The store retries instead."""
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:  # the other writer commits while the store waits
+        pauses.append(seconds)
+        sqlite_writer.execute("COMMIT")
+
+    monkeypatch.setattr(store_module, "sleep", pause)
+    store = Store(f"sqlite:///{tmp_path / 'ontime.db'}")
+    try:
+        store.migrate()
+        with store.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert store.schema_revision() == Store.head_revision()
+    finally:
+        store.dispose()
+    assert len(pauses) == 1
+
+
+def test_a_sqlite_file_locked_past_the_lock_timeout_is_unavailable(
+    tmp_path: Path, sqlite_writer: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr(store_module, "sleep", pauses.append)
+    store = Store(f"sqlite:///{tmp_path / 'ontime.db'}", lock_timeout_s=0.05)
+    try:
+        with pytest.raises(StoreUnavailable, match="database is locked"):
+            store.ping()
+    finally:
+        store.dispose()
+    assert pauses  # it did retry before giving up
 
 
 def test_migrate_creates_the_sqlite_folder(tmp_path: Path) -> None:
