@@ -20,9 +20,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import requests
+import typer
+
+from benchmarks.command import run
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fuzz.md"
 
@@ -248,3 +251,18 @@ def main(max_examples: int, max_seconds: float, seed: int, out: Path | None) -> 
     target.write_text(text)
     print(text)
     return report
+
+
+def cli(
+    max_examples: Annotated[int, typer.Option("--max-examples", min=1, help="per operation, role, mode, ids")] = 50,
+    max_seconds: Annotated[float, typer.Option("--max-seconds", min=1)] = 1200,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="default benchmarks/results/fuzz.md")] = None,
+) -> None:
+    """Schemathesis against a loopback server's own OpenAPI schema, as every role."""
+    if main(max_examples, max_seconds, seed, out).findings:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    run(cli, "fuzz")

@@ -14,19 +14,19 @@ fleet, the better of the two being the reference.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import httpx
+import typer
 
 from api.schemas import ProblemIn
+from api.server_process import ServerProcess, server_env
+from benchmarks.command import run
 from benchmarks.provenance import commit, machine
 from optimizer.replan import CourierEvent, LivePlan, ReplanPolicy, reoptimize, retime
 from optimizer.solution import Route
@@ -52,32 +52,15 @@ def _pct(values: list[float], p: float) -> float:
 
 
 class LiveServer:
+    """`ontime serve` on SQLite in `folder`, settings as shipped but the answer budget."""
+
     def __init__(self, folder: Path, replan_s: float) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "ONTIME_DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite'}",
-            "ONTIME_API_KEYS": f"dispatcher:{KEY}",
-            "ONTIME_REPLAN_TIME_LIMIT_S": str(replan_s),
-            "ONTIME_EXECUTOR": "local",
-        }
-        env.pop("ONTIME_WEBHOOK_URL", None)
-        self.log = (folder / "server.log").open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=self.log,
+        env = server_env(
+            f"sqlite:///{folder / 'bench.sqlite'}", f"dispatcher:{KEY}", ONTIME_REPLAN_TIME_LIMIT_S=str(replan_s)
         )
-        self.client = httpx.Client(base_url=self.url, headers={"X-API-Key": KEY}, timeout=120)
-        for _ in range(300):
-            try:
-                if self.client.get("/v1/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        self.server = ServerProcess(env, folder / "server.log", {"dispatcher": KEY})
+        self.server.start(timeout_s=120)
+        self.client = self.server.client(timeout_s=120)
         time.sleep(2.0)  # let the re-optimization worker finish importing the solvers
 
     def plan(self, day: dict[str, Any], limit_s: float) -> dict[str, Any]:
@@ -101,17 +84,7 @@ class LiveServer:
 
     def close(self) -> None:
         self.client.close()
-        self.process.terminate()
-        self.process.wait(20)
-        self.log.close()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        self.server.stop(timeout_s=20)
 
 
 def _late_minutes(plan: dict[str, Any]) -> tuple[int, float]:
@@ -308,3 +281,18 @@ def report(samples: Samples, sizes: list[tuple[int, int]], replan_s: float, refe
         ratio = f"{100 * (ours_m / ref_m - 1):+.1f}%" if ref_m > 0 else ("equal" if ours_m == 0 else "ref is 0")
         lines.append(f"| {q['day']} | {q['case']} | {ours_n} | {ours_m:.0f} | {ref_n} | {ref_m:.0f} | {ratio} |")
     return "\n".join(lines) + "\n"
+
+
+def cli(
+    sizes: Annotated[str, typer.Option("--sizes", help="stops x couriers, comma-separated")] = "200x16,1000x60",
+    replan_budget: Annotated[float, typer.Option("--replan-budget", help="answer budget of a delay, s")] = 1.0,
+    reference: Annotated[float, typer.Option("--reference", help="budget of the reference re-solve, s")] = 30.0,
+    out: Annotated[Path | None, typer.Option("--out")] = None,
+) -> None:
+    """Delay, stream and outage latency through a real server, and lateness vs a long re-solve."""
+    parsed = [(int(a), int(b)) for a, b in (part.split("x") for part in sizes.split(",") if part)]
+    main(parsed, replan_budget, reference, out)
+
+
+if __name__ == "__main__":
+    run(cli, "live")

@@ -24,7 +24,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,9 +34,13 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+import typer
+
+from api.server_process import running_server, server_env
+from benchmarks.command import run
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "load.md"
@@ -72,24 +75,6 @@ def search_goal_ms(stops: int) -> float:
 # -- a server of its own ---------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue
-        if len(fields) > 1 and int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
 @contextmanager
 def serve(
     courier_ids: list[str], env: dict[str, str] | None = None, log: Path | None = None, profile: Path | None = None
@@ -97,57 +82,23 @@ def serve(
     """`ontime serve` from this checkout on a free loopback port and a fresh SQLite file; with
     `profile`, py-spy samples the server (raw collapsed stacks) until the block ends."""
     folder = Path(tempfile.mkdtemp(prefix="ontime-bench-"))
-    port = free_port()
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ONTIME_")}
-    full_env |= {
-        "ONTIME_DATABASE_URL": f"sqlite:///{folder / 'ontime.sqlite'}",
-        "ONTIME_API_KEYS": key_spec(courier_ids),
-        "ONTIME_EXECUTOR": "local",
-        **(env or {}),
-    }
-    log_path = log or folder / "server.log"
-    with log_path.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=full_env,
-            stdout=out,
-            stderr=out,
-        )
-    url = f"http://127.0.0.1:{port}"
-    spawned: set[int] = set()
-    sampler: subprocess.Popen[bytes] | None = None
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.2)
-        spawned.update(_children(process.pid))
-        if profile is not None:
+    full_env = server_env(f"sqlite:///{folder / 'ontime.sqlite'}", key_spec(courier_ids), **(env or {}))
+    # solver workers outlive a stopped server while they finish a task: stopping it ends its process group
+    with running_server(full_env, log or folder / "server.log", timeout_s=90) as server:
+        sampler: subprocess.Popen[bytes] | None = None
+        if profile is not None and server.process is not None:
             spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-            command = [spy, "record", "-p", str(process.pid), "-f", "raw", "-o", str(profile), "-r", "100", "--idle"]
-            sampler = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        yield url
-    finally:
-        if profile is not None and sampler is not None:
-            sampler.send_signal(signal.SIGINT)
-            with suppress(subprocess.TimeoutExpired):
-                sampler.wait(30)
-        spawned.update(_children(process.pid))
-        process.send_signal(signal.SIGTERM)
+            command = [spy, "record", "-p", str(server.process.pid), "-f", "raw", "-o", str(profile)]
+            sampler = subprocess.Popen(
+                [*command, "-r", "100", "--idle"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
         try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        for pid in spawned:  # solver workers outlive a stopped server while they finish a task
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+            yield server.url
+        finally:
+            if sampler is not None:
+                sampler.send_signal(signal.SIGINT)
+                with suppress(subprocess.TimeoutExpired):
+                    sampler.wait(30)
 
 
 def wait_json(method: str, url: str, key: str, body: Any = None) -> Any:
@@ -634,3 +585,53 @@ def main(scenarios: list[Scenario], out: Path | None, note: str, command: str) -
     target.write_text(text)
     print(text)
     return results
+
+
+def cli(
+    stops: Annotated[int, typer.Option("--stops", min=1, max=5000, help="stops of the generated day")] = 200,
+    couriers: Annotated[int, typer.Option("--couriers", min=1, max=500)] = 100,
+    speedup: Annotated[float, typer.Option("--speedup", min=1, help="simulated seconds per wall second")] = 150,
+    position_every: Annotated[float, typer.Option("--position-every", min=0.5, help="simulated minutes")] = 15,
+    delays: Annotated[int, typer.Option("--delays", min=0, help="couriers that report a delay")] = 5,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.5, help="seconds to plan the day")] = 10,
+    max_events: Annotated[int, typer.Option("--max-events", min=1)] = 20_000,
+    max_seconds: Annotated[float, typer.Option("--max-seconds", min=1, help="wall seconds of the day at most")] = 300,
+    also: Annotated[
+        str,
+        typer.Option("--also", help=r"more days, STOPSxCOURIERS\[@SPEEDUP] comma-separated, e.g. 1000x100@60"),
+    ] = "",
+    seed: Annotated[int, typer.Option("--seed")] = 11,
+    note: Annotated[str, typer.Option("--note", help="what else ran on the machine, for the results")] = "",
+    profile: Annotated[
+        Path | None, typer.Option("--profile", help="a folder: py-spy samples the server of each day there")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="default benchmarks/results/load.md")] = None,
+) -> None:
+    """A fleet reports through an accelerated day on a loopback server; latency per event type."""
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
+    days = [(stops, couriers, speedup)]
+    for extra in (part for part in also.split(",") if part):
+        size, _, pace = extra.partition("@")
+        n, c = (int(x) for x in size.split("x"))
+        days.append((n, c, float(pace) if pace else speedup))
+    scenarios = [
+        Scenario(
+            n,
+            c,
+            pace,
+            position_every,
+            delays,
+            time_limit,
+            max_events,
+            max_seconds,
+            seed,
+            profile / f"load-{n}x{c}-x{pace:g}.txt" if profile else None,
+        )
+        for n, c, pace in days
+    ]
+    main(scenarios, out, note, " ".join(["ontime bench load", *sys.argv[1:]]))
+
+
+if __name__ == "__main__":
+    run(cli, "load")

@@ -21,8 +21,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
+
+from benchmarks.command import run
 from benchmarks.provenance import commit, machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,3 +170,18 @@ def report(rows: list[Row], stops: int, couriers: int, seeds: int, limit: float,
         f"| with the rush-hour profile | {timed:.0f} |",
     ]
     return "\n".join(lines) + "\n"
+
+
+def cli(
+    stops: Annotated[int, typer.Option("--stops", min=10, max=5000)] = 200,
+    couriers: Annotated[int, typer.Option("--couriers", min=1, max=500)] = 16,
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="generated days")] = 3,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="s per plan")] = 5.0,
+    out: Annotated[Path | None, typer.Option("--out")] = None,
+) -> None:
+    """Time-of-day traffic: the ETA error engines' time-independent stand-ins leave (exact vs implied)."""
+    main(stops, couriers, seeds, time_limit, out)
+
+
+if __name__ == "__main__":
+    run(cli, "traffic")

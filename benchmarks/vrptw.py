@@ -17,7 +17,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Annotated
 
+import typer
+
+from benchmarks.command import run
 from benchmarks.provenance import commit, machine
 from optimizer.instances import read_instance
 
@@ -207,3 +211,20 @@ def report(
 
 def _mean(values: list[float] | list[int]) -> float:
     return statistics.fmean(values) if values else float("nan")
+
+
+def cli(
+    set_name: Annotated[str, typer.Option("--set", help="solomon or homberger_200")] = "solomon",
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1)] = 10.0,
+    data: Annotated[Path | None, typer.Option("--data", envvar="ONTIME_VRPTW_DATA")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="solver processes in parallel, one core each")] = 2,
+    solvers: Annotated[str, typer.Option("--solvers")] = "ontime,pyvrp,ortools,vroom",
+    only: Annotated[str, typer.Option("--only", help="comma-separated instance names")] = "",
+    out: Annotated[Path | None, typer.Option("--out")] = None,
+) -> None:
+    """Static plan quality on the classic instances, peers in the same run (BENCHMARKS.md 1)."""
+    main(set_name, time_limit, data, jobs, solvers.split(","), [o for o in only.split(",") if o], out)
+
+
+if __name__ == "__main__":
+    run(cli, "vrptw")

@@ -17,8 +17,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
+
+from benchmarks.command import run
 from benchmarks.provenance import commit, machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,3 +198,20 @@ def report(
             cells.append(cell)
         lines.append(f"| {result.name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def cli(
+    stops: Annotated[int, typer.Option("--stops", min=10, max=5000)] = 300,
+    couriers: Annotated[int, typer.Option("--couriers", min=1, max=500)] = 24,
+    variants: Annotated[int, typer.Option("--variants", min=1, max=50)] = 20,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="s per scenario")] = 5.0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="processes / Ray CPUs")] = 2,
+    rounds: Annotated[int, typer.Option("--rounds", min=1, help="local and Ray alternately, this many times")] = 2,
+    out: Annotated[Path | None, typer.Option("--out")] = None,
+) -> None:
+    """What-if sweep: local process pool vs Ray, wall time and identical figures (BENCHMARKS.md 3)."""
+    main(stops, couriers, variants, time_limit, workers, rounds, out)
+
+
+if __name__ == "__main__":
+    run(cli, "whatif")

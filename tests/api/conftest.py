@@ -6,13 +6,7 @@ operator would start it, so the tests go through uvicorn, the process pool and t
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api.server_process import ServerProcess, server_env
 from scenarios.generate import generate_day
 from tests.pgdb import temporary_pg_database
 
@@ -37,12 +32,6 @@ KEYS = {
 }
 KEY_SPEC = "dispatcher:disp-key,planner:plan-key,service:serv-key,courier:c01:c01-key,courier:c02:c02-key"
 DAY = "2026-11-26"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -87,65 +76,15 @@ def receiver() -> Iterator[Receiver]:
     server.shutdown()
 
 
-@dataclass
-class Server:
-    url: str
-    env: dict[str, str]
-    log: Path
-    process: subprocess.Popen[bytes] | None = None
+Server = ServerProcess
+"""A real `ontime serve` (api/server_process.py); `client(who)` sends the suite's key of `who`."""
 
-    def start(self) -> None:
-        port = self.url.rsplit(":", 1)[1]
-        with self.log.open("ab") as log:
-            # A session (and process group) of its own, so that stop() and kill() can end everything
-            # the server started: its solver workers and multiprocessing's resource tracker.
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "api.cli", "serve", "--port", port],
-                env=self.env,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
-            time.sleep(0.2)
-        raise RuntimeError(f"server did not become healthy: {self.log.read_text()[-2000:]}")
 
-    def kill(self) -> None:
-        """kill -9 the server and every process it started: no shutdown handlers run, and no solver
-        worker is left behind (a stopped one could not even notice that its server is gone)."""
-        assert self.process is not None
-        self.kill_group()
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        """SIGTERM (a clean shutdown), then kill -9 whatever the server's process group still holds."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.kill_group()
-
-    def kill_group(self) -> None:
-        """SIGKILL the server's process group (its pid: the server leads it), if anything is left in it."""
-        assert self.process is not None
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-
-    def client(self, who: str = "dispatcher") -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"X-API-Key": KEYS[who]}, timeout=60)
+def api_server(folder: Path, database_url: str | None = None, **settings: str) -> Server:
+    """A server (not started) with the suite's keys on `database_url`, by default a SQLite file in
+    `folder` (which also holds its log), with the given `ONTIME_*` settings."""
+    url = database_url or f"sqlite:///{folder / 'ontime.sqlite'}"
+    return Server(server_env(url, KEY_SPEC, **settings), folder / "server.log", KEYS)
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -154,21 +93,17 @@ def server(
 ) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp(f"server-{request.param}")
     with ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{folder / 'ontime.sqlite'}"
-        else:
+        url = None
+        if request.param == "postgresql":
             url = stack.enter_context(temporary_pg_database("ontime_api")).render_as_string(hide_password=False)
-        env = {
-            **os.environ,
-            "ONTIME_DATABASE_URL": url,
-            "ONTIME_API_KEYS": KEY_SPEC,
-            "ONTIME_WEBHOOK_URL": receiver.url,
-            "ONTIME_REPLAN_TIME_LIMIT_S": "1.0",
+        srv = api_server(
+            folder,
+            url,
+            ONTIME_WEBHOOK_URL=receiver.url,
+            ONTIME_REPLAN_TIME_LIMIT_S="1.0",
             # these tests compare whole plans across requests: no background improvement
-            "ONTIME_POLISH_TIME_LIMIT_S": "0",
-            "ONTIME_EXECUTOR": "local",
-        }
-        srv = Server(f"http://127.0.0.1:{free_port()}", env, folder / "server.log")
+            ONTIME_POLISH_TIME_LIMIT_S="0",
+        )
         stack.callback(srv.stop)
         srv.start()
         yield srv

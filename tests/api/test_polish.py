@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +10,7 @@ import pytest
 
 from api.store import Store, repo
 from scenarios.generate import generate_day
-from tests.api.conftest import KEY_SPEC, Server, free_port, wait_solved
+from tests.api.conftest import Server, api_server, wait_solved
 from tests.api.test_live_day import assert_consistent, assert_one_call_per_late_stop, fetch
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api-polish")]
@@ -20,16 +19,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api-polish")]
 @pytest.fixture(scope="module")
 def polishing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
     folder = tmp_path_factory.mktemp("polish")
-    url = f"sqlite:///{folder / 'ontime.sqlite'}"
-    env = {
-        **os.environ,
-        "ONTIME_DATABASE_URL": url,
-        "ONTIME_API_KEYS": KEY_SPEC,
-        "ONTIME_EXECUTOR": "local",
-        "ONTIME_POLISH_TIME_LIMIT_S": "3",
-    }
-    env.pop("ONTIME_WEBHOOK_URL", None)
-    server = Server(f"http://127.0.0.1:{free_port()}", env, folder / "server.log")
+    server = api_server(folder, ONTIME_POLISH_TIME_LIMIT_S="3")
+    url = server.env["ONTIME_DATABASE_URL"]
     server.start()
     try:
         yield server, url

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import KEY_SPEC, Server, free_port
+from tests.api.conftest import Server, api_server
 from tests.api_scenarios.test_scenarios_api import FAST, small_day, wait_done
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api-ray")]
 
 
 def start(folder: Path, executor: str) -> Server:
-    env = {
-        **os.environ,
-        "ONTIME_DATABASE_URL": f"sqlite:///{folder / 'ontime.sqlite'}",
-        "ONTIME_API_KEYS": KEY_SPEC,
-        "ONTIME_EXECUTOR": executor,
-        "ONTIME_POLISH_TIME_LIMIT_S": "0",
-    }
-    env.pop("ONTIME_WEBHOOK_URL", None)
-    env.pop("RAY_ADDRESS", None)
-    server = Server(f"http://127.0.0.1:{free_port()}", env, folder / "server.log")
+    server = api_server(folder, ONTIME_EXECUTOR=executor, ONTIME_POLISH_TIME_LIMIT_S="0")
+    server.env.pop("RAY_ADDRESS", None)
     server.start()
     return server
 

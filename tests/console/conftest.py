@@ -1,7 +1,7 @@
 """Fixtures for the browser tests: a real `ontime serve` process, a solved day, Chromium.
 
-The service runs as a subprocess on a free port with a temporary SQLite file and API keys from
-the environment (one courier key per generated courier). Chromium is Debian's
+The service runs as a subprocess (api/server_process.py) on a free port with a temporary SQLite
+file and API keys from the environment (one courier key per generated courier). Chromium is Debian's
 (`make browser` installs it); Playwright only drives it and never downloads a browser. Without
 Chromium or Playwright the tests are skipped, or fail when env `CI` is set.
 """
@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api.server_process import ServerProcess, running_server, server_env
 from scenarios.generate import generate_day
 
 CHROMIUM = "/usr/bin/chromium"
@@ -46,17 +43,15 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass(frozen=True)
 class Server:
-    base: str
-    log: Path
+    """The running `ontime serve` as the browser tests use it: its base URL and GETs with a key."""
+
+    process: ServerProcess
+
+    @property
+    def base(self) -> str:
+        return self.process.url
 
     def headers(self, key: str) -> dict[str, str]:
         return {"X-API-Key": key}
@@ -67,10 +62,7 @@ class Server:
         return answer.json()
 
     def tail(self, lines: int = 60) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no server log)"
+        return self.process.tail(lines)
 
 
 @pytest.fixture(scope="module")
@@ -82,44 +74,11 @@ def day() -> dict[str, Any]:
 def server(tmp_path_factory: pytest.TempPathFactory, day: dict[str, Any]) -> Iterator[Server]:
     """`ontime serve` on a free port, a fresh SQLite file, a key per role and per courier."""
     work = tmp_path_factory.mktemp("console-server")
-    port = _free_port()
     keys = [f"dispatcher:{DISPATCHER_KEY}", f"planner:{PLANNER_KEY}", f"service:{SERVICE_KEY}"]
     keys += [f"courier:{c['id']}:{courier_key(c['id'])}" for c in day["couriers"]]
-    env = {
-        **os.environ,
-        "ONTIME_DATABASE_URL": f"sqlite:///{work / 'ontime.sqlite'}",
-        "ONTIME_API_KEYS": ",".join(keys),
-        "ONTIME_EXECUTOR": "local",
-    }
-    env.pop("ONTIME_TILE_URL", None)
-    env.pop("ONTIME_WEBHOOK_URL", None)
-    log = work / "server.log"
-    serve = ["serve", "--host", "127.0.0.1", "--port", str(port)]
-    command = [sys.executable, "-c", "from api.cli import app; app()", *serve]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=work)
-    running = Server(f"http://127.0.0.1:{port}", log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"ontime serve exited with {process.returncode}:\n{running.tail()}")
-            try:
-                if httpx.get(running.base + "/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"ontime serve did not answer /v1/health within 60 s:\n{running.tail()}")
-            time.sleep(0.2)
-        yield running
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    env = server_env(f"sqlite:///{work / 'ontime.sqlite'}", ",".join(keys))
+    with running_server(env, work / "server.log") as process:
+        yield Server(process)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ what was really written, not what the API says).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -21,7 +20,7 @@ from sqlalchemy import func, select
 
 from api.store import Store, repo
 from api.store.models import OutboxRow
-from tests.api.conftest import DAY, KEY_SPEC, KEYS, Server, free_port
+from tests.api.conftest import DAY, KEY_SPEC, KEYS, Server, api_server
 from tests.pgdb import temporary_pg_database
 from tests.processes import child_pids
 
@@ -93,7 +92,7 @@ class ManagedServer:
         return self._store
 
     def log_text(self) -> str:
-        return self.server.log.read_text(errors="replace")
+        return self.server.log_text()
 
     def post_plan(self, day: dict[str, Any], time_limit_s: float = 2, **extra: Any) -> str:
         with self.client() as client:
@@ -118,21 +117,17 @@ def managed_server(
 ) -> Iterator[ManagedServer]:
     """A started server on its own database (SQLite file, or a fresh PostgreSQL database)."""
     with ExitStack() as stack:
-        if backend == "sqlite":
-            url = f"sqlite:///{folder / 'ontime.sqlite'}"
-        else:
+        url = None
+        if backend != "sqlite":
             url = stack.enter_context(temporary_pg_database(prefix)).render_as_string(hide_password=False)
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("ONTIME_")}
-        full_env |= {
-            "ONTIME_DATABASE_URL": url,
-            "ONTIME_API_KEYS": KEY_SPEC,
+        settings = {
             "ONTIME_REPLAN_TIME_LIMIT_S": "0.5",
             # no background improvement: these tests compare the store before and after requests
             "ONTIME_POLISH_TIME_LIMIT_S": "0",
-            "ONTIME_EXECUTOR": "local",
             **(env or {}),
         }
-        managed = ManagedServer(Server(f"http://127.0.0.1:{free_port()}", full_env, folder / "server.log"), url)
+        server = api_server(folder, url, **settings)
+        managed = ManagedServer(server, server.env["ONTIME_DATABASE_URL"])
         stack.callback(managed.stop)
         managed.start()
         yield managed

@@ -22,10 +22,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
+from api.server_process import free_port
 from api.store import repo
 from api.store.models import OutboxRow
 from benchmarks.load import day_reports
-from tests.api.conftest import free_port
 from tests.pgdb import DEFAULT_PG_ADMIN_URL, autocommit_engine
 from tests.processes import descendants, wait_gone
 from tests.reliability.support import (

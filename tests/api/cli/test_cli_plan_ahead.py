@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.cli_plan_ahead import VariantFileError, read_variant_file
+from api.cli.variants_file import VariantFileError, read_variant_file
 from scenarios.generate import write_day
 
 runner = CliRunner()

@@ -13,7 +13,7 @@ import pytest
 
 from optimizer.instances import read_instance
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 KEYS = {"instance", "routes", "vehicles", "distance", "engine", "runtime_s"}
 
 

@@ -1,0 +1,57 @@
+"""`ontime solve-instance`: a classic VRPTW instance in, one JSON object out (CONTRACTS.md 2)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli.common import EngineOption, err, fail
+from optimizer.errors import OnTimeError
+
+
+def solve_instance(
+    path: Annotated[Path, typer.Argument(help="Solomon-format VRPTW instance file")],
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, max=3600, help="seconds")],
+    engine: EngineOption = "auto",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Solve a classic VRPTW instance; print one JSON object (CONTRACTS.md 2)."""
+    began = time.perf_counter()
+    from optimizer.engines import solve
+    from optimizer.instances import read_instance
+    from optimizer.params import SolveParams
+    from optimizer.travel.euclidean import EuclideanSource
+
+    if engine not in ("auto", "ortools", "pyvrp"):
+        raise fail(f"--engine must be auto, ortools or pyvrp, not {engine!r}")
+    try:
+        instance = read_instance(path)
+        problem = instance.to_problem()
+        matrix = EuclideanSource().matrix(problem)
+        budget = max(time_limit - (time.perf_counter() - began) - 0.1, 0.1)
+        solution = solve(problem, matrix, SolveParams(time_limit_s=budget, engine=engine, seed=seed))  # type: ignore[arg-type]
+    except OnTimeError as exc:
+        raise fail(str(exc)) from None
+    routes = [[int(s) for s in r.stop_ids] for r in solution.used_routes]
+    print(
+        json.dumps(
+            {
+                "instance": instance.name,
+                "routes": routes,
+                "vehicles": len(routes),
+                "distance": round(instance.distance(routes), 6),
+                "engine": solution.engine,
+                "runtime_s": round(time.perf_counter() - began, 3),
+            }
+        )
+    )
+    problems = instance.violations(routes)
+    if solution.unassigned or problems:
+        err.print(f"[yellow]no feasible plan: {len(solution.unassigned)} customers unassigned[/yellow]")
+        for problem_text in problems[:5]:
+            err.print(f"  {problem_text}")
+        raise typer.Exit(1)
