@@ -17,17 +17,16 @@ reported hold counts as driving).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from api import live
+from api.plans.state import PlanState
 from api.scenario_schemas import CourierKpisOut, PlanKpisOut
-from api.schemas import KpisOut, ProblemIn
+from api.schemas import KpisOut, ProblemIn, seconds_since
 from api.store import Store, repo
 from api.store.records import CallRecord, EventRecord
 from optimizer.kpi import DEFAULT_COST, CostModel, DayKpis, StopOutcome, day_kpis
 from optimizer.model import Problem, TimeWindow
 from optimizer.schedule import BreakTiming, RouteSchedule, Schedule, VisitTiming
-from optimizer.solution import Route, Solution, Unassigned
+from optimizer.solution import Route, Solution
 
 
 def plan_kpis(store: Store, plan_id: str, base: KpisOut, cost_model: CostModel = DEFAULT_COST) -> PlanKpisOut:
@@ -37,30 +36,32 @@ def plan_kpis(store: Store, plan_id: str, base: KpisOut, cost_model: CostModel =
         events = repo.list_events(s, plan_id)
         calls = repo.list_calls(s, plan_id)
     wire = ProblemIn.model_validate(record.problem)
-    state = record.state or {}
-    problem = live.domain_problem(wire, state)
+    state = PlanState.from_doc(record.state or {})
+    problem = state.problem(wire)
     timed, solution = snapshot_schedule(problem, state)
     outcomes = stop_outcomes(problem, wire.day_start, events, calls)
     figures = day_kpis(problem, timed, solution, outcomes or None, cost_model=cost_model)
     return _out(base, figures)
 
 
-def snapshot_schedule(problem: Problem, state: dict[str, Any]) -> tuple[Schedule, Solution]:
-    """The state document's snapshot as a `Schedule`, and the routes and left-out stops."""
+def snapshot_schedule(problem: Problem, state: PlanState) -> tuple[Schedule, Solution]:
+    """The state's snapshot as a `Schedule`, and the routes and left-out stops."""
     routes = []
     timed = []
-    for courier_id, doc in state.get("snapshot", {}).get("couriers", {}).items():
+    for courier_id, entry in state.snapshot.items():
         visits = []
         service = 0
-        for sid, status, eta, late, ws, we, wait, dep in doc["visits"]:
-            if not problem.has_stop(sid):
+        for v in entry.visits:
+            if not problem.has_stop(v.stop_id):
                 continue
-            late_s = 0 if status == "failed" else int(late)
-            window = TimeWindow(int(ws), int(we))
-            visits.append(VisitTiming(sid, int(eta) - int(wait), int(eta), int(wait), late_s, int(dep), window, ()))
-            service += problem.stop_by_id(sid).service_s
-        breaks = tuple(BreakTiming(f"break{k + 1}", int(a), int(b)) for k, (a, b) in enumerate(doc["breaks"]))
-        start, end = int(doc["start_s"]), int(doc["end_s"])
+            late_s = 0 if v.status == "failed" else v.late_s
+            window = TimeWindow(v.window_start_s, v.window_end_s)
+            visits.append(
+                VisitTiming(v.stop_id, v.eta_s - v.wait_s, v.eta_s, v.wait_s, late_s, v.departure_s, window, ())
+            )
+            service += problem.stop_by_id(v.stop_id).service_s
+        breaks = tuple(BreakTiming(f"break{k + 1}", a, b) for k, (a, b) in enumerate(entry.breaks))
+        start, end = entry.start_s, entry.end_s
         waits = sum(v.wait_s for v in visits)
         resting = sum(b.end_s - b.start_s for b in breaks)
         driving = max(end - start - service - waits - resting, 0) if visits else 0
@@ -71,7 +72,7 @@ def snapshot_schedule(problem: Problem, state: dict[str, Any]) -> tuple[Schedule
                 end,
                 tuple(visits),
                 breaks,
-                int(doc["distance_m"]),
+                entry.distance_m,
                 driving,
                 waits,
                 sum(v.late_s for v in visits),
@@ -80,7 +81,7 @@ def snapshot_schedule(problem: Problem, state: dict[str, Any]) -> tuple[Schedule
             )
         )
         routes.append(Route(courier_id, tuple(v.stop_id for v in visits)))
-    unassigned = tuple(Unassigned(sid, reason) for sid, reason in state.get("unassigned", []) if problem.has_stop(sid))
+    unassigned = tuple(u for u in state.unassigned if problem.has_stop(u.stop_id))
     return Schedule(tuple(timed)), Solution(tuple(routes), unassigned)
 
 
@@ -101,7 +102,7 @@ def stop_outcomes(
             StopOutcome(
                 stop_id,
                 "done" if event.type == "stop_completed" else "failed",
-                max(live.seconds_since(day_start, event.at), 0),
+                max(seconds_since(day_start, event.at), 0),
                 called.get(stop_id),
                 event.courier_id if event.courier_id in known else None,
             )
@@ -116,13 +117,13 @@ def _call_times(day_start: datetime, events: list[EventRecord], calls: list[Call
         for call in (event.response or {}).get("calls", []):
             call_id = call.get("id") if isinstance(call, dict) else None
             if isinstance(call_id, str) and call_id not in raised_by_event:
-                raised_by_event[call_id] = live.seconds_since(day_start, event.at)
+                raised_by_event[call_id] = seconds_since(day_start, event.at)
     received = sorted(events, key=lambda e: e.received_at)
     first: dict[str, int] = {}
     for call in calls:
         when = raised_by_event.get(call.id)
         if when is None:
-            before = [live.seconds_since(day_start, e.at) for e in received if e.received_at <= call.created_at]
+            before = [seconds_since(day_start, e.at) for e in received if e.received_at <= call.created_at]
             when = max(before, default=0)
         when = max(when, 0)
         first[call.stop_id] = min(first.get(call.stop_id, when), when)

@@ -16,8 +16,8 @@ import threading
 import uuid
 from typing import Any
 
-from api import live
 from api.auth import Principal, require
+from api.plans.state import PlanState
 from api.scenario_schemas import ScenarioCreateIn, ScenarioOut, ScenarioResultOut
 from api.schemas import Accepted, ProblemIn
 from api.settings import Settings
@@ -79,7 +79,7 @@ class ScenarioService:
         with self.store.transaction(readonly=True) as s:
             plan = repo.get_plan(s, body.base.plan_id)
         wire = ProblemIn.model_validate(plan.problem)
-        return live.domain_problem(wire, plan.state or {})
+        return PlanState.from_doc(plan.state or {}).problem(wire)
 
     def _start(self, scenario_id: str, body: ScenarioCreateIn, problem: Problem) -> None:
         params = CompareParams(

@@ -12,15 +12,18 @@ import math
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from optimizer import model as m
 from optimizer.errors import InvalidProblem, ProblemIssue
-from optimizer.kpi import DEFAULT_COST
+from optimizer.kpi import DEFAULT_COST, on_time_rate
 from optimizer.schedule import RouteSchedule, Schedule
 from optimizer.solution import Solution
+
+if TYPE_CHECKING:
+    from api.store.records import CallRecord
 
 WEEK_S = 7 * 24 * 3600
 """Times on the wire must fall within a week of the plan's day start."""
@@ -249,6 +252,10 @@ class WindowOut(BaseModel):
     start: datetime
     end: datetime
 
+    @classmethod
+    def of(cls, day_start: datetime, start_s: int, end_s: int) -> WindowOut:
+        return cls(start=at(day_start, start_s), end=at(day_start, end_s))
+
 
 VisitStatus = Literal["planned", "done", "failed"]
 
@@ -267,6 +274,10 @@ class BreakOut(BaseModel):
     start: datetime
     end: datetime
 
+    @classmethod
+    def of(cls, day_start: datetime, start_s: int, end_s: int) -> BreakOut:
+        return cls(start=at(day_start, start_s), end=at(day_start, end_s))
+
 
 class RouteOut(BaseModel):
     courier_id: str
@@ -276,6 +287,28 @@ class RouteOut(BaseModel):
     end: datetime | None = None
     visits: list[VisitOut]
     breaks: list[BreakOut] = Field(default_factory=list)
+
+    @classmethod
+    def from_domain(cls, day_start: datetime, timed: RouteSchedule, version: int = 1) -> RouteOut:
+        return cls(
+            courier_id=timed.courier_id,
+            version=version,
+            distance_km=round(timed.distance_m / 1000, 3),
+            start=at(day_start, timed.start_s),
+            end=at(day_start, timed.end_s),
+            visits=[
+                VisitOut(
+                    stop_id=v.stop_id,
+                    eta=at(day_start, v.start_s),
+                    window=WindowOut.of(day_start, v.window.start_s, v.window.end_s),
+                    late_min=round(v.late_s / 60, 2),
+                    wait_min=round(v.wait_s / 60, 2),
+                    departure=at(day_start, v.departure_s),
+                )
+                for v in timed.visits
+            ],
+            breaks=[BreakOut.of(day_start, b.start_s, b.end_s) for b in timed.breaks],
+        )
 
 
 class UnassignedOut(BaseModel):
@@ -294,47 +327,60 @@ class KpisOut(BaseModel):
     working_hours: float = 0.0
     cost: float | None = Field(None, description="km, working hours and couriers used, priced by the cost model")
 
+    @classmethod
+    def from_figures(
+        cls,
+        *,
+        stops: int,
+        on_time: int,
+        late_stops: int,
+        late_s: int,
+        distance_m: int,
+        couriers_used: int,
+        unassigned: int,
+        working_s: int,
+    ) -> KpisOut:
+        """The wire's KPIS from a day's figures in integer units; the on-time rate is
+        `optimizer.kpi.on_time_rate`, the cost `DEFAULT_COST`'s."""
+        return cls(
+            stops=stops,
+            late_stops=late_stops,
+            on_time_rate=round(on_time_rate(on_time, stops), 4),
+            distance_km=round(distance_m / 1000, 3),
+            couriers_used=couriers_used,
+            unassigned=unassigned,
+            late_minutes=round(late_s / 60, 1),
+            working_hours=round(working_s / 3600, 2),
+            cost=round(DEFAULT_COST.cost(distance_m, working_s, couriers_used), 2),
+        )
+
 
 def at(day_start: datetime, seconds: int) -> datetime:
     return day_start + timedelta(seconds=seconds)
 
 
+def seconds_since(day_start: datetime, when: datetime) -> int:
+    """The inverse of `at`: whole seconds from the plan's day start."""
+    return int((when - day_start).total_seconds())
+
+
 def route_out(day_start: datetime, timed: RouteSchedule, version: int = 1) -> RouteOut:
-    return RouteOut(
-        courier_id=timed.courier_id,
-        version=version,
-        distance_km=round(timed.distance_m / 1000, 3),
-        start=at(day_start, timed.start_s),
-        end=at(day_start, timed.end_s),
-        visits=[
-            VisitOut(
-                stop_id=v.stop_id,
-                eta=at(day_start, v.start_s),
-                window=WindowOut(start=at(day_start, v.window.start_s), end=at(day_start, v.window.end_s)),
-                late_min=round(v.late_s / 60, 2),
-                wait_min=round(v.wait_s / 60, 2),
-                departure=at(day_start, v.departure_s),
-            )
-            for v in timed.visits
-        ],
-        breaks=[BreakOut(start=at(day_start, b.start_s), end=at(day_start, b.end_s)) for b in timed.breaks],
-    )
+    return RouteOut.from_domain(day_start, timed, version)
 
 
 def kpis_out(problem: m.Problem, timed: Schedule, solution: Solution) -> KpisOut:
+    """A static plan's figures (every routed visit is served, none failed)."""
     used = [r for r in timed.routes if r.visits]
     served = sum(len(r.visits) for r in used)
-    late = timed.late_stops
-    return KpisOut(
+    return KpisOut.from_figures(
         stops=len(problem.stops),
-        late_stops=late,
-        on_time_rate=round((served - late) / len(problem.stops), 4) if problem.stops else 1.0,
-        distance_km=round(timed.distance_m / 1000, 3),
+        on_time=served - timed.late_stops,
+        late_stops=timed.late_stops,
+        late_s=timed.late_s,
+        distance_m=timed.distance_m,
         couriers_used=len(used),
         unassigned=len(solution.unassigned),
-        late_minutes=round(timed.late_s / 60, 1),
-        working_hours=round(sum(r.duration_s for r in used) / 3600, 2),
-        cost=round(DEFAULT_COST.cost(timed.distance_m, sum(r.duration_s for r in used), len(used)), 2),
+        working_s=sum(r.duration_s for r in used),
     )
 
 
@@ -372,6 +418,11 @@ class CustomerOut(BaseModel):
     name: str
     phone: str
 
+    @classmethod
+    def of(cls, customer: CustomerIn, *, mask: bool) -> CustomerOut:
+        """The customer as a role may see them: phones masked for couriers."""
+        return cls(name=customer.name, phone=mask_phone(customer.phone) if mask else customer.phone)
+
 
 class CallOut(BaseModel):
     id: str
@@ -387,6 +438,24 @@ class CallOut(BaseModel):
     outcome: str | None = None
     created_at: datetime
     customer: CustomerOut | None = None
+
+    @classmethod
+    def from_record(cls, call: CallRecord, customer: CustomerOut | None) -> CallOut:
+        return cls(
+            id=call.id,
+            stop_id=call.stop_id,
+            courier_id=call.courier_id,
+            kind=call.kind,
+            window=WindowOut(start=call.window_start, end=call.window_end),
+            eta=call.eta,
+            late_min=call.late_min,
+            reason=call.reason,
+            urgent=call.urgent,
+            status="open" if call.status == "open" else "done",
+            outcome=call.outcome,
+            created_at=call.created_at,
+            customer=customer,
+        )
 
 
 class EventOut(BaseModel):

@@ -27,14 +27,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from api import live
 from api.auth import Principal, require, require_courier_access
 from api.errors import ApiError, invalid
+from api.plans import views
+from api.plans.state import PlanState, initial_state, next_state, plan_view
 from api.schemas import (
     WEEK_S,
     Accepted,
     CallOut,
-    CustomerOut,
     EventIn,
     EventOut,
     LiveRouteOut,
@@ -43,9 +43,8 @@ from api.schemas import (
     PlanOut,
     PlanSummaryOut,
     ProblemIn,
-    WindowOut,
     at,
-    mask_phone,
+    seconds_since,
 )
 from api.settings import Settings
 from api.store import Conflict, Store, repo
@@ -78,7 +77,10 @@ ANSWER_MARGIN_S = 0.25
 """Kept from the answer budget for re-timing, deciding and committing after the search."""
 MIN_SEARCH_S = 0.1
 
-Change = Callable[[LivePlan, dict[str, Any]], LivePlan]
+Change = Callable[[LivePlan, PlanState], LivePlan]
+"""A change to the live day, pure: the plan as read (and the state, amended) -> the plan."""
+Amend = Callable[[PlanState], PlanState]
+"""A change to the state's own parts (overrides), pure, applied before `Change`."""
 
 
 class PlanService:
@@ -115,6 +117,8 @@ class PlanService:
         self._search_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._wires: OrderedDict[str, ProblemIn] = OrderedDict()
+        self._states: dict[str, tuple[dict[str, Any], PlanState]] = {}
+        """Each plan's last state document read or written, and it decoded (this process only)."""
 
     # -- plans ----------------------------------------------------------------------------
 
@@ -178,21 +182,18 @@ class PlanService:
             record = repo.get_plan(s, plan_id)
             wire = self._wire(record)
             problem = wire.to_domain()
-            state0 = live.initial_state(problem, solved.routes, solved.unassigned, solved.engine)
-            plan = live.live_plan(problem, state0)
+            state0 = initial_state(solved.routes, solved.unassigned, solved.engine)
+            plan = state0.live_plan(problem)
             day = retime(plan, self.source)
             versions = {c.id: 1 for c in problem.couriers}
-            state = live.next_state(state0, plan, day, versions)
-            state["seq"] = 0
+            state = replace(next_state(state0, plan, day, versions), seq=0)
             decisions = decide_events(
-                live.plan_view({"routes": {}, "snapshot": {}}, problem, {}),
-                live.plan_view(state, problem, {}),
-                self.calls_policy,
+                plan_view(PlanState(), problem, {}), plan_view(state, problem, {}), self.calls_policy
             )
-            for courier_id, doc in state["routes"].items():
-                repo.add_route_version(s, plan_id, courier_id, 1, 1, doc["stops"])
+            for courier_id, entry in state.routes.items():
+                repo.add_route_version(s, plan_id, courier_id, 1, 1, list(entry.stops))
             self._apply_calls(s, plan_id, wire, decisions, "planner")
-            repo.update_plan(s, plan_id, status="solved", error=None, version=1, state=state)
+            self._write_state(s, plan_id, state, status="solved", error=None, version=1)
         self.wake_outbox()
 
     def get_plan(self, plan_id: str, principal: Principal) -> PlanOut:
@@ -219,28 +220,13 @@ class PlanService:
             raise ApiError(404, "not_found", f"plan {plan_id} has no courier {courier_id}")
         if record.status != "solved" or not record.state:
             raise ApiError(409, "conflict", f"plan {plan_id} is {record.status}, not solved yet")
-        routes = live.routes_out(record.state, wire, mask=principal.role == "courier", only=courier_id)
+        routes = views.routes_out(self._state_of(record), wire, mask=principal.role == "courier", only=courier_id)
         if not routes:
             raise ApiError(404, "not_found", f"courier {courier_id} has no route in plan {plan_id}")
         return routes[0]
 
     def _plan_out(self, record: PlanRecord, *, mask: bool) -> PlanOut:
-        state = record.state or {}
-        wire = self._wire(record)
-        solved = record.status == "solved" and bool(state)
-        stops_total = len(wire.stops) - len(live.cancelled_stops(state))
-        return PlanOut(
-            id=record.id,
-            name=record.name,
-            status=record.status,
-            version=record.version,
-            error=record.error,
-            engine=state.get("engine"),
-            now=at(wire.day_start, int(state.get("now_s", 0))) if solved and state.get("now_s") else None,
-            routes=live.routes_out(state, wire, mask=mask) if solved else [],
-            unassigned=live.unassigned_out(state) if solved else [],
-            kpis=live.kpis(state, stops_total) if solved else None,
-        )
+        return views.plan_out(record, self._state_of(record), self._wire(record), mask=mask)
 
     # -- courier events -------------------------------------------------------------------
 
@@ -256,7 +242,7 @@ class PlanService:
         event = self._to_event(wire, body)
         ahead_s = round(self.settings.max_event_ahead_min * 60)
 
-        def change(plan: LivePlan, _: dict[str, Any]) -> LivePlan:
+        def change(plan: LivePlan, _: PlanState) -> LivePlan:
             if not any(c.id == body.courier_id for c in plan.problem.couriers):
                 raise invalid("courier_id", body.courier_id, "no such courier in this plan")
             known_s = max(plan.now_s, min((c.ready_s for c in plan.problem.couriers), default=0))
@@ -311,7 +297,7 @@ class PlanService:
             return Answered(EventOut.model_validate(repeated.response), "repeated", time.perf_counter() - began)
 
     def _to_event(self, wire: ProblemIn, body: EventIn) -> CourierEvent:
-        at_s = live.seconds_since(wire.day_start, body.at)
+        at_s = seconds_since(wire.day_start, body.at)
         if not 0 <= at_s <= WEEK_S:
             raise invalid("at", body.event_id, "the event time is outside the plan's day")
         if (body.lat is None) != (body.lon is None):
@@ -351,27 +337,22 @@ class PlanService:
         if body.outcome == "rebooked":
             if body.new_window is None:
                 raise invalid("new_window", call_id, "a rebooked call needs the new window")
-            start = live.seconds_since(wire.day_start, body.new_window.start)
-            end = live.seconds_since(wire.day_start, body.new_window.end)
+            start = seconds_since(wire.day_start, body.new_window.start)
+            end = seconds_since(wire.day_start, body.new_window.end)
             if not 0 <= start <= end <= WEEK_S:
                 raise invalid("new_window", call_id, "the window must end after it starts, within the plan's week")
             new_window = (start, end)
         stop_id = call.stop_id
 
-        def change(plan: LivePlan, state: dict[str, Any]) -> LivePlan:
-            overrides = state.setdefault("overrides", {"windows": {}, "cancelled": [], "quiet": []})
-            if body.outcome == "accepted_late":
-                overrides["quiet"] = sorted({*overrides.get("quiet", []), stop_id})
-            elif body.outcome == "cancelled":
-                overrides["cancelled"] = sorted({*overrides.get("cancelled", []), stop_id})
-            elif body.outcome == "rebooked" and new_window is not None:
-                overrides.setdefault("windows", {})[stop_id] = [list(new_window)]
-                overrides["quiet"] = [q for q in overrides.get("quiet", []) if q != stop_id]
-            if body.outcome == "rebooked" and call.kind == "failed":
-                # a new appointment for a failed delivery: should it fail again, that is a new
-                # failure to call about
-                state["failed_called"] = [x for x in state.get("failed_called", []) if x != stop_id]
-            problem = live.domain_problem(wire, state)
+        def amend(state: PlanState) -> PlanState:
+            if body.outcome == "cancelled":
+                return state.with_cancelled(stop_id)
+            if body.outcome == "rebooked" and new_window is not None:
+                return state.with_rebooked(stop_id, new_window, failed=call.kind == "failed")
+            return state
+
+        def change(plan: LivePlan, state: PlanState) -> LivePlan:
+            problem = state.problem(wire)
             return change_stop(plan, problem, stop_id, self.source, rebooked=body.outcome == "rebooked")
 
         def close_call(s: Any, _: EventOut | None) -> None:
@@ -394,18 +375,15 @@ class PlanService:
             with self._plan_lock(call.plan_id), self.store.plan_transaction(call.plan_id) as s:
                 _require_open(s, call_id)
                 if body.outcome == "accepted_late":
-                    state = dict(repo.get_plan(s, call.plan_id).state or {})
-                    overrides = _copy_overrides(state)
-                    overrides["quiet"] = sorted({*overrides["quiet"], stop_id})
-                    state["overrides"] = overrides
-                    state["seq"] = int(state.get("seq", 0)) + 1
-                    repo.update_plan(s, call.plan_id, state=state)
+                    state = self._state_of(repo.get_plan(s, call.plan_id)).with_quiet(stop_id)
+                    self._write_state(s, call.plan_id, replace(state, seq=state.seq + 1))
                 close_call(s, None)
         else:
             self._advance(
                 call.plan_id,
                 change,
                 close_call,
+                amend=amend,
                 reoptimize=True if body.outcome == "rebooked" else None,
                 actor=principal.actor,
                 closing={call_id},
@@ -416,27 +394,7 @@ class PlanService:
             return self._call_out(repo.get_call(s, call_id), wire)
 
     def _call_out(self, call: CallRecord, wire: ProblemIn, *, mask: bool = False) -> CallOut:
-        stop = next((x for x in wire.stops if x.id == call.stop_id), None)
-        customer = None
-        if stop is not None:
-            customer = CustomerOut(
-                name=stop.customer.name, phone=mask_phone(stop.customer.phone) if mask else stop.customer.phone
-            )
-        return CallOut(
-            id=call.id,
-            stop_id=call.stop_id,
-            courier_id=call.courier_id,
-            kind=call.kind,
-            window=WindowOut(start=call.window_start, end=call.window_end),
-            eta=call.eta,
-            late_min=call.late_min,
-            reason=call.reason,
-            urgent=call.urgent,
-            status="open" if call.status == "open" else "done",
-            outcome=call.outcome,
-            created_at=call.created_at,
-            customer=customer,
-        )
+        return views.call_out(call, wire, mask=mask)
 
     # -- the one path every change takes ------------------------------------------------
 
@@ -446,6 +404,7 @@ class PlanService:
         change: Change,
         record: Callable[[Any, EventOut | None], None],
         *,
+        amend: Amend | None = None,
         reoptimize: bool | None,
         actor: str,
         closing: frozenset[str] | set[str] = frozenset(),
@@ -463,7 +422,7 @@ class PlanService:
         request arrived (the answer budget counts from then); now if not given."""
         began = time.perf_counter() if began is None else began
         with self._plan_lock(plan_id):
-            step = self._prepare(plan_id, change, only)
+            step = self._prepare(plan_id, change, amend, only)
             search = bool(reoptimize or (reoptimize is None and step.worse))
             if not search:
                 done = self._commit(plan_id, step, step.plan, step.day, record, actor, closing)
@@ -472,10 +431,10 @@ class PlanService:
         with self._search_lock(plan_id):
             with self._plan_lock(plan_id):
                 if self._seq(plan_id) != step.seq or only is not None:
-                    step = self._prepare(plan_id, change, None)  # everyone's status at the clock
+                    step = self._prepare(plan_id, change, amend, None)  # everyone's status at the clock
             better = self._search(step.plan, step.day, began, focus | step.worse)
             with self._plan_lock(plan_id):
-                latest = step if self._seq(plan_id) == step.seq else self._prepare(plan_id, change, None)
+                latest = step if self._seq(plan_id) == step.seq else self._prepare(plan_id, change, amend, None)
                 plan, day = latest.plan, latest.day
                 carried = better if latest is step else rebase(latest.plan, step.plan, better)
                 if carried is None:
@@ -487,7 +446,7 @@ class PlanService:
                 done = self._commit(plan_id, latest, plan, day, record, actor, closing)
         return self._answered(plan_id, done, began, reoptimized=True)
 
-    def _prepare(self, plan_id: str, change: Change, only: str | None) -> _Step:
+    def _prepare(self, plan_id: str, change: Change, amend: Amend | None, only: str | None) -> _Step:
         """Read the plan, apply `change` and re-time it (one courier's route when `only`
         names them and the last re-timed day is at hand). Call under the plan lock."""
         with self.store.transaction(readonly=True) as s:
@@ -496,12 +455,12 @@ class PlanService:
         if record.status != "solved" or not record.state:
             raise ApiError(409, "conflict", f"plan {plan_id} is {record.status}, not solved yet")
         wire = self._wire(record)
-        before = record.state
-        state = {**before, "overrides": _copy_overrides(before)}
-        problem = live.domain_problem(wire, before)
-        read = live.live_plan(problem, before)
+        before = self._state_of(record)
+        state = amend(before) if amend is not None else before
+        problem = before.problem(wire)
+        read = before.live_plan(problem)
         plan = change(read, state)
-        seq = int(before.get("seq", 0))
+        seq = before.seq
         cached = self._days.get(plan_id)
         base_day = None
         # the fast path re-times `only`: not when the change moved stops between routes
@@ -515,8 +474,7 @@ class PlanService:
 
     def _seq(self, plan_id: str) -> int:
         with self.store.transaction(readonly=True) as s:
-            state = repo.get_plan(s, plan_id).state or {}
-        return int(state.get("seq", 0))
+            return self._state_of(repo.get_plan(s, plan_id)).seq
 
     def _commit(
         self,
@@ -537,32 +495,30 @@ class PlanService:
             for c in step.open_calls
             if c.id not in closing
         }
-        versions = {cid: int(doc["version"]) for cid, doc in before_state["routes"].items()}
-        final = live.next_state(step.state, plan, day, versions, step.base_day if plan is step.plan else None)
+        after = next_state(step.state, plan, day, before_state.versions, step.base_day if plan is step.plan else None)
         viewed = self._views.get(plan_id)
         if viewed is not None and viewed[0] == step.seq:
             before_view = replace(viewed[1], calls=calls_before)
         else:
-            before_view = live.plan_view(before_state, step.problem, calls_before)
-        after_view = live.plan_view(final, plan.problem, {}, since=(before_state, before_view))
+            before_view = plan_view(before_state, step.problem, calls_before)
+        after_view = plan_view(after, plan.problem, {}, since=(before_state, before_view))
         decisions = decide_events(before_view, after_view, self.calls_policy)
         if self.settings.check_invariants:
-            self._check(plan, day, calls_before, decisions, final, step.base_day)
-        for update in decisions.route_updates:
-            final["routes"][update.courier_id]["version"] = update.version
+            self._check(plan, day, calls_before, decisions, after, step.base_day)
+        updated = {u.courier_id: u.version for u in decisions.route_updates}
+        final = replace(
+            after,
+            routes={cid: replace(r, version=updated.get(cid, r.version)) for cid, r in after.routes.items()},
+            seq=step.seq + 1,
+            failed_called=tuple(  # the change's own (a rebooked failure is called about again)
+                sorted({*step.state.failed_called, *(c.stop_id for c in decisions.create if c.kind == "failed")})
+            ),
+        )
         plan_version = step.record.version + (1 if decisions.route_updates else 0)
-        final["seq"] = step.seq + 1
-        final["failed_called"] = sorted(  # the change's own (a rebooked failure is called about again)
-            {*step.state.get("failed_called", []), *(c.stop_id for c in decisions.create if c.kind == "failed")}
-        )
-        committed_view = replace(
-            after_view,
-            versions={cid: int(doc["version"]) for cid, doc in final["routes"].items()},
-            failed_called=frozenset(final["failed_called"]),
-        )
+        committed_view = replace(after_view, versions=final.versions, failed_called=frozenset(final.failed_called))
         with self.store.plan_transaction(plan_id) as s:
             current = repo.get_plan(s, plan_id)
-            if int((current.state or {}).get("seq", 0)) != step.seq:
+            if self._state_of(current).seq != step.seq:
                 raise ApiError(409, "conflict", "the plan changed meanwhile; send the request again")
             for update in decisions.route_updates:
                 repo.add_route_version(
@@ -571,7 +527,7 @@ class PlanService:
                     update.courier_id,
                     update.version,
                     plan_version,
-                    list(final["routes"][update.courier_id]["stops"]),
+                    list(final.routes[update.courier_id].stops),
                 )
                 repo.enqueue(
                     s,
@@ -597,9 +553,9 @@ class PlanService:
                 calls=[self._call_out(c, wire) for c in touched],
             )
             record(s, response)
-            repo.update_plan(s, plan_id, version=plan_version, state=final, clock=at(wire.day_start, plan.now_s))
-        _remember(self._days, plan_id, (int(final["seq"]), day))
-        _remember(self._views, plan_id, (int(final["seq"]), committed_view))
+            self._write_state(s, plan_id, final, version=plan_version, clock=at(wire.day_start, plan.now_s))
+        _remember(self._days, plan_id, (final.seq, day))
+        _remember(self._views, plan_id, (final.seq, committed_view))
         return response, day, bool(decisions.route_updates or touched)
 
     def _check(
@@ -608,7 +564,7 @@ class PlanService:
         day: DayState,
         calls_before: dict[str, OpenCall],
         decisions: Decisions,
-        final: dict[str, Any],
+        final: PlanState,
         before: DayState | None,
     ) -> None:
         """Debug mode: the day about to be committed keeps every invariant, calls included, or
@@ -619,9 +575,8 @@ class PlanService:
             calls[update.stop_id] = replace(calls[update.stop_id], kind=update.kind, eta_s=update.eta_s)
         for create in decisions.create:
             calls[create.stop_id] = OpenCall("new", create.stop_id, create.kind, create.eta_s)
-        quiet = final.get("overrides", {}).get("quiet", [])
         try:
-            assert_day(plan, day, calls, quiet=quiet, before=before, source=self.source)
+            assert_day(plan, day, calls, quiet=list(final.overrides.quiet), before=before, source=self.source)
         except InvariantBroken:
             log.exception("a change would break the day's invariants; refused")
             raise
@@ -676,10 +631,10 @@ class PlanService:
         assert self.polish_executor is not None
         with self.store.transaction(readonly=True) as s:
             record = repo.get_plan(s, plan_id)
-        state = record.state or {}
-        seq = int(state.get("seq", 0))
+        state = self._state_of(record)
+        seq = state.seq
         wire = self._wire(record)
-        plan = live.live_plan(live.domain_problem(wire, state), state)
+        plan = state.live_plan(state.problem(wire))
         day = retime(plan, self.source)
         if not day.at_risk:
             return
@@ -706,12 +661,12 @@ class PlanService:
         with self._search_lock(plan_id):
             for _ in range(3):  # reports keep arriving: carry the result onto them, outside the lock
                 with self.store.transaction(readonly=True) as s:
-                    latest = repo.get_plan(s, plan_id).state or {}
-                at_seq = int(latest.get("seq", 0))
+                    latest = self._state_of(repo.get_plan(s, plan_id))
+                at_seq = latest.seq
                 if at_seq == seq:
                     carried = better  # searched from this very plan: routes, anchors, parcels, hand-overs
                 else:
-                    current = live.live_plan(live.domain_problem(wire, latest), latest)
+                    current = latest.live_plan(latest.problem(wire))
                     rebased = rebase(current, plan, better)
                     if rebased is None:
                         return  # changed where it was re-planned: the newer change asked for its own
@@ -802,6 +757,23 @@ class PlanService:
                 self._wires.popitem(last=False)
         return wire
 
+    def _state_of(self, record: PlanRecord) -> PlanState:
+        """The record's state, typed; decoded once per document (the store keeps the document
+        it was given or read, so a state read again is the very same object)."""
+        doc = record.state or {}
+        kept = self._states.get(record.id)
+        if kept is not None and kept[0] is doc:
+            return kept[1]
+        state = PlanState.from_doc(doc)
+        if doc:
+            _remember(self._states, record.id, (doc, state))
+        return state
+
+    def _write_state(self, s: Any, plan_id: str, state: PlanState, **columns: Any) -> None:
+        doc = state.to_doc()
+        repo.update_plan(s, plan_id, state=doc, **columns)
+        _remember(self._states, plan_id, (doc, state))
+
     def resume(self) -> None:
         """After a restart: solve again every plan left queued or solving."""
         with self.store.transaction() as s:
@@ -815,14 +787,12 @@ WORSE_BY_S = 60
 """A change that makes a courier's stops later than this in total triggers re-optimization."""
 
 
-def _worsened(before: dict[str, Any], day: DayState) -> frozenset[str]:
+def _worsened(before: PlanState, day: DayState) -> frozenset[str]:
     """Couriers whose not-yet-served stops this change made later than booked."""
-    snapshot = before.get("snapshot", {}).get("couriers", {})
     worse = set()
     for courier in day.couriers:
-        was = sum(
-            v[3] for v in snapshot.get(courier.courier_id, {}).get("visits", []) if v[1] not in ("done", "failed")
-        )
+        entry = before.snapshot.get(courier.courier_id)
+        was = sum(v.late_s for v in entry.visits if v.status not in ("done", "failed")) if entry else 0
         now = sum(v.late_s for v in courier.visits if v.status not in ("done", "failed"))
         if now > was + WORSE_BY_S:
             worse.add(courier.courier_id)
@@ -837,8 +807,8 @@ def _shortfall(day: DayState) -> tuple[int, int]:
 def _adopt_at(seq: int, plan: LivePlan) -> Change:
     """A change that replaces the plan with `plan`, if the plan is still at `seq`."""
 
-    def adopt(_: LivePlan, state: dict[str, Any]) -> LivePlan:
-        if int(state.get("seq", 0)) != seq:
+    def adopt(_: LivePlan, state: PlanState) -> LivePlan:
+        if state.seq != seq:
             raise _Stale
         return plan
 
@@ -866,7 +836,7 @@ def _call_kind(kind: str) -> CallKind:
 
 
 def _seconds(wire: ProblemIn, when: datetime | None) -> int | None:
-    return None if when is None else live.seconds_since(wire.day_start, when)
+    return None if when is None else seconds_since(wire.day_start, when)
 
 
 @dataclass(frozen=True)
@@ -886,9 +856,9 @@ class _Step:
 
     record: PlanRecord
     wire: ProblemIn
-    before: dict[str, Any]
-    state: dict[str, Any]
-    """The document to write, before the new routes and snapshot (overrides changed)."""
+    before: PlanState
+    state: PlanState
+    """The state to write, before the new routes and snapshot (`before`, amended)."""
     problem: Problem
     """The problem before the change (its stops as the before-view shows them)."""
     plan: LivePlan
@@ -906,12 +876,3 @@ class _Stale(Exception):
 
 class _Repeated(Exception):
     """The event id was stored by a concurrent request; answer with its first answer."""
-
-
-def _copy_overrides(state: dict[str, Any]) -> dict[str, Any]:
-    overrides = state.get("overrides", {})
-    return {
-        "windows": dict(overrides.get("windows", {})),
-        "cancelled": list(overrides.get("cancelled", [])),
-        "quiet": list(overrides.get("quiet", [])),
-    }

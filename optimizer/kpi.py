@@ -141,6 +141,13 @@ DEFAULT_COST = CostModel()
 DEFAULT_GRADES = GradePolicy()
 
 
+def on_time_rate(on_time: int, stops: int) -> float:
+    """The on-time rate, the one definition every figure uses: stops served inside a booked
+    window over `stops` (all the stops counted; one left out or not served is not on time).
+    A day (or courier) without stops is on time: 1.0."""
+    return on_time / stops if stops else 1.0
+
+
 # --- results ---------------------------------------------------------------------------
 
 
@@ -192,7 +199,7 @@ class ActualKpis:
 
     @property
     def on_time_rate(self) -> float:
-        return self.on_time / self.stops if self.stops else 1.0
+        return on_time_rate(self.on_time, self.stops)
 
     @property
     def failed_rate(self) -> float:
@@ -230,7 +237,7 @@ class CourierKpis:
     @property
     def on_time_rate(self) -> float:
         """Planned: stops on the route served inside a window, over the route's stops."""
-        return (self.stops - self.late_stops) / self.stops if self.stops else 1.0
+        return on_time_rate(self.stops - self.late_stops, self.stops)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +267,7 @@ class DayKpis:
 
     @property
     def on_time_rate(self) -> float:
-        return (self.served - self.late_stops) / self.stops if self.stops else 1.0
+        return on_time_rate(self.served - self.late_stops, self.stops)
 
     @property
     def distance_km(self) -> float:

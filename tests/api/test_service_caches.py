@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from api import live
 from api.auth import Principal
+from api.plans.state import PlanState, plan_view
 from api.schemas import EventIn, PlanCreateIn
 from api.service import PlanService
 from api.settings import Settings
@@ -87,8 +88,10 @@ def test_fast_path_shortcuts_match_the_full_computation(service: PlanService) ->
         view_seq, view = service._views[plan["id"]]
         assert seq == view_seq == state["seq"]
         assert state["snapshot"] == live.snapshot(day_state), f"snapshot reused wrongly after {body.event_id}"
-        problem = live.domain_problem(service._wire(_record(service, plan["id"])), state)
-        assert view == live.plan_view(state, problem, {}), f"view differs after {body.event_id}"
+        typed = PlanState.from_doc(state)
+        assert typed.to_doc() == state, f"the codec does not round-trip after {body.event_id}"
+        problem = typed.problem(service._wire(_record(service, plan["id"])))
+        assert view == plan_view(typed, problem, {}), f"view differs after {body.event_id}"
     assert fast > len(events) // 2  # the shortcuts were really taken
     assert committed(service, plan["id"])["failed_called"]
 
