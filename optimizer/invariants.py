@@ -17,6 +17,7 @@ Rules (the `rule` of each violation):
   customer's: they get no call.
 - `served_never_move` (with `before`, the day before the change): a stop done before stays
   done with the same courier; a failed one stays failed there, or is done (a retry), or is
+  attempted again by a colleague who reports it, or is
   open again when it was rebooked (its windows changed since `before_plan`). With
   `before_plan` too: the stop a courier was driving to (`next`) stays on their route, first
   of what is left, unless served since; couriers who reported in the change are exempt (their
@@ -40,8 +41,10 @@ Rules (the `rule` of each violation):
 - `capacity_holds`: what a van carries fits it in every dimension, now and after every visit
   left: the parcels of the stops still to do, less those a hand-over ahead brings, plus those
   a hand-over ahead gives away. Served stops are facts, not the plan's choice (a courier may
-  report serving a stop the plan never gave them); a van not yet gone carries its whole
-  route, so a plan that overloads it is caught before it leaves.
+  report serving a stop the plan never gave them), and so are parcels on a van
+  (`LivePlan.loaded`): when those alone exceed its room, the plan may add nothing to them. A
+  van not yet gone carries its whole route, so a plan that overloads it is caught before it
+  leaves.
 
 - `parcels_stay_on_their_van`: a loaded parcel (`LivePlan.loaded`) is served by its van, or
   by the taker of a planned hand-over, or by whoever reported serving it; with `before_plan`,
@@ -237,7 +240,8 @@ def served_never_move(check: DayCheck) -> Iterator[Violation]:
                 and status != "done"
                 and (holder, status) != (courier, "failed")
                 and visit.stop_id not in rebooked
-            ):
+                and not (holder is not None and check.live.progress_of(holder).served(visit.stop_id))
+            ):  # attempted again by a colleague (who had the parcel): their report stands
                 yield Violation(
                     SERVED_NEVER_MOVE,
                     visit.stop_id,
@@ -480,6 +484,13 @@ def capacity_holds(check: DayCheck) -> Iterator[Violation]:
         amounts = [
             sum(problem.stop_by_id(s).demand[d] for s in load if problem.has_stop(s)) for d in range(len(capacity))
         ]
+        # parcels already on the van are there whatever the plan says (a courier who attempted
+        # a colleague's stop carried its parcel): more than the van's nominal room is a fact
+        # then, and the plan may add nothing to it
+        aboard = [s for s in load if live.loaded.get(s) == state.courier_id and problem.has_stop(s)]
+        capacity = tuple(
+            max(cap, sum(problem.stop_by_id(s).demand[d] for s in aboard)) for d, cap in enumerate(capacity)
+        )
         where = "now"
         for stop_id in [None, *left]:
             if stop_id is not None:

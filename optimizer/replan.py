@@ -222,7 +222,7 @@ def courier_state(
     courier = problem.couriers[index]
     progress = live.progress_of(courier.id)
     stops = [s for s in route.stop_ids if problem.has_stop(s)]
-    walk = _Walk(problem, source_matrix, courier)
+    walk = _Walk(problem, source_matrix, courier, progress)
     reported = [i for i, s in enumerate(stops) if progress.served(s)]
     replanned = live.anchors.get(courier.id)
     if replanned is not None and replanned.at_s < walk.ready_s:
@@ -273,10 +273,16 @@ class _Walk:
     """One courier's day, walked forward: visits so far, where and when they next leave,
     and the breaks still due."""
 
-    def __init__(self, problem: Problem, matrices: _MatrixFor, courier: Courier) -> None:
+    def __init__(self, problem: Problem, matrices: _MatrixFor, courier: Courier, progress: Progress) -> None:
         self.problem = problem
         self.matrices = matrices
         self.courier = courier
+        self.serving: tuple[tuple[int, int], ...] = tuple(
+            (when - problem.stop_by_id(stop_id).service_s, when)
+            for stop_id, when in (*progress.done.items(), *progress.failed.items())
+            if problem.has_stop(stop_id)
+        )
+        """When the courier reported being at work at a stop: no break was taken then."""
         self.visits: list[LiveVisit] = []
         self.place: Location | None = courier.start_at
         self.ready_s = courier.ready_s
@@ -304,11 +310,18 @@ class _Walk:
 
     def take_breaks(self, timings: Iterable[BreakTiming]) -> None:
         """These breaks were taken, then: they are no longer due (one already taken stays
-        as it was)."""
+        as it was). One the courier's reports show them at work during was not taken then."""
         due = {b.id for b in self.breaks}
-        taken = [t for t in timings if t.break_id in due]
+        taken = [t for t in timings if t.break_id in due and not self._at_work(t)]
         self.taken.extend(taken)
         self.breaks = tuple(b for b in self.breaks if b.id not in {t.break_id for t in taken})
+
+    def _at_work(self, taken: BreakTiming) -> bool:
+        """The courier reported serving a stop during `taken` (its edges aside)."""
+        return any(
+            taken.start_s < begin < taken.end_s or (begin < taken.end_s and taken.start_s < end)
+            for begin, end in self.serving
+        )
 
     def _presume(self, timed: RouteSchedule, count: int, before_s: int | None = None) -> None:
         """The first `count` visits of `timed` were served as planned; breaks the plan started
@@ -679,9 +692,9 @@ def _fits(stop: Stop, couriers: list[Courier]) -> bool:
 def load_parcels(live: LivePlan, day: DayState) -> LivePlan:
     """Parcels as they physically are at `now`: a courier who has left the hub carries every
     parcel their route held when they left (not those kept at the hub), and a parcel the
-    problem puts on a van is there from the start. Routes change only by re-optimization,
-    which calls this first, so the route a courier has when first seen gone is the one they
-    left with."""
+    problem puts on a van is there from the start. Whatever changes routes (a
+    re-optimization, `served_elsewhere`, `change_stop`) calls this first, so the route a
+    courier has when first seen gone is the one they left with."""
     loaded = dict(live.loaded)
     departed = set(live.departed)
     for stop in live.problem.stops:
@@ -822,6 +835,31 @@ def hand_over(live: LivePlan, stop_id: str, courier_id: str) -> LivePlan:
     return replace(live, routes=tuple(routes), unassigned=unassigned, anchors=anchors)
 
 
+def served_elsewhere(live: LivePlan, event: CourierEvent, source: TravelSource) -> LivePlan:
+    """`live` with `event`, a courier's report of serving or attempting a stop the plan has on
+    someone else's route (a re-optimization they had not fetched yet) or left out: what they
+    did stands, and the plan follows. The parcel was with them (`LivePlan.loaded`). The
+    holder loses the stop without moving their past: one who attempted it stays where the
+    attempt left them (`forget_failure`); one the plan had serve it already, or driving to
+    it, has their day up to the clock fixed first (`hold_the_past`). The stop joins the
+    reporting courier's route right after what they have done (`hand_over`)."""
+    stop_id, courier_id = event.stop_id, event.courier_id
+    if stop_id is None or event.kind not in ("stop_completed", "stop_failed"):
+        raise ValueError(f"event {event.event_id}: not a report of serving a stop")
+    day = retime(live, source)
+    live = load_parcels(live, day)  # the vans as they are before the route changes
+    holder = next((r.courier_id for r in live.routes if stop_id in r.stop_ids), None)
+    if holder is not None and holder != courier_id:
+        if stop_id in live.progress_of(holder).failed:
+            live = forget_failure(live, holder, stop_id, source)
+        else:
+            visits = {v.stop_id: v.status for c in day.couriers if c.courier_id == holder for v in c.visits}
+            if visits.get(stop_id) in ("presumed", "next"):
+                live = hold_the_past(live, day, holder)
+    moved = hand_over(live, stop_id, courier_id)
+    return replace(moved, loaded={**moved.loaded, stop_id: courier_id}).with_event(event)
+
+
 def unlock_rebooked(
     plan: LivePlan,
     anchors: dict[str, Anchor],
@@ -854,7 +892,8 @@ def unlock_rebooked(
 
 def forget_failure(plan: LivePlan, courier_id: str, stop_id: str, source: TravelSource) -> LivePlan:
     """`plan` without `courier_id`'s failed attempt at `stop_id` (rebooked, or served by a
-    colleague since). The attempt still says where and when the courier was: unless a
+    colleague since). The parcel stays on their van (`LivePlan.loaded`). The attempt still
+    says where and when the courier was: unless a
     re-optimization since has them further on, they are anchored there, at its time, with
     the stops before it behind them as they were and the breaks begun by then taken, so they
     are never sent back in time (the attempt's stop itself, no longer reported, is free again)."""
@@ -864,7 +903,8 @@ def forget_failure(plan: LivePlan, courier_id: str, stop_id: str, source: Travel
         return plan
     everyone = dict(plan.progress)
     everyone[courier_id] = replace(progress, failed={k: v for k, v in progress.failed.items() if k != stop_id})
-    forgotten = replace(plan, progress=everyone)
+    # the attempt proves where the parcel is: on the attempting courier's van
+    forgotten = replace(plan, progress=everyone, loaded={**plan.loaded, stop_id: courier_id})
     route = next((r for r in plan.routes if r.courier_id == courier_id), None)
     stops = [s for s in route.stop_ids if plan.problem.has_stop(s)] if route is not None else []
     if stop_id not in stops:
@@ -917,10 +957,11 @@ def change_stop(plan: LivePlan, problem: Problem, stop_id: str, source: TravelSo
     had behind them is free again right after where they are (`unlock_rebooked`)."""
     reopen = rebooked and any(stop_id in p.failed for p in plan.progress.values())
     statuses: dict[str, str] = {}
+    day = retime(plan, source)
+    plan = load_parcels(plan, day)  # the vans as they are before the route changes
     if reopen:
         plan = reopen_failed(plan, stop_id, source)
     else:
-        day = retime(plan, source)
         statuses = {v.stop_id: v.status for c in day.couriers for v in c.visits}
         for courier_id in [r.courier_id for r in plan.routes if stop_id in r.stop_ids]:
             if statuses.get(stop_id) != "ahead":

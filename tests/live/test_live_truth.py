@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from optimizer.invariants import check_day
 from optimizer.model import Break, Courier, Depot, Location, Problem, Stop, TimeWindow
 from optimizer.replan import (
     CourierEvent,
@@ -20,6 +21,7 @@ from optimizer.replan import (
     reoptimize,
     retime,
     retime_courier,
+    served_elsewhere,
 )
 from optimizer.solution import Route, Unassigned
 from optimizer.travel.euclidean import EuclideanSource
@@ -313,3 +315,34 @@ def test_cancelling_a_presumed_stop_before_a_reported_one_keeps_the_courier_s_pa
         state = retime(change_stop(plan, without, gone, SOURCE, rebooked=False), SOURCE).couriers[0]
         assert [(v.stop_id, v.eta_s) for v in state.visits] == [kept, ("s3", 620)]
         assert [(b.start_s, b.end_s) for b in state.timed.breaks] == [(220, 520)]
+
+
+def test_a_stop_a_colleague_served_leaves_the_route_without_moving_its_courier_s_past() -> None:
+    """c1 is presumed past s1 (100) and s2 (210) and driving to s3 (320) at 250, when c2
+    reports serving s2: c1 did not serve it, but where c1 is stands (not at s3 by 210)."""
+    plan = LivePlan(line_day([(0, 5_000)] * 3, couriers=2), (Route("c1", ("s1", "s2", "s3")), Route("c2", ())), {})
+    plan = plan.with_event(CourierEvent("p2", "c2", "position", 250, position=at(200)))
+    assert timeline(plan) == [("s1", "presumed", 100), ("s2", "presumed", 210), ("s3", "next", 320)]
+    served = served_elsewhere(plan, CourierEvent("d2", "c2", "stop_completed", 250, stop_id="s2"), SOURCE)
+    assert timeline(served) == [("s1", "presumed", 100), ("s3", "next", 320)]
+    assert [(v.stop_id, v.status) for v in retime(served, SOURCE).couriers[1].visits] == [("s2", "done")]
+
+
+def test_a_break_is_not_taken_while_the_courier_reports_serving_a_stop() -> None:
+    """The lunch (60 s) must start at 200; s1 opens at 201, so the plan has the lunch at
+    200-260 and both stops (same place, no service time) at 260. c1 reports s2 done at 201,
+    then s1 (before it on the route) at 260: at 201 they were at s2, not at lunch."""
+    lunch = Break("lunch", 200, 200, 60)
+    stops = (Stop("s1", at(100), (TimeWindow(201, 351),), 0), Stop("s2", at(100), (TimeWindow(52, 202),), 0))
+    fleet = (Courier("c1", "hub", 0, 100_000, profile="planar", breaks=(lunch,)),)
+    plan = LivePlan(Problem("one", (Depot("hub", at(0)),), fleet, stops), (Route("c1", ("s1", "s2")),), {})
+    assert [(b.start_s, b.end_s) for b in retime(plan, SOURCE).couriers[0].timed.breaks] == [(200, 260)]
+    plan = plan.with_event(CourierEvent("d2", "c1", "stop_completed", 201, stop_id="s2"))
+    plan = plan.with_event(CourierEvent("d1", "c1", "stop_completed", 260, stop_id="s1"))
+    day = retime(plan, SOURCE)
+    assert [(v.stop_id, v.status, v.eta_s) for v in day.couriers[0].visits] == [
+        ("s1", "done", 260),
+        ("s2", "done", 201),
+    ]
+    assert all(not b.start_s < 201 < b.end_s for b in day.couriers[0].timed.breaks)
+    assert check_day(plan, day) == ()

@@ -45,6 +45,7 @@ from optimizer.replan import (
     change_stop,
     reoptimize,
     retime,
+    served_elsewhere,
 )
 from optimizer.solution import Route, Unassigned
 from optimizer.travel.euclidean import EuclideanSource
@@ -266,6 +267,32 @@ class LiveDay(RuleBasedStateMachine):
     def report_again(self, pick: int) -> None:
         """A report sent twice (a retry)."""
         self._send(self.sent[pick % len(self.sent)])
+
+    @rule(who=st.integers(0, 2), pick=st.integers(0, 100), offset=st.integers(-900, 600), done=st.booleans())
+    def served_by_another(self, who: int, pick: int, offset: int, done: bool) -> None:
+        """A courier reports serving (or attempting) a stop the plan gave a colleague, or left
+        out (a re-plan they had not fetched): what they did stands, the plan follows, as the
+        service does (`served_elsewhere`)."""
+        cid = self.live.problem.couriers[who % len(self.live.problem.couriers)].id
+        served = {s for c in self.live.problem.couriers for s in self.live.progress_of(c.id).done}
+        others = sorted(
+            {s for r in self.live.routes if r.courier_id != cid for s in r.stop_ids}
+            | {u.stop_id for u in self.live.unassigned}
+        )
+        others = [s for s in others if s not in served and not is_handover(s)]
+        if not others:
+            return
+        stop_id = others[pick % len(others)]
+        at_s = max(0, self.live.now_s + offset)
+        kind: EventKind = "stop_completed" if done else "stop_failed"
+        while (cid, kind, at_s) in self.times:
+            at_s += 1
+        self.times.add((cid, kind, at_s))
+        self.made += 1
+        event = CourierEvent(f"e{self.made}", cid, kind, at_s, stop_id)
+        self.sent.append(event)
+        plan = served_elsewhere(self.live, event, SOURCE)
+        self._change(f"{cid} serves {stop_id}: {event}", plan)
 
     @rule()
     def re_plan(self) -> None:
