@@ -1,15 +1,22 @@
-"""Typed dependencies: the service and the caller, injected per request."""
+"""Typed dependencies: the service and the caller, injected per request, and the role checks.
+
+A route states who may call it by the type of its principal: `Planner` (dispatcher,
+planner), `Reader` (dispatcher, planner, customer service), `CallDesk` (dispatcher,
+customer service), `Reporter` (courier, dispatcher), `CourierReader` (anyone but another
+courier, for a path naming `courier_id`). A key without the role gets 403 `forbidden`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
-from api.auth import KeyRing, Principal
+from api.auth import KeyRing, Principal, Role, require, require_courier_access
+from api.plans.service import PlanService
 from api.scenarios_service import ScenarioService
-from api.service import PlanService
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key; its role decides access")
 
@@ -32,3 +39,26 @@ def get_scenarios(request: Request) -> ScenarioService:
 ServiceDep = Annotated[PlanService, Depends(get_service)]
 ScenariosDep = Annotated[ScenarioService, Depends(get_scenarios)]
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def allow(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency: the caller, if their role is one of `roles` (403 otherwise)."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        require(principal, *roles)
+        return principal
+
+    return check
+
+
+def courier_access(courier_id: str, principal: CurrentPrincipal) -> Principal:
+    """The caller, unless a courier asks about another courier (403)."""
+    require_courier_access(principal, courier_id)
+    return principal
+
+
+Planner = Annotated[Principal, Depends(allow("dispatcher", "planner"))]
+Reader = Annotated[Principal, Depends(allow("dispatcher", "planner", "service"))]
+CallDesk = Annotated[Principal, Depends(allow("dispatcher", "service"))]
+Reporter = Annotated[Principal, Depends(allow("courier", "dispatcher"))]
+CourierReader = Annotated[Principal, Depends(courier_access)]

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from api.plans import state as _state
 from api.plans.state import LEGACY_SEEN_S, Doc, PlanState, initial_state, next_state
@@ -31,28 +30,28 @@ __all__ = [
 ]
 
 
-def as_state(state: PlanState | Mapping[str, Any]) -> PlanState:
+def as_state(state: PlanState | Doc) -> PlanState:
     return state if isinstance(state, PlanState) else PlanState.from_doc(state)
 
 
-def domain_problem(wire: ProblemIn, state: PlanState | Mapping[str, Any]) -> Problem:
+def domain_problem(wire: ProblemIn, state: PlanState | Doc) -> Problem:
     """The day's problem with customer-service overrides applied."""
     return as_state(state).problem(wire)
 
 
-def live_plan(problem: Problem, state: PlanState | Mapping[str, Any]) -> LivePlan:
+def live_plan(problem: Problem, state: PlanState | Doc) -> LivePlan:
     return as_state(state).live_plan(problem)
 
 
-def cancelled_stops(state: PlanState | Mapping[str, Any]) -> set[str]:
+def cancelled_stops(state: PlanState | Doc) -> set[str]:
     return as_state(state).cancelled_stops()
 
 
-def handovers(state: PlanState | Mapping[str, Any]) -> tuple[Handover, ...]:
+def handovers(state: PlanState | Doc) -> tuple[Handover, ...]:
     return as_state(state).handovers
 
 
-def plan_view(state: PlanState | Mapping[str, Any], problem: Problem, calls: Mapping[str, OpenCall]) -> PlanView:
+def plan_view(state: PlanState | Doc, problem: Problem, calls: Mapping[str, OpenCall]) -> PlanView:
     return _state.plan_view(as_state(state), problem, calls)
 
 

@@ -19,10 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import errors
 from api.auth import KeyRing
 from api.outbox import OutboxWorker
+from api.plans.service import PlanService
 from api.routers import calls, console, events, health, plans
 from api.routers.scenarios import router as scenarios_router
 from api.scenarios_service import ScenarioService
-from api.service import PlanService
 from api.settings import Settings, get_settings
 from api.store import Store
 from api.tasks import warm_up

@@ -16,14 +16,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.plans.state import PlanState
+from api.plans.state import Doc, PlanState
 from api.schemas import ProblemIn
 from api.settings import Settings
 from api.store import Store, repo
 from api.store.records import PlanRecord
 from api.store.repo.cache import LRUCache
 from optimizer.events import CallPolicy, PlanView
-from optimizer.replan import DayState, ReplanPolicy
+from optimizer.replan import DayState, LivePlan, ReplanPolicy
 from optimizer.travel.haversine import HaversineSource
 from scenarios.executors import Executor
 
@@ -31,6 +31,8 @@ CACHED_PLANS = 32
 """Plans whose problem, state, last re-timed day and last view this process keeps."""
 
 PlanLock = Callable[[str], threading.Lock]
+Search = Callable[[LivePlan, DayState, float, frozenset[str]], LivePlan]
+"""(plan, its re-timed day, when the request began, couriers to focus on) -> better plan."""
 
 
 class KeyedLocks:
@@ -61,6 +63,9 @@ class Runtime:
     source: HaversineSource
     policy: ReplanPolicy
     calls_policy: CallPolicy
+    search: Search | None = None
+    """How a change searches for better routes; None: `changes.search`, in `replan_executor`
+    within the answer budget (a plug point: tests put a search that finds nothing)."""
     plan_lock: PlanLock = field(default_factory=KeyedLocks)
     """Serialises the changes to one plan in this process (the store's plan transaction does so
     across processes)."""
@@ -68,7 +73,7 @@ class Runtime:
     """Held while a plan is re-optimized (never taken while holding its plan lock)."""
     wires: LRUCache[str, ProblemIn] = field(default_factory=lambda: LRUCache(CACHED_PLANS))
     """Each plan's problem as sent (it never changes)."""
-    states: LRUCache[str, tuple[dict[str, Any], PlanState]] = field(default_factory=lambda: LRUCache(CACHED_PLANS))
+    states: LRUCache[str, tuple[Doc, PlanState]] = field(default_factory=lambda: LRUCache(CACHED_PLANS))
     """Each plan's last state document read or written, and it decoded."""
     days: LRUCache[str, tuple[int, DayState]] = field(default_factory=lambda: LRUCache(CACHED_PLANS))
     """The last re-timed day of each plan, by its state's sequence number."""
@@ -79,33 +84,6 @@ class Runtime:
     polishing: set[str] = field(default_factory=set)
     """Plans being improved in the background now (under `guard`)."""
     guard: threading.Lock = field(default_factory=threading.Lock)
-
-    @classmethod
-    def of(
-        cls,
-        settings: Settings,
-        store: Store,
-        executor: Executor,
-        wake_outbox: Callable[[], None],
-        *,
-        replan_executor: Executor | None = None,
-        polish_executor: Executor | None = None,
-    ) -> Runtime:
-        return cls(
-            settings,
-            store,
-            executor,
-            replan_executor or executor,
-            polish_executor,
-            wake_outbox,
-            HaversineSource(settings.detour_factor),
-            ReplanPolicy(
-                time_limit_s=settings.replan_time_limit_s,
-                lateness_cost_per_s=max(1, round(settings.lateness_cost_per_min / 60)),
-                move_cost=settings.move_cost,
-            ),
-            CallPolicy(update_threshold_s=round(settings.call_update_threshold_min * 60)),
-        )
 
     def wire(self, record: PlanRecord) -> ProblemIn:
         """The plan's problem as sent, validated once per process."""

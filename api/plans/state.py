@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from api.schemas import ProblemIn
 from optimizer.events import OpenCall, PlanView, StopStatus, StopView
@@ -32,6 +32,8 @@ from optimizer.solution import Route, Unassigned
 
 Doc = dict[str, Any]
 """A JSON document as the store keeps it."""
+Row = list[Any]
+"""A positional JSON row of a document (an anchor, a snapshot visit)."""
 
 LEGACY_SEEN_S = 2**31
 """An anchor stored before anchors said which reports they had seen: it stands, as it did."""
@@ -148,7 +150,7 @@ class PlanState:
     # -- the codec -----------------------------------------------------------------------
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> PlanState:
+    def from_doc(cls, doc: Doc) -> PlanState:
         """The stored document, typed. Missing parts (a document written before they were
         kept, or an empty one) are empty."""
         overrides = doc.get("overrides", {})
@@ -409,7 +411,7 @@ def plan_view(
 # --- the codec's parts -----------------------------------------------------------------
 
 
-def _progress_from(doc: Mapping[str, Any]) -> Progress:
+def _progress_from(doc: Doc) -> Progress:
     position = doc.get("position")
     hold = doc.get("hold")
     return Progress(
@@ -443,7 +445,7 @@ def _progress_doc(progress: Progress) -> Doc:
     }
 
 
-def _anchor_from(doc: list[Any]) -> StoredAnchor:
+def _anchor_from(doc: Row) -> StoredAnchor:
     """[locked, lat, lon, at_s, heading, presumed, seen_s, breaks taken]; the last three may be
     missing (stored before they were kept), and a break taken may be its name only."""
     return StoredAnchor(
@@ -460,7 +462,7 @@ def _anchor_from(doc: list[Any]) -> StoredAnchor:
     )
 
 
-def _anchor_doc(anchor: StoredAnchor) -> list[Any]:
+def _anchor_doc(anchor: StoredAnchor) -> Row:
     where = anchor.position
     return [
         anchor.locked,
@@ -474,13 +476,13 @@ def _anchor_doc(anchor: StoredAnchor) -> list[Any]:
     ]
 
 
-def _courier_snapshot_from(doc: Mapping[str, Any]) -> CourierSnapshot:
+def _courier_snapshot_from(doc: Doc) -> CourierSnapshot:
     return CourierSnapshot(
         int(doc["start_s"]),
         int(doc["end_s"]),
         int(doc["distance_m"]),
         tuple((int(a), int(b)) for a, b in doc["breaks"]),
-        tuple(SnapshotVisit(*cast(list[Any], row)) for row in doc["visits"]),
+        tuple(SnapshotVisit(*row) for row in doc["visits"]),
     )
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentPrincipal, ServiceDep
+from api.deps import CallDesk, ServiceDep
 from api.schemas import CallOut, OutcomeIn
 
 router = APIRouter(prefix="/v1", tags=["calls"])
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["calls"])
 def list_calls(
     plan_id: str,
     service: ServiceDep,
-    principal: CurrentPrincipal,
+    principal: CallDesk,
     status: Annotated[Literal["open", "done"] | None, Query()] = None,
 ) -> list[CallOut]:
     """Call tasks, most urgent first (customer service, dispatcher)."""
@@ -24,6 +24,6 @@ def list_calls(
 
 
 @router.post("/calls/{call_id}/outcome", response_model=CallOut)
-def record_outcome(call_id: str, body: OutcomeIn, service: ServiceDep, principal: CurrentPrincipal) -> CallOut:
+def record_outcome(call_id: str, body: OutcomeIn, service: ServiceDep, principal: CallDesk) -> CallOut:
     """What the customer said. `rebooked` puts the new window into the plan and re-optimizes."""
     return service.record_outcome(call_id, body, principal)

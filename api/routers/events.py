@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentPrincipal, ServiceDep
+from api.deps import Reporter, ServiceDep
 from api.schemas import EventIn, EventOut, mask_phone
 
 router = APIRouter(prefix="/v1/plans", tags=["events"])
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/v1/plans", tags=["events"])
 
 @router.post("/{plan_id}/events", response_model=EventOut)
 async def post_event(
-    plan_id: str, body: EventIn, service: ServiceDep, principal: CurrentPrincipal, response: Response
+    plan_id: str, body: EventIn, service: ServiceDep, principal: Reporter, response: Response
 ) -> EventOut:
     """Apply one courier report. A repeated `event_id` returns the first answer and changes nothing.
     A courier's answer holds only their own route and calls, phones masked.

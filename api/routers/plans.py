@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentPrincipal, ServiceDep
+from api.deps import CourierReader, Planner, Reader, ServiceDep
+from api.errors import ApiError
 from api.quality import plan_kpis
 from api.scenario_schemas import PlanKpisOut
 from api.schemas import Accepted, LiveRouteOut, PlanCreateIn, PlanOut, PlanSummaryOut
@@ -15,38 +16,36 @@ router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
 
 @router.post("", status_code=202, response_model=Accepted)
-def create_plan(body: PlanCreateIn, service: ServiceDep, principal: CurrentPrincipal) -> Accepted:
+def create_plan(body: PlanCreateIn, service: ServiceDep, principal: Planner) -> Accepted:
     """Queue a day for solving (dispatcher, planner); poll `GET /v1/plans/{id}` for the result."""
     return service.create_plan(body, principal)
 
 
 @router.get("", response_model=list[PlanSummaryOut])
 def list_plans(
-    service: ServiceDep, principal: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    service: ServiceDep, principal: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[PlanSummaryOut]:
     return service.list_plans(principal, limit)
 
 
 @router.get("/{plan_id}", response_model=PlanOut)
-def get_plan(plan_id: str, service: ServiceDep, principal: CurrentPrincipal) -> PlanOut:
+def get_plan(plan_id: str, service: ServiceDep, principal: Reader) -> PlanOut:
     """Status, routes with ETAs and lateness, unassigned stops with reasons, and figures."""
     return service.get_plan(plan_id, principal)
 
 
 @router.get("/{plan_id}/kpis", response_model=PlanKpisOut)
-def get_kpis(plan_id: str, service: ServiceDep, principal: CurrentPrincipal) -> PlanKpisOut:
+def get_kpis(plan_id: str, service: ServiceDep, principal: Reader) -> PlanKpisOut:
     """The plan's figures and the day's service quality: lateness percentiles, hours,
     overtime, cost, and from the records actual on-time rate, failures, proactive-call
     coverage and per-courier grades."""
     plan = service.get_plan(plan_id, principal)
     if plan.kpis is None:
-        from api.errors import ApiError
-
         raise ApiError(409, "conflict", f"plan {plan_id} is {plan.status}, not solved yet")
     return plan_kpis(service.store, plan_id, plan.kpis)
 
 
 @router.get("/{plan_id}/couriers/{courier_id}/route", response_model=LiveRouteOut)
-def courier_route(plan_id: str, courier_id: str, service: ServiceDep, principal: CurrentPrincipal) -> LiveRouteOut:
+def courier_route(plan_id: str, courier_id: str, service: ServiceDep, principal: CourierReader) -> LiveRouteOut:
     """One courier's current route and version; a courier key reads only its own, phones masked."""
     return service.courier_route(plan_id, courier_id, principal)

@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from api.auth import Principal
 from api.errors import ApiError
+from api.plans.service import PlanService
 from api.schemas import CallOut, EventIn, OutcomeIn
-from api.service import PlanService
 from api.settings import Settings
 from api.store import Store, repo
 from api.store.models import OutboxRow

@@ -11,7 +11,6 @@ import pytest
 
 from api.plans.state import CourierSnapshot, PlanState, SnapshotVisit
 from api.plans.views import kpis_out
-from api.schemas import KpisOut
 from optimizer.handover import is_handover
 from optimizer.kpi import on_time_rate
 
@@ -34,14 +33,3 @@ def test_the_plan_figures_show_the_golden_on_time_rate(pair: dict[str, Any]) -> 
 def test_the_one_definition_gives_the_golden_on_time_rate(pair: dict[str, Any]) -> None:
     on_time = sum(1 for sid, status, late in pair["visits"] if not is_handover(sid) and status != "failed" and not late)
     assert round(on_time_rate(on_time, pair["stops"]), 4) == pair["on_time_rate"]
-    figures = KpisOut.from_figures(
-        stops=pair["stops"],
-        on_time=on_time,
-        late_stops=0,
-        late_s=0,
-        distance_m=0,
-        couriers_used=0,
-        unassigned=0,
-        working_s=0,
-    )
-    assert figures.on_time_rate == pair["on_time_rate"]

@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from api import live
 from api.auth import Principal
+from api.plans.service import PlanService
 from api.plans.state import PlanState, plan_view
 from api.schemas import EventIn, PlanCreateIn
-from api.service import PlanService
 from api.settings import Settings
 from api.store import Store, repo
 from api.store.models import PlanRow
@@ -79,18 +79,22 @@ def test_fast_path_shortcuts_match_the_full_computation(service: PlanService) ->
             if completions % 4 == 0:  # the recipient was out: a failed delivery and its call
                 body = body.model_copy(update={"type": "stop_failed"})
         before_seq = int(committed(service, plan["id"]).get("seq", 0))
-        fast += body.type in ("position", "stop_completed") and service._days.get(plan["id"], (-1,))[0] == before_seq
+        fast += (
+            body.type in ("position", "stop_completed")
+            and (service.runtime.days.get(plan["id"]) or (-1,))[0] == before_seq
+        )
         service.post_event(plan["id"], body, BOSS)
         state = committed(service, plan["id"])
         with service.store.transaction(readonly=True) as s:  # decoded afresh, not the kept document
             assert s.scalar(select(PlanRow.state).where(PlanRow.id == plan["id"])) == state
-        seq, day_state = service._days[plan["id"]]
-        view_seq, view = service._views[plan["id"]]
+        kept_day, kept_view = service.runtime.days.get(plan["id"]), service.runtime.views.get(plan["id"])
+        assert kept_day is not None and kept_view is not None
+        (seq, day_state), (view_seq, view) = kept_day, kept_view
         assert seq == view_seq == state["seq"]
         assert state["snapshot"] == live.snapshot(day_state), f"snapshot reused wrongly after {body.event_id}"
         typed = PlanState.from_doc(state)
         assert typed.to_doc() == state, f"the codec does not round-trip after {body.event_id}"
-        problem = typed.problem(service._wire(_record(service, plan["id"])))
+        problem = typed.problem(service.runtime.wire(_record(service, plan["id"])))
         assert view == plan_view(typed, problem, {}), f"view differs after {body.event_id}"
     assert fast > len(events) // 2  # the shortcuts were really taken
     assert committed(service, plan["id"])["failed_called"]

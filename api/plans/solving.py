@@ -1,0 +1,114 @@
+"""Solving a day: stored `queued`, solved off the request path in the solver executor within
+its time limit, stored `solved` with its first routes, calls and webhooks (or `failed`,
+with the reason). Plans left unsolved by a restart are solved again on start-up (`resume`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
+
+from api.auth import Principal
+from api.errors import ApiError
+from api.plans import changes
+from api.plans.runtime import Runtime
+from api.plans.state import PlanState, initial_state, next_state, plan_view
+from api.schemas import Accepted, PlanCreateIn
+from api.store import repo
+from api.tasks import SolvedDay, solve_problem
+from optimizer.events import decide_events
+from optimizer.replan import retime
+from scenarios.executors import result_within
+
+log = logging.getLogger("ontime.service")
+
+
+def create_plan(rt: Runtime, body: PlanCreateIn, principal: Principal) -> Accepted:
+    """Store the day `queued` and start solving it."""
+    body.problem.to_domain()  # meaning checked before anything is stored
+    plan_id = uuid.uuid4().hex
+    params = {"time_limit_s": body.time_limit_s, "engine": body.engine, "seed": body.seed}
+    with rt.store.transaction() as s:
+        repo.create_plan(s, plan_id, body.problem.name, body.problem.model_dump(mode="json"), params)
+        repo.add_audit(s, plan_id, principal.actor, "plan_created", {"stops": len(body.problem.stops)})
+    start_solve(rt, plan_id)
+    return Accepted(id=plan_id, status="queued")
+
+
+def start_solve(rt: Runtime, plan_id: str) -> None:
+    with rt.store.transaction() as s:
+        record = repo.get_plan(s, plan_id)
+        repo.update_plan(s, plan_id, status="solving")
+    try:
+        future = rt.executor.submit(solve_problem, record.problem, record.params, rt.settings.detour_factor)
+    except Exception as exc:
+        _fail(rt, plan_id, f"the solver could not be started: {type(exc).__name__}")
+        raise ApiError(503, "unavailable", "the solver is unavailable; try again shortly") from exc
+    limit = float(record.params.get("time_limit_s", 10)) * 2 + rt.settings.solve_grace_s
+    threading.Thread(target=_finish_solve, args=(rt, plan_id, future, limit), daemon=True).start()
+
+
+def resume(rt: Runtime) -> None:
+    """After a restart: solve again every plan left queued or solving."""
+    with rt.store.transaction() as s:
+        stale = repo.claim_stale_plans(s)
+    for plan_id in stale:
+        log.info("resuming the solve of plan %s", plan_id)
+        start_solve(rt, plan_id)
+
+
+def _finish_solve(rt: Runtime, plan_id: str, future: Future[SolvedDay], limit_s: float) -> None:
+    """Store the solution, or fail the plan. The limit counts from when the solve started, not
+    the time it waited behind other solves; on overrun the executor stops the solve's process
+    (a hung worker would otherwise hold its slot forever, and every solve queued behind it
+    would overrun too), while the other solves go on or start again in a new worker."""
+    try:
+        solved = result_within(future, limit_s)
+    except FutureTimeout:
+        try:
+            rt.executor.stop(future)
+        except Exception:
+            log.exception("could not stop the overrunning solve of plan %s", plan_id)
+        _fail(rt, plan_id, f"the solve overran its time limit ({limit_s:.0f} s)")
+        return
+    except Exception as exc:
+        log.warning("solve of plan %s failed: %s", plan_id, type(exc).__name__)
+        _fail(rt, plan_id, f"the solver failed: {type(exc).__name__}: {str(exc)[:200]}")
+        return
+    try:
+        with rt.plan_lock(plan_id):
+            store_solution(rt, plan_id, solved)
+    except Exception as exc:
+        log.exception("storing the solution of plan %s failed", plan_id)
+        _fail(rt, plan_id, f"storing the plan failed: {type(exc).__name__}")
+
+
+def store_solution(rt: Runtime, plan_id: str, solved: SolvedDay) -> None:
+    """The solved day re-timed, its first calls decided, all stored at version 1."""
+    with rt.store.plan_transaction(plan_id) as s:
+        record = repo.get_plan(s, plan_id)
+        wire = rt.wire(record)
+        problem = wire.to_domain()
+        state0 = initial_state(solved.routes, solved.unassigned, solved.engine)
+        plan = state0.live_plan(problem)
+        day = retime(plan, rt.source)
+        versions = {c.id: 1 for c in problem.couriers}
+        state = replace(next_state(state0, plan, day, versions), seq=0)
+        decisions = decide_events(plan_view(PlanState(), problem, {}), plan_view(state, problem, {}), rt.calls_policy)
+        for courier_id, entry in state.routes.items():
+            repo.add_route_version(s, plan_id, courier_id, 1, 1, list(entry.stops))
+        changes.apply_calls(s, plan_id, wire, decisions)
+        rt.write_state(s, plan_id, state, status="solved", error=None, version=1)
+    rt.wake_outbox()
+
+
+def _fail(rt: Runtime, plan_id: str, reason: str) -> None:
+    try:
+        with rt.store.transaction() as s:
+            repo.update_plan(s, plan_id, status="failed", error=reason)
+    except Exception:
+        log.exception("could not mark plan %s failed", plan_id)
