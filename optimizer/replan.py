@@ -380,6 +380,7 @@ class _Walk:
         having come since: stops reported when they were, the others presumed served when
         they were then timed, the breaks taken then as they were."""
         timed_before = {sid: eta for sid, eta, _late in anchor.presumed}
+        free_s = anchor.at_s
         for stop_id in locked:
             stop = self.problem.stop_by_id(stop_id)
             when = progress.done.get(stop_id, progress.failed.get(stop_id))
@@ -387,9 +388,10 @@ class _Walk:
             eta = when - stop.service_s if when is not None else timed_before.get(stop_id, anchor.at_s)
             window = stop.window_for(eta)  # as booked now (a rebooking counts)
             self.visits.append(LiveVisit(stop_id, status, eta, max(0, eta - window.end_s), window, None))
+            free_s = max(free_s, when if when is not None else free_s)  # at work until their last report
         self.take_breaks(anchor.breaks_taken)
-        self.move_to(anchor.position, anchor.at_s, heading=anchor.heading)
-        self.ready_s = anchor.at_s
+        self.move_to(anchor.position, free_s, heading=anchor.heading)
+        self.ready_s = free_s
 
     def _leg_s(self, a: str, b: str) -> int:
         sub = _subproblem(self.problem, [self.courier], [self.problem.stop_by_id(a), self.problem.stop_by_id(b)])

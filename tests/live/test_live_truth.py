@@ -346,3 +346,18 @@ def test_a_break_is_not_taken_while_the_courier_reports_serving_a_stop() -> None
     ]
     assert all(not b.start_s < 201 < b.end_s for b in day.couriers[0].timed.breaks)
     assert check_day(plan, day) == ()
+
+
+def test_a_forgotten_attempt_keeps_the_courier_at_work_until_their_last_report() -> None:
+    """c1 reports s3 failed at 650 and s2 (before it on the route) failed at 700; s3 is then
+    rebooked. The attempt at s3 still fixes where c1 was, but they were at s2 until 700: the
+    lunch due at 650 comes after that, not during s2."""
+    lunch = Break("lunch", 650, 650, 100)
+    plan = LivePlan(line_day([(0, 5_000)] * 3, breaks=(lunch,)), (Route("c1", ("s1", "s2", "s3")),), {})
+    plan = plan.with_event(CourierEvent("f3", "c1", "stop_failed", 650, stop_id="s3"))
+    plan = plan.with_event(CourierEvent("f2", "c1", "stop_failed", 700, stop_id="s2"))
+    reopened = reopen_failed(plan, "s3", SOURCE)
+    day = retime(reopened, SOURCE)
+    assert [(v.stop_id, v.status) for v in day.couriers[0].visits][-2:] == [("s2", "failed"), ("s3", "ahead")]
+    assert [b.start_s for b in day.couriers[0].timed.breaks] == [700]  # s3 ahead: lunch first
+    assert check_day(reopened, day) == ()
