@@ -359,7 +359,10 @@ class _Walk:
             bound[k] = latest
         taken = list(gaps[0])
         for k, v in enumerate(visits[: len(unreported)]):
-            start = min(max(v.start_s, bound[k]), eta)
+            # as late as the report allows: later than planned when they were held up before it,
+            # earlier when the report shows them ahead of the plan (only reports that leave no
+            # time for it squeeze it up to the report)
+            start = bound[k] if bound[k] >= self.ready_s else min(max(v.start_s, bound[k]), eta)
             window = self.problem.stop_by_id(v.stop_id).window_for(start)
             timing = v if start == v.start_s else None
             self.visits.append(LiveVisit(v.stop_id, "presumed", start, max(0, start - window.end_s), window, timing))
@@ -639,6 +642,16 @@ def remaining_problem(
     served = {v.stop_id for c in day.couriers for v in c.visits}
     loose = (_on_van(s, live.loaded.get(s.id), live.loaded) for s in problem.stops if s.id not in served)
     free.extend(s for s in loose if _fits(s, couriers))
+    # a stop no van has room for any more is left out (with its reason, by `reoptimize`),
+    # but the one a courier is driving to, which stays theirs
+    prefixes = {s for c in couriers for s in c.fixed_prefix}
+    free = [
+        s if _fits(s, couriers) else replace(s, demand=(0,) * len(s.demand))
+        for s in free
+        if _fits(s, couriers) or s.id in prefixes
+    ]
+    kept = {s.id for s in free}
+    warm = [replace(r, stop_ids=tuple(s for s in r.stop_ids if s in kept)) for r in warm]
     return _subproblem(problem, couriers, free), tuple(warm)
 
 
@@ -757,6 +770,8 @@ def reoptimize(
         members = set(group)
         couriers = [c for c in sub.couriers if c.id in members]
         stops = [sub.stop_by_id(s) for cid in group for s in free[cid].stop_ids]
+        # a stop no van of the group has room for stays out of its search (and is left out)
+        stops = [s for s in stops if _fits(s, couriers)]
         stops += [s for s in loose if _nearest_group(s, groups, sub, warm) == k and _fits(s, couriers)]
         left_s = policy.time_limit_s - (time.perf_counter() - began)
         if policy.iterations is not None:

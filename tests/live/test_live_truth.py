@@ -361,3 +361,25 @@ def test_a_forgotten_attempt_keeps_the_courier_at_work_until_their_last_report()
     assert [(v.stop_id, v.status) for v in day.couriers[0].visits][-2:] == [("s2", "failed"), ("s3", "ahead")]
     assert [b.start_s for b in day.couriers[0].timed.breaks] == [700]  # s3 ahead: lunch first
     assert check_day(reopened, day) == ()
+
+
+def test_stops_before_a_report_earlier_than_planned_are_timed_before_it() -> None:
+    """One place, no travel. Plan: s1 at 0, lunch 200-260 (it must start at 200), s2 (60 s of
+    service, opens at 141) at 260, s3 at 320. c1 reports s3 done at 200: s2 was served by
+    then (140-200), not squeezed into 200-260 beside the lunch still due."""
+    lunch = Break("lunch", 200, 200, 60)
+    stops = (
+        Stop("s1", at(0), (TimeWindow(0, 150),), 0),
+        Stop("s2", at(0), (TimeWindow(141, 291),), 60),
+        Stop("s3", at(0), (TimeWindow(141, 320),), 0),
+    )
+    fleet = (Courier("c1", "hub", 0, 100_000, profile="planar", breaks=(lunch,)),)
+    plan = LivePlan(Problem("one", (Depot("hub", at(0)),), fleet, stops), (Route("c1", ("s1", "s2", "s3")),), {})
+    assert [v.eta_s for v in retime(plan, SOURCE).couriers[0].visits] == [0, 260, 320]
+    plan = plan.with_event(CourierEvent("d3", "c1", "stop_completed", 200, stop_id="s3"))
+    day = retime(plan, SOURCE)
+    assert [(v.stop_id, v.status, v.eta_s) for v in day.couriers[0].visits][1:] == [
+        ("s2", "presumed", 140),
+        ("s3", "done", 200),
+    ]
+    assert check_day(plan, day) == ()

@@ -195,3 +195,30 @@ def test_a_parcel_left_out_still_takes_its_room_on_the_van() -> None:
     assert better.loaded == {"s1": "c1", "s2": "c1"}
     assert "s3" not in {s for r in better.routes for s in r.stop_ids}
     assert check_day(better, retime(better, SOURCE), source=SOURCE) == ()
+
+
+def test_a_stop_from_the_hub_no_van_has_room_for_is_left_out_not_a_failed_re_plan() -> None:
+    """c1 (room for 3) left full with s1, s2 and s5, then attempted s4, a colleague's stop (its
+    parcel is aboard too); the plan still has s3, at the hub, after s5. No van has room for s3
+    (c2 has none): a re-plan leaves it out with a reason instead of failing on it."""
+    stops = (
+        Stop("s1", at(100), (TimeWindow(0, 5_000),), 10, (1,)),
+        Stop("s2", at(200), (TimeWindow(0, 5_000),), 10, (1,)),
+        Stop("s3", at(300), (TimeWindow(0, 5_000),), 10, (1,), at_hub=True),
+        Stop("s4", at(250), (TimeWindow(0, 5_000),), 10, (1,)),
+        Stop("s5", at(280), (TimeWindow(0, 5_000),), 10, (1,)),
+    )
+    fleet = (
+        Courier("c1", "hub", 0, 100_000, (3,), profile="planar"),
+        Courier("c2", "hub", 0, 100_000, (0,), profile="planar"),
+    )
+    problem = Problem("full van", (Depot("hub", at(0)),), fleet, stops, ("parcels",))
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2", "s4", "s5", "s3")), Route("c2", ())), {})
+    plan = replace(plan, loaded={"s1": "c1", "s2": "c1", "s5": "c1"}, departed=frozenset({"c1"}))
+    plan = plan.with_event(CourierEvent("f4", "c1", "stop_failed", at_s=270, stop_id="s4"))
+    plan = replace(plan, loaded={**plan.loaded, "s4": "c1"})  # the attempt shows where the parcel is
+    plan = plan.with_event(CourierEvent("e1", "c1", "delay", at_s=280, delay_s=100))
+    better = reoptimize(plan, retime(plan, SOURCE), SOURCE, ReplanPolicy(time_limit_s=30.0, iterations=1))
+    assert "s3" not in {s for r in better.routes for s in r.stop_ids}
+    assert [u.stop_id for u in better.unassigned] == ["s3"] and better.unassigned[0].reason
+    assert check_day(better, retime(better, SOURCE), source=SOURCE) == ()
