@@ -21,7 +21,7 @@ from api.plans.state import PlanState
 from api.schemas import WEEK_S, EventIn, EventOut, ProblemIn, seconds_since
 from api.store import Conflict, repo
 from optimizer.model import Location
-from optimizer.replan import CourierEvent, LivePlan, forget_failure, hand_over
+from optimizer.replan import CourierEvent, LivePlan, served_elsewhere
 
 
 class Repeated(Exception):
@@ -60,11 +60,7 @@ def post_event(rt: Runtime, plan_id: str, body: EventIn, principal: Principal) -
                 holder = next((r.courier_id for r in plan.routes if body.stop_id in r.stop_ids), None)
                 if holder is not None and body.stop_id in plan.progress_of(holder).done:
                     raise invalid("stop_id", body.stop_id, f"courier {holder} already delivered this stop")
-                if holder is not None and body.stop_id in plan.progress_of(holder).failed:
-                    # another attempt after the holder's failed one: the stop is theirs now, and
-                    # the holder keeps where the failed attempt left them
-                    plan = forget_failure(plan, holder, body.stop_id, rt.source)
-                plan = hand_over(plan, body.stop_id, body.courier_id)
+                return served_elsewhere(plan, event, rt.source)
         return plan.with_event(event)
 
     def record_event(s: Session, response: EventOut | None) -> None:
