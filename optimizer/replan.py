@@ -317,11 +317,8 @@ class _Walk:
         self.breaks = tuple(b for b in self.breaks if b.id not in {t.break_id for t in taken})
 
     def _at_work(self, taken: BreakTiming) -> bool:
-        """The courier reported serving a stop during `taken` (its edges aside)."""
-        return any(
-            taken.start_s < begin < taken.end_s or (begin < taken.end_s and taken.start_s < end)
-            for begin, end in self.serving
-        )
+        """The courier reported serving a stop during `taken`."""
+        return any(_during(taken, begin, end) for begin, end in self.serving)
 
     def _presume(self, timed: RouteSchedule, count: int, before_s: int | None = None) -> None:
         """The first `count` visits of `timed` were served as planned; breaks the plan started
@@ -358,6 +355,7 @@ class _Walk:
             )
             bound[k] = latest
         taken = list(gaps[0])
+        serving: list[tuple[int, int]] = []
         for k, v in enumerate(visits[: len(unreported)]):
             # as late as the report allows: later than planned when they were held up before it,
             # earlier when the report shows them ahead of the plan (only reports that leave no
@@ -367,13 +365,15 @@ class _Walk:
             timing = v if start == v.start_s else None
             self.visits.append(LiveVisit(v.stop_id, "presumed", start, max(0, start - window.end_s), window, timing))
             free = start + self.problem.stop_by_id(v.stop_id).service_s
+            serving.append((start, free))
             for b in gaps[k + 1]:
                 begin = max(b.start_s, free)
                 taken.append(BreakTiming(b.break_id, begin, begin + b.end_s - b.start_s))
                 free = begin + b.end_s - b.start_s
         # breaks before this stop were taken on the way, if the report leaves time for them;
         # later ones are still due
-        self.take_breaks(b for b in taken if b.end_s <= eta)
+        # (not one the stops presumed served on the way leave no time for)
+        self.take_breaks(b for b in taken if b.end_s <= eta and not any(_during(b, *at) for at in serving))
         window = stop.window_for(eta)
         self.visits.append(LiveVisit(stop_id, status, eta, max(0, eta - window.end_s), window, None))
         self.place, self.ready_s, self.heading = stop.location, max(self.ready_s, when), False
@@ -491,6 +491,12 @@ class _Walk:
         taken = tuple(b.id for b in self.courier.breaks if b not in due)
         timed = replace(timed, breaks=tuple(sorted((*self.taken, *timed.breaks), key=lambda b: b.start_s)))
         return CourierState(self.courier.id, tuple(self.visits), start_at, available_s, next_stop, due, timed, taken)
+
+
+def _during(taken: BreakTiming, begin: int, end: int) -> bool:
+    """Service from `begin` to `end` overlaps the break (its edges aside; a service of no
+    time at the instant a break begins or ends is beside it)."""
+    return taken.start_s < begin < taken.end_s or (begin < taken.end_s and taken.start_s < end)
 
 
 def _leg_on(problem: Problem, start: Location, stops: list[str], where: Location, latest: int) -> int:

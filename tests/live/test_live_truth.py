@@ -383,3 +383,24 @@ def test_stops_before_a_report_earlier_than_planned_are_timed_before_it() -> Non
         ("s3", "done", 200),
     ]
     assert check_day(plan, day) == ()
+
+
+def test_a_break_the_stops_presumed_before_a_report_leave_no_time_for_is_still_due() -> None:
+    """One place, no travel. Plan: s0 at 0, lunch 200-757 (it must start at 200), s1 (56 s of
+    service, opens at 300) at 757, s2 at 813. c1 reports s2 done at 800, ahead of the plan:
+    s1 was served by 744, inside where the lunch would be, so the lunch was not taken before
+    it; it is still due, late."""
+    lunch = Break("lunch", 200, 200, 557)
+    stops = (
+        Stop("s0", at(0), (TimeWindow(0, 5_000),), 0),
+        Stop("s1", at(0), (TimeWindow(300, 5_000),), 56),
+        Stop("s2", at(0), (TimeWindow(0, 5_000),), 0),
+    )
+    fleet = (Courier("c1", "hub", 0, 100_000, profile="planar", breaks=(lunch,)),)
+    plan = LivePlan(Problem("one", (Depot("hub", at(0)),), fleet, stops), (Route("c1", ("s0", "s1", "s2")),), {})
+    assert [v.eta_s for v in retime(plan, SOURCE).couriers[0].visits] == [0, 757, 813]
+    plan = plan.with_event(CourierEvent("d2", "c1", "stop_completed", 800, stop_id="s2"))
+    day = retime(plan, SOURCE)
+    assert [(v.stop_id, v.eta_s) for v in day.couriers[0].visits][1:] == [("s1", 744), ("s2", 800)]
+    assert day.couriers[0].breaks_taken == () and [b.start_s for b in day.couriers[0].timed.breaks] == [800]
+    assert check_day(plan, day) == ()
