@@ -112,6 +112,8 @@ class DayCheck:
     before: DayState | None = None
     before_plan: LivePlan | None = None
     source: TravelSource | None = None
+    rebooked_now: frozenset[str] = frozenset()
+    """Stops customer service rebooked in the change (to new windows or the same ones)."""
 
     @property
     def problem(self) -> Problem:
@@ -128,11 +130,12 @@ class DayCheck:
         )
 
     def rebooked(self) -> frozenset[str]:
-        """Stops whose booked windows changed since `before_plan`."""
+        """Stops rebooked in the change: said so, or whose booked windows changed since
+        `before_plan`."""
         if self.before_plan is None:
-            return frozenset()
+            return self.rebooked_now
         was = self.before_plan.problem
-        return frozenset(
+        return self.rebooked_now | frozenset(
             s.id for s in self.problem.stops if was.has_stop(s.id) and was.stop_by_id(s.id).windows != s.windows
         )
 
@@ -565,10 +568,12 @@ def check_day(
     before: DayState | None = None,
     before_plan: LivePlan | None = None,
     source: TravelSource | None = None,
+    rebooked: Collection[str] = frozenset(),
     rules: tuple[Rule, ...] = RULES,
 ) -> tuple[Violation, ...]:
-    """Every invariant `day` (re-timed from `live`) breaks; () when it keeps them all."""
-    check = DayCheck(live, day, calls, frozenset(quiet), before, before_plan, source)
+    """Every invariant `day` (re-timed from `live`) breaks; () when it keeps them all.
+    `rebooked`: stops rebooked in the change (a rebooking to the very same window is one)."""
+    check = DayCheck(live, day, calls, frozenset(quiet), before, before_plan, source, frozenset(rebooked))
     return tuple(v for rule in rules for v in rule(check))
 
 
@@ -581,10 +586,21 @@ def assert_day(
     before: DayState | None = None,
     before_plan: LivePlan | None = None,
     source: TravelSource | None = None,
+    rebooked: Collection[str] = frozenset(),
     rules: tuple[Rule, ...] = RULES,
 ) -> None:
     """Raise `InvariantBroken` listing every broken invariant."""
-    found = check_day(live, day, calls, quiet=quiet, before=before, before_plan=before_plan, source=source, rules=rules)
+    found = check_day(
+        live,
+        day,
+        calls,
+        quiet=quiet,
+        before=before,
+        before_plan=before_plan,
+        source=source,
+        rebooked=rebooked,
+        rules=rules,
+    )
     if found:
         raise InvariantBroken(found)
 

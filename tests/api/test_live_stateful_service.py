@@ -173,6 +173,8 @@ class ServiceDay(RuleBasedStateMachine):
         self.source = HaversineSource(self.settings.detour_factor)
         self.plan_id = ""
         self.clock = FIRST_MIN
+        self.rebooked: set[str] = set()
+        """Stops rebooked by the step just taken (a rebooking to the very same window is one)."""
         self.made = 0
         self.acked: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         """event id -> (body, first answer) of every report the service acknowledged."""
@@ -316,6 +318,9 @@ class ServiceDay(RuleBasedStateMachine):
             assert refused.status in (409, 422), f"outcome {body} refused with {refused.status}"
             note(f"  refused {refused.status}: {refused}")
             assert self._seq() == before, "a refused outcome changed the plan"
+        else:
+            if what == "rebooked":
+                self.rebooked.add(call.stop_id)
         self._refresh_calls()
 
     @precondition(lambda self: bool(self.closed_ids))
@@ -359,7 +364,9 @@ class ServiceDay(RuleBasedStateMachine):
             before=before,
             before_plan=before_plan,
             source=self.source,
+            rebooked=self.rebooked,
         )
+        self.rebooked = set()
         assert not found, "the committed day breaks invariants:\n" + "\n".join(f"  {v}" for v in found)
         self.before = (plan, day)
 

@@ -170,6 +170,8 @@ def test_a_failed_stop_opens_again_only_when_rebooked() -> None:
     stops = (replace(problem.stops[0], windows=(TimeWindow(3_000, 4_000),)), problem.stops[1])
     rebooked = replace(reopened, problem=replace(problem, stops=stops))
     assert check(rebooked, before=before, before_plan=live) == ()
+    # rebooked to the very window it had: a rebooking all the same, when the change says so
+    assert check(reopened, before=before, before_plan=live, rebooked=["s1"]) == ()
     retried = report(live, "c1", "stop_completed", 300, stop_id="s1")
     assert check(retried, before=before, before_plan=live) == ()
 

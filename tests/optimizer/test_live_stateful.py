@@ -315,7 +315,7 @@ class LiveDay(RuleBasedStateMachine):
             replace(s, windows=(TimeWindow(start, start + length),)) if s.id == stop_id else s for s in problem.stops
         )
         plan = change_stop(self.live, replace(problem, stops=stops), stop_id, SOURCE, rebooked=True)
-        self._change(f"rebook {stop_id}", plan)
+        self._change(f"rebook {stop_id}", plan, rebooked=stop_id)
         self._change("re_plan after rebook", reoptimize(self.live, self.day, SOURCE, POLICY))
 
     @precondition(lambda self: bool(self.calls))
@@ -378,10 +378,10 @@ class LiveDay(RuleBasedStateMachine):
         self.since_base.append(event)
         self._change(f"report {event}", self.live.with_event(event), rebase=False)
 
-    def _change(self, label: str, plan: LivePlan, *, rebase: bool = True) -> None:
+    def _change(self, label: str, plan: LivePlan, *, rebase: bool = True, rebooked: str | None = None) -> None:
         day = retime(plan, SOURCE)
         self._decide(self.day, day, plan.problem)
-        self._check(label, plan, day)
+        self._check(label, plan, day, rebooked)
         self.live, self.day = plan, day
         if rebase:
             self.base, self.since_base = plan, []
@@ -392,10 +392,17 @@ class LiveDay(RuleBasedStateMachine):
         now = view_of(after, problem or self.live.problem, self.versions, {}, self.failed_called, self.quiet)
         apply_decisions(decide_events(was, now, CALLS), self.calls, self.versions, self.failed_called)
 
-    def _check(self, label: str, plan: LivePlan, day: DayState) -> None:
+    def _check(self, label: str, plan: LivePlan, day: DayState, rebooked: str | None = None) -> None:
         next(CHECKED)
         found = check_day(
-            plan, day, self.calls, quiet=self.quiet, before=self.day, before_plan=self.live, source=SOURCE
+            plan,
+            day,
+            self.calls,
+            quiet=self.quiet,
+            before=self.day,
+            before_plan=self.live,
+            source=SOURCE,
+            rebooked=[rebooked] if rebooked else [],
         )
         assert not found, f"after {label}:\n" + "\n".join(f"  {v}" for v in found)
 
