@@ -46,9 +46,9 @@ from hypothesis import HealthCheck, note, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from api import live
 from api.errors import ApiError
-from api.schemas import EventIn, OutcomeIn, ProblemIn
+from api.plans.state import CourierSnapshot, PlanState, snapshot
+from api.schemas import EventIn, OutcomeIn, ProblemIn, seconds_since
 from api.service import PlanService
 from api.settings import Settings
 from api.store import Store, repo
@@ -140,7 +140,7 @@ def call_kind(kind: str) -> CallKind:
 
 
 def seconds_of(wire: ProblemIn, when: datetime | None) -> int | None:
-    return None if when is None else live.seconds_since(wire.day_start, when)
+    return None if when is None else seconds_since(wire.day_start, when)
 
 
 def open_calls_by_stop(wire: ProblemIn, calls: list[CallRecord]) -> dict[str, OpenCall]:
@@ -347,10 +347,10 @@ class ServiceDay(RuleBasedStateMachine):
             return
         CHECKED["steps" if self.before is not None else "examples"] += 1
         record, open_calls = self._read()
-        state = record.state or {}
+        state = PlanState.from_doc(record.state or {})
         wire = ProblemIn.model_validate(record.problem)
-        problem = live.domain_problem(wire, state)
-        plan = live.live_plan(problem, state)
+        problem = state.problem(wire)
+        plan = state.live_plan(problem)
         day = retime(plan, self.source)
         stops = Counter(c.stop_id for c in open_calls)
         assert all(n == 1 for n in stops.values()), f"more than one open call on a stop: {stops}"
@@ -360,7 +360,7 @@ class ServiceDay(RuleBasedStateMachine):
             plan,
             day,
             calls,
-            quiet=state["overrides"]["quiet"],
+            quiet=state.overrides.quiet,
             before=before,
             before_plan=before_plan,
             source=self.source,
@@ -377,21 +377,20 @@ class ServiceDay(RuleBasedStateMachine):
         if not self.plan_id:
             return
         record, _ = self._read()
-        state = record.state or {}
-        plan = live.live_plan(live.domain_problem(self._wire(), state), state)
+        state = PlanState.from_doc(record.state or {})
+        plan = state.live_plan(state.problem(self._wire()))
         day = retime(plan, self.source)
-        fresh, stored = _shown(live.snapshot(day)), _shown(state["snapshot"])
+        fresh, stored = _shown(PlanState(snapshot=snapshot(day))), _shown(state)
         for cid in fresh:
             assert stored.get(cid) == fresh[cid], f"{cid}'s stored snapshot {stored.get(cid)} is not {fresh[cid]}"
-        assert state["unassigned"] == [[u.stop_id, u.reason] for u in day.unassigned]
+        assert state.unassigned == day.unassigned
 
     @invariant()
     def the_plan_shows_every_stop_once(self) -> None:
         if not self.plan_id:
             return
         shown = self.service.get_plan(self.plan_id, BOSS)
-        state = self._state()
-        cancelled = live.cancelled_stops(state)
+        cancelled = self._state().cancelled_stops()
         seen = Counter(v.stop_id for r in shown.routes for v in r.visits if not _meeting(v.stop_id))
         seen.update(u.stop_id for u in shown.unassigned)
         expected = Counter(s.id for s in self._wire().stops if s.id not in cancelled)
@@ -457,27 +456,28 @@ class ServiceDay(RuleBasedStateMachine):
     def _not_theirs(self, cid: str) -> list[str]:
         """Stops (not cancelled) the plan has with another courier, or left out."""
         state = self._state()
-        others = [s for c, doc in state["routes"].items() if c != cid for s in doc["stops"] if not _meeting(s)]
-        others += [sid for sid, _ in state.get("unassigned", [])]
-        cancelled = live.cancelled_stops(state)
+        others = [s for c, entry in state.routes.items() if c != cid for s in entry.stops if not _meeting(s)]
+        others += [u.stop_id for u in state.unassigned]
+        cancelled = state.cancelled_stops()
         return [s for s in others if s not in cancelled]
 
     def _route(self, cid: str) -> list[str]:
-        return [s for s in self._state()["routes"].get(cid, {}).get("stops", []) if not _meeting(s)]
+        entry = self._state().routes.get(cid)
+        return [s for s in (entry.stops if entry else ()) if not _meeting(s)]
 
     def _served(self, cid: str) -> set[str]:
-        progress = self._state().get("progress", {}).get(cid, {})
-        return {*progress.get("done", {}), *progress.get("failed", {})}
+        progress = self._state().progress.get(cid)
+        return {*progress.done, *progress.failed} if progress else set()
 
     def _read(self) -> tuple[PlanRecord, list[CallRecord]]:
         with self.store.transaction(readonly=True) as s:
             return repo.get_plan(s, self.plan_id), repo.open_calls(s, self.plan_id)
 
-    def _state(self) -> dict[str, Any]:
-        return self._read()[0].state or {}
+    def _state(self) -> PlanState:
+        return PlanState.from_doc(self._read()[0].state or {})
 
     def _seq(self) -> int:
-        return int(self._state().get("seq", 0))
+        return self._state().seq
 
     def _wire(self) -> ProblemIn:
         return ProblemIn.model_validate(self._read()[0].problem)
@@ -490,15 +490,15 @@ class ServiceDay(RuleBasedStateMachine):
         self.closed_ids = [c.id for c in calls if c.status != "open"]
 
 
-def _shown(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """A snapshot's couriers with visit statuses as the API shows them (presumed, next and
-    ahead are all "planned")."""
+def _shown(state: PlanState) -> dict[str, CourierSnapshot]:
+    """A state's snapshot as the API shows it: presumed, next and ahead are all "planned" (one
+    status here)."""
     return {
-        cid: {
-            **doc,
-            "visits": [[v[0], v[1] if v[1] in ("done", "failed") else "planned", *v[2:]] for v in doc["visits"]],
-        }
-        for cid, doc in snapshot["couriers"].items()
+        cid: replace(
+            entry,
+            visits=tuple(v if v.status in ("done", "failed") else v._replace(status="ahead") for v in entry.visits),
+        )
+        for cid, entry in state.snapshot.items()
     }
 
 
