@@ -359,12 +359,13 @@ class _Walk:
         for k, v in enumerate(visits[: len(unreported)]):
             # as late as the report allows: later than planned when they were held up before it,
             # earlier when the report shows them ahead of the plan (only reports that leave no
-            # time for it squeeze it up to the report)
-            start = bound[k] if bound[k] >= self.ready_s else min(max(v.start_s, bound[k]), eta)
+            # time for it squeeze it up to the report, done by the time it begins)
+            service = self.problem.stop_by_id(v.stop_id).service_s
+            start = bound[k] if bound[k] >= self.ready_s else min(max(v.start_s, bound[k]), eta - service)
             window = self.problem.stop_by_id(v.stop_id).window_for(start)
             timing = v if start == v.start_s else None
             self.visits.append(LiveVisit(v.stop_id, "presumed", start, max(0, start - window.end_s), window, timing))
-            free = start + self.problem.stop_by_id(v.stop_id).service_s
+            free = start + service
             serving.append((start, free))
             for b in gaps[k + 1]:
                 begin = max(b.start_s, free)

@@ -404,3 +404,19 @@ def test_a_break_the_stops_presumed_before_a_report_leave_no_time_for_is_still_d
     assert [(v.stop_id, v.eta_s) for v in day.couriers[0].visits][1:] == [("s1", 744), ("s2", 800)]
     assert day.couriers[0].breaks_taken == () and [b.start_s for b in day.couriers[0].timed.breaks] == [800]
     assert check_day(plan, day) == ()
+
+
+def test_a_stop_squeezed_before_a_report_that_leaves_no_time_for_it_is_done_when_that_begins() -> None:
+    """s1 lies 200 s out (1 s of service), s2 at the hub. c1 reports s2 done at 200 (no time
+    to have been at s1 and back) and a hold at 200, when their lunch must begin: s1 is
+    presumed done by 200, not served during the lunch the hold finds under way."""
+    lunch = Break("lunch", 200, 200, 60)
+    stops = (Stop("s1", at(200), (TimeWindow(150, 587),), 1), Stop("s2", at(0), (TimeWindow(0, 5_000),), 0))
+    fleet = (Courier("c1", "hub", 0, 100_000, profile="planar", breaks=(lunch,)),)
+    plan = LivePlan(Problem("out", (Depot("hub", at(0)),), fleet, stops), (Route("c1", ("s1", "s2")),), {})
+    plan = plan.with_event(CourierEvent("h", "c1", "delay", 200, delay_s=30))
+    plan = plan.with_event(CourierEvent("d2", "c1", "stop_completed", 200, stop_id="s2"))
+    day = retime(plan, SOURCE)
+    assert [(v.stop_id, v.status) for v in day.couriers[0].visits] == [("s1", "presumed"), ("s2", "done")]
+    assert day.couriers[0].visits[0].eta_s + 1 <= 200
+    assert check_day(plan, day) == ()
