@@ -2,7 +2,8 @@
 
 Tests in this module run in order on one solved day per store backend: the plan, then a
 delay, a hub outage, call outcomes and a kill -9 restart, checking after each step that
-the plan is consistent and every late stop has exactly one open call.
+the plan is consistent and every late stop has exactly one open call. Last, a what-if run cut
+short by another kill -9 is solved after the restart.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import Receiver, Server, wait_solved
+from scenarios.generate import generate_day
+from tests.api.conftest import DAY, Receiver, Server, wait_solved
+from tests.api.test_scenarios_api import wait_done
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api-live")]
 
@@ -70,6 +73,19 @@ def assert_one_call_per_late_stop(client: httpx.Client, plan: dict[str, Any], ca
                 assert call[0]["kind"] in ("failed", "dropped") or call[0]["outcome"] == "unreachable"
     for gone in plan["unassigned"]:
         assert gone["stop_id"] in by_stop, f"dropped stop {gone['stop_id']} has no call"
+
+
+def hold_everyone(client: httpx.Client, plan_id: str, day: dict[str, Any], event_prefix: str) -> None:
+    """A hub outage: every courier of `day` reports a three-hour delay at 09:30, each answered."""
+    for courier in day["couriers"]:
+        event = {
+            "event_id": f"{event_prefix}-{courier['id']}",
+            "courier_id": courier["id"],
+            "type": "delay",
+            "at": "2026-11-26T09:30:00+08:00",
+            "delay_min": 180,
+        }
+        assert client.post(f"/v1/plans/{plan_id}/events", json=event).status_code == 200
 
 
 def fetch(client: httpx.Client, plan_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -235,15 +251,7 @@ def test_a_hub_outage_holds_everyone_and_every_late_customer_gets_one_call(
     server: Server, plan: dict[str, Any], day: dict[str, Any]
 ) -> None:
     with server.client() as client:
-        for courier in day["couriers"]:
-            event = {
-                "event_id": f"outage-{courier['id']}",
-                "courier_id": courier["id"],
-                "type": "delay",
-                "at": "2026-11-26T09:30:00+08:00",
-                "delay_min": 180,
-            }
-            assert client.post(f"/v1/plans/{plan['id']}/events", json=event).status_code == 200
+        hold_everyone(client, plan["id"], day, "outage")
         after, calls = fetch(client, plan["id"])
     assert_consistent(after, day)
     assert after["kpis"]["late_stops"] > 0
@@ -514,3 +522,30 @@ def test_an_idle_connection_outlives_a_clients_own_keep_alive(server: Server) ->
         assert conn.sock is first, "the connection was not the same"
     finally:
         conn.close()
+
+
+def test_a_run_cut_short_by_a_crash_is_solved_after_the_restart(server: Server) -> None:
+    """kill -9 while the run is solving: on start-up the service solves it again from the stored request."""
+    body = {
+        "base": {"problem": generate_day(80, 6, seed=9, date=DAY)},
+        "variants": [
+            {"name": "one off", "changes": [{"kind": "remove_couriers", "count": 1}]},
+            {"name": "slower", "changes": [{"kind": "traffic", "factor": 1.2}]},
+            {"name": "busier", "changes": [{"kind": "demand_scale", "factor": 1.2}]},
+        ],
+        "time_limit_s": 1,
+        "iterations": 300,
+        "seed": 1,
+    }
+    with server.client("planner") as client:
+        scenario_id = client.post("/v1/scenarios", json=body).json()["id"]
+        deadline = time.monotonic() + 60
+        while client.get(f"/v1/scenarios/{scenario_id}").json()["status"] == "queued":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    server.kill()
+    server.start()
+    with server.client("planner") as client:
+        run = wait_done(client, scenario_id)
+    assert run["status"] == "done", run.get("error")
+    assert [r["name"] for r in run["results"]] == ["base", "one off", "slower", "busier"]

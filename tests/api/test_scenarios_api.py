@@ -1,7 +1,8 @@
-"""What-if scenarios and a plan's quality figures through a real server (CONTRACTS.md 3).
+"""What-if scenarios and a plan's quality figures through the HTTP API (CONTRACTS.md 3).
 
-One server per store backend and one solved 200-stop day (the fixtures of `tests/api`);
-scenario runs use a small iteration budget so each solves in about a second.
+The app in process per store backend and one solved 200-stop day (the fixtures of `tests/api`);
+scenario runs use a small iteration budget so each solves in about a second. A run cut short by
+a kill -9 is the server process's business: `tests/api/test_live_day.py`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from scenarios.generate import generate_day
-from tests.api.conftest import DAY, Server
+from tests.api.conftest import DAY, InProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api-scenarios")]
 
@@ -48,10 +49,10 @@ def small_day() -> dict[str, Any]:
 
 
 def test_a_plan_based_scenario_compares_each_variant_with_a_base_solved_alike(
-    server: Server, plan: dict[str, Any]
+    app: InProcess, app_plan: dict[str, Any]
 ) -> None:
     body = {
-        "base": {"plan_id": plan["id"]},
+        "base": {"plan_id": app_plan["id"]},
         "variants": [
             {"name": "two couriers off", "changes": [{"kind": "remove_couriers", "count": 2}]},
             {
@@ -61,7 +62,7 @@ def test_a_plan_based_scenario_compares_each_variant_with_a_base_solved_alike(
         ],
         **FAST,
     }
-    with server.client("planner") as client:
+    with app.client("planner") as client:
         answer = client.post("/v1/scenarios", json=body)
         assert answer.status_code == 202, answer.text
         assert answer.json()["status"] == "queued"
@@ -80,13 +81,13 @@ def test_a_plan_based_scenario_compares_each_variant_with_a_base_solved_alike(
     assert run["iterations"] == 60 and run["seed"] == 3
 
 
-def test_the_same_request_gives_the_same_figures(server: Server) -> None:
+def test_the_same_request_gives_the_same_figures(app: InProcess) -> None:
     body = {
         "base": {"problem": small_day()},
         "variants": [{"name": "rush hours", "changes": [{"kind": "traffic", "profile": [["07:30", "09:30", 1.4]]}]}],
         **FAST,
     }
-    with server.client("dispatcher") as client:
+    with app.client("dispatcher") as client:
         first = wait_done(client, client.post("/v1/scenarios", json=body).json()["id"])
         second = wait_done(client, client.post("/v1/scenarios", json=body).json()["id"])
     assert first["status"] == second["status"] == "done"
@@ -114,9 +115,9 @@ def test_the_same_request_gives_the_same_figures(server: Server) -> None:
     ],
 )
 def test_a_bad_variant_is_invalid_input_naming_its_position_and_key(
-    server: Server, variants: list[dict[str, Any]], field: str, words: str
+    app: InProcess, variants: list[dict[str, Any]], field: str, words: str
 ) -> None:
-    with server.client("planner") as client:
+    with app.client("planner") as client:
         answer = client.post("/v1/scenarios", json={"base": {"problem": small_day()}, "variants": variants, **FAST})
     assert answer.status_code == 422, answer.text
     error = answer.json()["error"]
@@ -124,9 +125,9 @@ def test_a_bad_variant_is_invalid_input_naming_its_position_and_key(
     assert any(d["field"] == field and words in d["message"] for d in error["details"]), error
 
 
-def test_scenarios_check_the_base_and_the_caller(server: Server) -> None:
+def test_scenarios_check_the_base_and_the_caller(app: InProcess) -> None:
     variants = [{"name": "v", "changes": [{"kind": "traffic", "factor": 1.1}]}]
-    with server.client("planner") as client:
+    with app.client("planner") as client:
         missing = client.post("/v1/scenarios", json={"base": {"plan_id": "nope"}, "variants": variants})
         both = client.post(
             "/v1/scenarios", json={"base": {"plan_id": "x", "problem": small_day()}, "variants": variants}
@@ -136,29 +137,29 @@ def test_scenarios_check_the_base_and_the_caller(server: Server) -> None:
     assert both.status_code == 422 and both.json()["error"]["code"] == "invalid_input"
     assert unknown.status_code == 404
     for who in ("service", "c01"):
-        with server.client(who) as client:
+        with app.client(who) as client:
             refused = client.post("/v1/scenarios", json={"base": {"problem": small_day()}, "variants": variants})
             assert refused.status_code == 403, who
             assert refused.json()["error"]["code"] == "forbidden"
 
 
 def test_plan_kpis_add_quality_figures_and_the_days_records(
-    server: Server, plan: dict[str, Any], day: dict[str, Any]
+    app: InProcess, app_plan: dict[str, Any], day: dict[str, Any]
 ) -> None:
-    with server.client() as client:
-        before = client.get(f"/v1/plans/{plan['id']}/kpis")
+    with app.client() as client:
+        before = client.get(f"/v1/plans/{app_plan['id']}/kpis")
         assert before.status_code == 200, before.text
         figures = before.json()
         for name in ("stops", "late_stops", "on_time_rate", "distance_km", "couriers_used", "unassigned"):
-            assert figures[name] == plan["kpis"][name], name
+            assert figures[name] == app_plan["kpis"][name], name
         assert figures["cost"] > 0 and figures["driving_hours"] > 0
         assert figures["actual_on_time_rate"] is None and figures["call_coverage"] is None
         assert {c["courier_id"] for c in figures["couriers"]} == {
-            r["courier_id"] for r in plan["routes"] if r["visits"]
+            r["courier_id"] for r in app_plan["routes"] if r["visits"]
         }
 
         # One stop done on time, one failed as planned, then one done an hour after its last window.
-        route = next(r for r in plan["routes"] if len(r["visits"]) >= 3)
+        route = next(r for r in app_plan["routes"] if len(r["visits"]) >= 3)
         courier = route["courier_id"]
         on_time, failed, late = route["visits"][:3]
         last_window = next(s for s in day["stops"] if s["id"] == late["stop_id"])["windows"][-1]
@@ -170,9 +171,9 @@ def test_plan_kpis_add_quality_figures_and_the_days_records(
         ]
         for event_id, kind, stop_id, at in events:
             body = {"event_id": f"kpi-{event_id}", "courier_id": courier, "type": kind, "at": at, "stop_id": stop_id}
-            answer = client.post(f"/v1/plans/{plan['id']}/events", json=body)
+            answer = client.post(f"/v1/plans/{app_plan['id']}/events", json=body)
             assert answer.status_code == 200, answer.text
-        after = client.get(f"/v1/plans/{plan['id']}/kpis").json()
+        after = client.get(f"/v1/plans/{app_plan['id']}/kpis").json()
     assert (after["recorded"], after["done"], after["failed"]) == (3, 2, 1)
     assert after["actual_late_stops"] == 1
     # The late stop was reported done an hour after its window: no call was raised before
@@ -181,30 +182,3 @@ def test_plan_kpis_add_quality_figures_and_the_days_records(
     assert after["actual_on_time_rate"] == pytest.approx(1 / 200)
     mine = next(c for c in after["couriers"] if c["courier_id"] == courier)
     assert mine["grade"] == "C" and mine["failed"] == 1
-
-
-def test_a_run_cut_short_by_a_crash_is_solved_after_the_restart(server: Server) -> None:
-    """kill -9 while the run is solving: on start-up the service solves it again from the stored request."""
-    body = {
-        "base": {"problem": generate_day(80, 6, seed=9, date=DAY)},
-        "variants": [
-            {"name": "one off", "changes": [{"kind": "remove_couriers", "count": 1}]},
-            {"name": "slower", "changes": [{"kind": "traffic", "factor": 1.2}]},
-            {"name": "busier", "changes": [{"kind": "demand_scale", "factor": 1.2}]},
-        ],
-        "time_limit_s": 1,
-        "iterations": 300,
-        "seed": 1,
-    }
-    with server.client("planner") as client:
-        scenario_id = client.post("/v1/scenarios", json=body).json()["id"]
-        deadline = time.monotonic() + 60
-        while client.get(f"/v1/scenarios/{scenario_id}").json()["status"] == "queued":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-    server.kill()
-    server.start()
-    with server.client("planner") as client:
-        run = wait_done(client, scenario_id)
-    assert run["status"] == "done", run.get("error")
-    assert [r["name"] for r in run["results"]] == ["base", "one off", "slower", "busier"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.conftest import Server, api_server
-from tests.api_scenarios.test_scenarios_api import FAST, small_day, wait_done
+from tests.api.test_scenarios_api import FAST, small_day, wait_done
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api-ray")]
 

@@ -1,4 +1,5 @@
-"""After a re-optimized answer the service keeps improving the plan in the background."""
+"""After a re-optimized answer the service keeps improving the plan in the background (the app in
+process, on a SQLite file)."""
 
 from __future__ import annotations
 
@@ -10,22 +11,19 @@ import pytest
 
 from api.store import Store, repo
 from scenarios.generate import generate_day
-from tests.api.conftest import Server, api_server, wait_solved
-from tests.api.test_live_day import assert_consistent, assert_one_call_per_late_stop, fetch
+from tests.api.conftest import InProcess, database, in_process, wait_solved
+from tests.api.test_live_day import assert_consistent, assert_one_call_per_late_stop, fetch, hold_everyone
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api-polish")]
 
 
 @pytest.fixture(scope="module")
-def polishing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
-    folder = tmp_path_factory.mktemp("polish")
-    server = api_server(folder, ONTIME_POLISH_TIME_LIMIT_S="3")
-    url = server.env["ONTIME_DATABASE_URL"]
-    server.start()
-    try:
-        yield server, url
-    finally:
-        server.stop()
+def polishing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcess]:
+    with (
+        database("sqlite", tmp_path_factory.mktemp("polish")) as url,
+        in_process(url, ONTIME_POLISH_TIME_LIMIT_S="3") as app,
+    ):
+        yield app
 
 
 def late_minutes(plan: dict[str, Any]) -> float:
@@ -33,22 +31,14 @@ def late_minutes(plan: dict[str, Any]) -> float:
 
 
 def test_after_a_disruption_the_plan_is_improved_in_the_background_or_kept_as_answered(
-    polishing: tuple[Server, str],
+    polishing: InProcess,
 ) -> None:
-    server, url = polishing
+    url = polishing.database_url
     day = generate_day(120, 10, seed=21)
-    with server.client() as client:
+    with polishing.client() as client:
         plan_id = client.post("/v1/plans", json={"problem": day, "time_limit_s": 3}).json()["id"]
         assert wait_solved(client, plan_id)["status"] == "solved"
-        for courier in day["couriers"]:
-            event = {
-                "event_id": f"out-{courier['id']}",
-                "courier_id": courier["id"],
-                "type": "delay",
-                "at": "2026-11-26T09:30:00+08:00",
-                "delay_min": 180,
-            }
-            assert client.post(f"/v1/plans/{plan_id}/events", json=event).status_code == 200
+        hold_everyone(client, plan_id, day, "out")
         answered, _ = fetch(client, plan_id)
         store = Store(url)
         deadline = time.monotonic() + 90

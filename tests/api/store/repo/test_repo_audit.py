@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.store import Store, repo
-from tests.store.repo.support import T0, new_plan
+from tests.api.store.repo.support import T0, new_plan
 
 
 def test_audit(store: Store) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from api.store import Conflict, NotFound, Store, StoreError, repo
 from api.store.models import PlanRow
 from api.store.repo.base import insert, stored_error
-from tests.store.repo.support import PROBLEM, T0, new_plan
+from tests.api.store.repo.support import PROBLEM, T0, new_plan
 
 
 def _open_call(s: Session, plan_id: str, stop_id: str, call_id: str | None = None) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from api.store import Store, repo
 from api.store.repo.cache import LRUCache
-from tests.store.repo.support import new_plan
+from tests.api.store.repo.support import new_plan
 
 
 def test_a_state_written_elsewhere_is_read_not_an_older_decoded_copy(store: Store) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.store import CallRecord, Conflict, NotFound, Store, repo
-from tests.store.repo.support import T0, new_plan
+from tests.api.store.repo.support import T0, new_plan
 
 
 def _call(s: Session, plan_id: str, stop_id: str, **kw: object) -> CallRecord:

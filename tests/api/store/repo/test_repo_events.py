@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from api.store import Conflict, EventRecord, NotFound, Store, repo
-from tests.store.repo.support import T0, new_plan
+from tests.api.store.repo.support import T0, new_plan
 
 
 def test_repeated_event_id_conflicts_and_first_answer_is_kept(store: Store) -> None:

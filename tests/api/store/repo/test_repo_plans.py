@@ -9,7 +9,7 @@ import pytest
 
 from api.store import Conflict, NotFound, PlanRecord, Store, repo
 from api.store.models import Base
-from tests.store.repo.support import PROBLEM, T0, new_plan
+from tests.api.store.repo.support import PROBLEM, T0, new_plan
 
 
 def test_create_get_and_records_are_plain(store: Store) -> None:

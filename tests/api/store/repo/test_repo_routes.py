@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.store import Conflict, NotFound, Store, repo
-from tests.store.repo.support import new_plan
+from tests.api.store.repo.support import new_plan
 
 
 def test_route_versions(store: Store) -> None:
