@@ -394,6 +394,7 @@ class _Walk:
             self.visits.append(LiveVisit(stop_id, status, eta, max(0, eta - window.end_s), window, None))
             free_s = max(free_s, when if when is not None else free_s)  # at work until their last report
         self.take_breaks(anchor.breaks_taken)
+        free_s = max([free_s, *(b.end_s for b in anchor.breaks_taken)])  # and off their breaks
         self.move_to(anchor.position, free_s, heading=anchor.heading)
         self.ready_s = free_s
 
@@ -663,9 +664,16 @@ def remaining_problem(
 
 
 def _free_from(courier: Courier, state: CourierState, now_s: int) -> int | None:
-    """When the courier next sets out: not before a break under way at the clock ends, and,
-    once off the road (no stop being driven to), not before the clock."""
-    begun = [b.end_s for b in state.timed.breaks if b.start_s <= now_s < b.end_s]
+    """When the courier next sets out: not before a break under way at the clock (or taken
+    since they were last free) ends, and, once off the road (no stop being driven to), not
+    before the clock."""
+    # a break under way, or taken since they were last free, ends first
+    free = state.available_s if state.available_s is not None else courier.ready_s
+    begun = [
+        b.end_s
+        for b in state.timed.breaks
+        if b.start_s <= now_s < b.end_s or (b.break_id in state.breaks_taken and b.end_s > free)
+    ]
     if state.next_stop is not None:
         return max([state.available_s, *begun]) if state.available_s is not None else state.available_s
     return max([courier.ready_s if state.available_s is None else state.available_s, now_s, *begun])

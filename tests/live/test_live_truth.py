@@ -420,3 +420,20 @@ def test_a_stop_squeezed_before_a_report_that_leaves_no_time_for_it_is_done_when
     assert [(v.stop_id, v.status) for v in day.couriers[0].visits] == [("s1", "presumed"), ("s2", "done")]
     assert day.couriers[0].visits[0].eta_s + 1 <= 200
     assert check_day(plan, day) == ()
+
+
+def test_a_re_plan_after_a_break_taken_behind_the_clock_sets_out_after_it() -> None:
+    """c1: s1 at 100, lunch 110-410, s2 at 510. At 450 (the clock, moved by another
+    courier) s1 is behind them and the lunch taken; a re-plan then must not have c1 leave s1
+    at 110 as if the lunch had not been."""
+    lunch = Break("lunch", 110, 110, 300)
+    problem = line_day([(0, 5_000)] * 2, couriers=2, breaks=(lunch,))
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2")), Route("c2", ())), {})
+    plan = plan.with_event(CourierEvent("p", "c2", "position", 450, position=at(0)))
+    assert timeline(plan) == [("s1", "presumed", 100), ("s2", "next", 510)]
+    better = reoptimize(
+        plan, retime(plan, SOURCE), SOURCE, ReplanPolicy(time_limit_s=30.0, iterations=1), focus=frozenset({"c1"})
+    )
+    day = retime(better, SOURCE)
+    assert [(v.stop_id, v.eta_s) for v in day.couriers[0].visits] == [("s1", 100), ("s2", 510)]
+    assert check_day(better, day) == ()
