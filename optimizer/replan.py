@@ -977,7 +977,41 @@ def reopen_failed(plan: LivePlan, stop_id: str, source: TravelSource) -> LivePla
             presumed = tuple(p for p in anchor.presumed if p[0] != stop_id)
             anchors[route.courier_id] = replace(anchor, locked=anchor.locked - 1, presumed=presumed)
         routes.append(replace(route, stop_ids=(*(s for s in route.stop_ids if s != stop_id), stop_id)))
-    return replace(plan, routes=tuple(routes), anchors=anchors)
+    plan = replace(plan, routes=tuple(routes), anchors=anchors)
+    holder = next((r.courier_id for r in plan.routes if stop_id in r.stop_ids), None)
+    return plan if holder is None else _make_room(plan, holder, source)
+
+
+def _make_room(plan: LivePlan, courier_id: str, source: TravelSource) -> LivePlan:
+    """`plan` with `courier_id`'s van holding no more than it can: when the parcels aboard
+    (facts) and the ones still at the hub the plan gave them exceed its room, the last of
+    the latter are left out (no van has room for them now); the stop being driven to stays."""
+    courier = plan.problem.courier_by_id(courier_id)
+    if not courier.capacity:
+        return plan
+    if any(h.taker == courier_id or h.giver == courier_id for h in plan.handovers):
+        return plan  # meetings move parcels along the route: a re-plan sorts that out
+    state = next(c for c in retime(plan, source).couriers if c.courier_id == courier_id)
+    left = list(state.ahead)
+
+    def load(stops: list[str]) -> list[int]:
+        return [sum(plan.problem.stop_by_id(s).demand[d] for s in stops) for d in range(len(courier.capacity))]
+
+    movable = [s for s in left if plan.loaded.get(s) != courier_id and s != state.next_stop]
+    out: list[str] = []
+    while movable and any(a > c for a, c in zip(load(left), courier.capacity)):
+        gone = movable.pop()
+        left.remove(gone)
+        out.append(gone)
+    if not out:
+        return plan
+    routes = tuple(
+        replace(r, stop_ids=tuple(s for s in r.stop_ids if s not in out)) if r.courier_id == courier_id else r
+        for r in plan.routes
+    )
+    reason = f"no van has room for it: {courier_id}'s van is full with parcels already aboard"
+    unassigned = (*plan.unassigned, *(Unassigned(s, reason) for s in reversed(out)))
+    return replace(plan, routes=routes, unassigned=unassigned)
 
 
 def change_stop(plan: LivePlan, problem: Problem, stop_id: str, source: TravelSource, *, rebooked: bool) -> LivePlan:

@@ -13,7 +13,16 @@ from optimizer.errors import InvalidProblem
 from optimizer.invariants import check_day
 from optimizer.model import Courier, Depot, Location, Problem, Stop, TimeWindow
 from optimizer.params import SolveParams
-from optimizer.replan import CourierEvent, LivePlan, ReplanPolicy, load_parcels, reoptimize, retime
+from optimizer.replan import (
+    CourierEvent,
+    LivePlan,
+    ReplanPolicy,
+    change_stop,
+    load_parcels,
+    reoptimize,
+    retime,
+    served_elsewhere,
+)
 from optimizer.solution import Route, Unassigned
 from optimizer.travel.euclidean import EuclideanSource
 
@@ -222,3 +231,28 @@ def test_a_stop_from_the_hub_no_van_has_room_for_is_left_out_not_a_failed_re_pla
     assert "s3" not in {s for r in better.routes for s in r.stop_ids}
     assert [u.stop_id for u in better.unassigned] == ["s3"] and better.unassigned[0].reason
     assert check_day(better, retime(better, SOURCE), source=SOURCE) == ()
+
+
+def test_a_rebooked_attempt_back_on_a_full_van_leaves_out_a_parcel_still_at_the_hub() -> None:
+    """c1 (room for 2) left with s1; the plan then gave them s3, still at the hub. c1 attempts
+    c2's s4 (so its parcel is aboard) and s4 is rebooked: it is open again on c1's van, which
+    cannot hold s3 as well: s3 is left out (with a call), not planned onto a full van."""
+    stops = (
+        Stop("s1", at(100), (TimeWindow(0, 5_000),), 10, (1,)),
+        Stop("s3", at(300), (TimeWindow(0, 5_000),), 10, (1,)),
+        Stop("s4", at(150), (TimeWindow(0, 5_000),), 10, (1,)),
+    )
+    fleet = (
+        Courier("c1", "hub", 0, 100_000, (2,), profile="planar"),
+        Courier("c2", "hub", 0, 100_000, (2,), profile="planar"),
+    )
+    problem = Problem("full van", (Depot("hub", at(0)),), fleet, stops, ("parcels",))
+    plan = LivePlan(problem, (Route("c1", ("s1", "s3")), Route("c2", ("s4",))), {})
+    plan = replace(plan, loaded={"s1": "c1"}, departed=frozenset({"c1"}))
+    plan = served_elsewhere(plan, CourierEvent("f4", "c1", "stop_failed", at_s=160, stop_id="s4"), SOURCE)
+    assert plan.loaded["s4"] == "c1" and check_day(plan, retime(plan, SOURCE), source=SOURCE) == ()
+    later = replace(stops[2], windows=(TimeWindow(2_000, 3_000),))
+    rebooked = change_stop(plan, replace(problem, stops=(*stops[:2], later)), "s4", SOURCE, rebooked=True)
+    assert [r.stop_ids for r in rebooked.routes] == [("s1", "s4"), ()]
+    assert [u.stop_id for u in rebooked.unassigned] == ["s3"]
+    assert check_day(rebooked, retime(rebooked, SOURCE), source=SOURCE) == ()
