@@ -490,7 +490,7 @@ LIBRARY_FRAMES = (
 """Library frames worth naming among the project's own: JSON, commits, waits."""
 
 
-SERVICE_ENTRY = "post_event (api/service.py:"
+SERVICE_ENTRY = "post_event (api/plans/service.py:"
 """The service's event entry in a py-spy frame (py-spy versions differ on naming the class)."""
 
 

@@ -47,9 +47,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from api.errors import ApiError
+from api.plans.service import PlanService
 from api.plans.state import CourierSnapshot, PlanState, snapshot
 from api.schemas import EventIn, OutcomeIn, ProblemIn, seconds_since
-from api.service import PlanService
 from api.settings import Settings
 from api.store import Store, repo
 from api.store.records import CallRecord, PlanRecord
