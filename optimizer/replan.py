@@ -233,6 +233,8 @@ def courier_state(
     if fixed and replanned is not None:
         walk.as_fixed(stops[: replanned.locked], replanned, progress)
         done_at = replanned.locked
+    elif replanned is not None:  # reported since: the breaks it found taken stay taken, as they were
+        walk.take_breaks(replanned.breaks_taken)
     for i in reported:
         if i < done_at:
             continue
@@ -291,12 +293,14 @@ class _Walk:
         self.taken: list[BreakTiming] = []
 
     def time(self, sequence: list[str]) -> tuple[Courier, RouteSchedule]:
-        """The plan for `sequence` from where and when the courier next leaves."""
-        moved = self.place is not self.courier.start_at or self.ready_s != self.courier.ready_s
+        """The plan for `sequence` from where and when the courier next leaves (a break taken
+        that is under way then runs to its end first)."""
+        ready = max([self.ready_s, *(b.end_s for b in self.taken if b.start_s <= self.ready_s < b.end_s)])
+        moved = self.place is not self.courier.start_at or ready != self.courier.ready_s
         timed_courier = replace(
             self.courier,
             start_at=self.place if moved else self.courier.start_at,
-            available_s=self.ready_s if moved else self.courier.available_s,
+            available_s=ready if moved else self.courier.available_s,
             breaks=self.breaks,
             fixed_prefix=(),
         )

@@ -438,3 +438,20 @@ if LOG := os.environ.get("ONTIME_STATEFUL_LOG"):
     atexit.register(lambda: Path(LOG).write_text(f"{next(CHECKED)} changes checked\n"))
 
 TestLiveDay = LiveDay.TestCase
+
+
+def test_a_break_a_re_plan_found_taken_stays_taken_when_the_courier_reports_since() -> None:
+    """A sequence the machine found (shrunk): c1 is held into their lunch (225-285) and fails
+    s2 meanwhile; a re-plan anchors them after the lunch; they report again, and s2 is
+    rebooked: the lunch begun at 225 is not scheduled again at 200."""
+    day = LiveDay()
+    day.start(DaySpec(((0, 0, 0, 150, 0, 1),) * 6, (2, 2), (200, 0, 60), None))
+    day.report([(0, "delay", False, 0, 0, 30, 0, 0)] * 2 + [(0, "delay", False, 0, 0, 30, 0, 1)], False)
+    day.report([(0, "delay", True, -278, 0, 30, 0, 0)], False)
+    day.served_by_another(who=0, pick=0, offset=0, done=False)
+    day.re_plan()
+    day.cancel(pick=0)
+    day.report([(0, "delay", False, 0, 0, 30, 0, 0)], False)
+    day.rebook(pick=0, opens_in=0, length=0)  # checks the day after each step
+    lunch = [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks]
+    assert lunch == [(225, 285)]
