@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-11-26
 
 Written by hand (not imported from the models, so later model changes cannot alter it);
-tests/store checks that the models and the migrated schema agree.
+tests/api/store checks that the models and the migrated schema agree.
 """
 
 from __future__ import annotations
