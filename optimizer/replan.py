@@ -304,7 +304,14 @@ class _Walk:
             breaks=self.breaks,
             fixed_prefix=(),
         )
-        sub = _subproblem(self.problem, [timed_courier], [self.problem.stop_by_id(s) for s in sequence])
+        # breaks taken that lie ahead (a re-plan found them begun) stay where they are: the
+        # plan goes around them (they are in `timed.breaks`, but no longer due)
+        ahead = tuple(
+            Break(t.break_id, t.start_s, t.start_s, t.end_s - t.start_s) for t in self.taken if t.end_s > ready
+        )
+        stops = [self.problem.stop_by_id(s) for s in sequence]
+        around = replace(timed_courier, breaks=(*self.breaks, *ahead))
+        sub = _subproblem(self.problem, [_roomy(around, stops)], stops)
         return timed_courier, schedule_route(sub, self.matrices(sub), 0, sequence)
 
     def move_to(self, place: Location | None, at_s: int, *, heading: bool) -> None:
@@ -403,7 +410,8 @@ class _Walk:
         self.ready_s = free_s
 
     def _leg_s(self, a: str, b: str) -> int:
-        sub = _subproblem(self.problem, [self.courier], [self.problem.stop_by_id(a), self.problem.stop_by_id(b)])
+        pair = [self.problem.stop_by_id(a), self.problem.stop_by_id(b)]
+        sub = _subproblem(self.problem, [_roomy(self.courier, pair)], pair)
         matrix = self.matrices(sub)
         return int(matrix.leg_durations(self.courier.profile)[sub.stop_node(a), sub.stop_node(b)])
 
@@ -459,7 +467,8 @@ class _Walk:
     def _travel_s(self, origin: Location | None, stop_id: str) -> int:
         """Driving time from `origin` (None: the courier's depot) to `stop_id`."""
         alone = replace(self.courier, start_at=origin, available_s=0, breaks=(), fixed_prefix=())
-        sub = _subproblem(self.problem, [alone], [self.problem.stop_by_id(stop_id)])
+        stop = self.problem.stop_by_id(stop_id)
+        sub = _subproblem(self.problem, [_roomy(alone, [stop])], [stop])
         timed = schedule_route(sub, self.matrices(sub), 0, [stop_id])
         return timed.visits[0].arrival_s - timed.start_s
 
@@ -495,7 +504,9 @@ class _Walk:
             b for b in timed_courier.breaks if not any(t.break_id == b.id and t.start_s < now_s for t in timed.breaks)
         )
         taken = tuple(b.id for b in self.courier.breaks if b not in due)
-        timed = replace(timed, breaks=tuple(sorted((*self.taken, *timed.breaks), key=lambda b: b.start_s)))
+        had = {t.break_id for t in self.taken}
+        planned = tuple(b for b in timed.breaks if b.break_id not in had)
+        timed = replace(timed, breaks=tuple(sorted((*self.taken, *planned), key=lambda b: b.start_s)))
         return CourierState(self.courier.id, tuple(self.visits), start_at, available_s, next_stop, due, timed, taken)
 
 
@@ -544,6 +555,13 @@ class _MatrixFor:
                 self._cache.clear()
             self._cache[key] = self.source.matrix(problem)
         return self._cache[key]
+
+
+def _roomy(courier: Courier, stops: list[Stop]) -> Courier:
+    """`courier` with room for any one of `stops`: for timing a sequence, where what the van
+    holds is not the question (a courier may report serving a stop bigger than their van)."""
+    room = tuple(max([cap, *(s.demand[d] for s in stops)]) for d, cap in enumerate(courier.capacity))
+    return replace(courier, capacity=room)
 
 
 def _subproblem(problem: Problem, couriers: list[Courier], stops: list[Stop]) -> Problem:
@@ -1214,8 +1232,9 @@ def _seq_cost(problem: Problem, courier: Courier, seq: list[str], source: Travel
 
 
 def _timed_alone(problem: Problem, courier: Courier, seq: list[str], source: TravelSource) -> RouteSchedule:
-    stops = [replace(problem.stop_by_id(s), parcel_on=None) for s in seq]  # timing only: any van will do
-    part = _subproblem(problem, [replace(courier, fixed_prefix=())], stops)
+    # timing only: any van will do, whatever room it has left
+    stops = [replace(problem.stop_by_id(s), parcel_on=None) for s in seq]
+    part = _subproblem(problem, [_roomy(replace(courier, fixed_prefix=()), stops)], stops)
     return schedule_route(part, source.matrix(part), 0, seq)
 
 

@@ -256,3 +256,23 @@ def test_a_rebooked_attempt_back_on_a_full_van_leaves_out_a_parcel_still_at_the_
     assert [r.stop_ids for r in rebooked.routes] == [("s1", "s4"), ()]
     assert [u.stop_id for u in rebooked.unassigned] == ["s3"]
     assert check_day(rebooked, retime(rebooked, SOURCE), source=SOURCE) == ()
+
+
+def test_a_courier_who_reports_a_stop_bigger_than_their_van_is_still_timed() -> None:
+    """c1's van holds 2; s2 (3 parcels, c2's) is reported served by c1 anyway: a fact. Timing
+    c1's day (and re-planning it) must not fail on it."""
+    stops = (
+        Stop("s1", at(100), (TimeWindow(0, 5_000),), 10, (1,)),
+        Stop("s2", at(200), (TimeWindow(0, 5_000),), 10, (3,)),
+    )
+    fleet = (
+        Courier("c1", "hub", 0, 100_000, (2,), profile="planar"),
+        Courier("c2", "hub", 0, 100_000, (4,), profile="planar"),
+    )
+    problem = Problem("big", (Depot("hub", at(0)),), fleet, stops, ("parcels",))
+    plan = LivePlan(problem, (Route("c1", ("s1",)), Route("c2", ("s2",))), {})
+    plan = served_elsewhere(plan, CourierEvent("d2", "c1", "stop_completed", at_s=300, stop_id="s2"), SOURCE)
+    day = retime(plan, SOURCE)
+    assert [(v.stop_id, v.status) for v in day.couriers[0].visits] == [("s2", "done"), ("s1", "ahead")]
+    better = reoptimize(plan, day, SOURCE, ReplanPolicy(time_limit_s=30.0, iterations=1), focus=frozenset({"c1"}))
+    assert check_day(better, retime(better, SOURCE), source=SOURCE) == ()

@@ -455,3 +455,17 @@ def test_a_break_a_re_plan_found_taken_stays_taken_when_the_courier_reports_sinc
     day.rebook(pick=0, opens_in=0, length=0)  # checks the day after each step
     lunch = [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks]
     assert lunch == [(225, 285)]
+
+
+def test_a_break_a_re_plan_found_begun_is_planned_around_after_a_later_hold() -> None:
+    """A sequence the machine found (shrunk): c1 is held at 202, in their lunch (200-260); a
+    re-plan anchors them; another hold at 203: s1 is not presumed served at 201, inside it."""
+    spec = ((0, 0, 3, 198, 0, 1), *([(0, 0, 2, 150, 48, 2)] * 3), (0, 0, 1, 150, 0, 1), (0, 100, 0, 150, 1, 1))
+    day = LiveDay()
+    day.start(DaySpec(spec, (2, 2), (200, 0, 60), None))
+    for _ in range(4):
+        day.re_plan()
+    day.report([(0, "delay", False, 202, 0, 30, 0, 0)], False)
+    day.re_plan()
+    day.report([(0, "delay", False, 0, 0, 30, 0, 0)], False)  # checks the day after each step
+    assert [(v.stop_id, v.status) for v in day.day.couriers[0].visits] == [("s6", "presumed"), ("s1", "next")]
