@@ -373,6 +373,9 @@ class _Walk:
             # time for it squeeze it up to the report, done by the time it begins)
             service = self.problem.stop_by_id(v.stop_id).service_s
             start = bound[k] if bound[k] >= self.ready_s else min(max(v.start_s, bound[k]), eta - service)
+            for t in sorted(self.taken, key=lambda t: -t.start_s):  # not inside a break already taken
+                if _during(t, start, start + service):
+                    start = t.start_s - service if t.start_s - service >= self.ready_s else t.end_s
             window = self.problem.stop_by_id(v.stop_id).window_for(start)
             timing = v if start == v.start_s else None
             self.visits.append(LiveVisit(v.stop_id, "presumed", start, max(0, start - window.end_s), window, timing))

@@ -469,3 +469,15 @@ def test_a_break_a_re_plan_found_begun_is_planned_around_after_a_later_hold() ->
     day.re_plan()
     day.report([(0, "delay", False, 0, 0, 30, 0, 0)], False)  # checks the day after each step
     assert [(v.stop_id, v.status) for v in day.day.couriers[0].visits] == [("s6", "presumed"), ("s1", "next")]
+
+
+def test_stops_presumed_before_a_colleague_s_stop_are_not_timed_inside_a_lunch_taken() -> None:
+    """A sequence the machine found (shrunk): c1 held into their lunch (200-260), re-planned,
+    then attempts a colleague's stop at 270: the stops before it are presumed served before
+    the lunch, not at 259, inside it."""
+    day = LiveDay()
+    day.start(DaySpec(((0, 0, 0, 150, 0, 1),) * 5 + ((0, 11, 0, 150, 0, 1),), (2, 2), (200, 0, 60), None))
+    day.report([(0, "delay", True, -14, 0, 30, 0, 0)], False)
+    day.re_plan()
+    day.served_by_another(who=0, pick=3, offset=23, done=False)  # checks the day after each step
+    assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(200, 260)]
