@@ -981,7 +981,8 @@ def forget_failure(plan: LivePlan, courier_id: str, stop_id: str, source: Travel
         False,
         tuple((v.stop_id, v.eta_s, v.late_s) for v in timed.visits[:where] if v.status == "presumed"),
         seen_s=progress.last_report_s,
-        breaks_taken=tuple(b for b in timed.timed.breaks if b.start_s <= when),
+        # breaks begun by the attempt, and those taken since (the rest of what they did stands)
+        breaks_taken=tuple(b for b in timed.timed.breaks if b.start_s <= when or b.break_id in timed.breaks_taken),
     )
     return replace(forgotten, anchors=anchors)
 

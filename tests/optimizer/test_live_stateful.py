@@ -481,3 +481,28 @@ def test_stops_presumed_before_a_colleague_s_stop_are_not_timed_inside_a_lunch_t
     day.re_plan()
     day.served_by_another(who=0, pick=3, offset=23, done=False)  # checks the day after each step
     assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(200, 260)]
+
+
+def test_a_forgotten_attempt_keeps_the_breaks_taken_after_it() -> None:
+    """A sequence the machine found (shrunk): couriers attempt each other's stops; c1's lunch
+    begins at 350, after their attempt at s3 (349); c2 then attempts s3 too, so c1's attempt
+    is forgotten: the lunch c1 took at 350 is not scheduled again."""
+    spec = (
+        (0, 0, 170, 150, 0, 1),
+        (-206, 0, 538, 150, 0, 2),
+        (0, 0, 0, 150, 0, 1),
+        (0, 0, 0, 150, 0, 1),
+        (0, 0, 57, 150, 0, 1),
+        (0, 0, 117, 1749, 0, 1),
+        (0, 0, 2075, 150, 0, 1),
+        (176, 0, 272, 150, 0, 2),
+        (264, 0, 158, 657, 0, 1),
+    )
+    day = LiveDay()
+    day.start(DaySpec(spec, (5, 3, 3), (200, 0, 60), None))
+    steps = [(True, 0, 86, 0), (False, 0, 31, 0), (False, 0, 13, 0), (False, 119, 50, 1), (False, 0, 47, 2)]
+    steps += [(False, 0, 0, 0), (False, 0, 12, 1), (False, 0, 0, 1), (True, 0, 5, 2), (False, 228, 4, 1)]
+    steps += [(True, 0, 0, 1), (False, 0, 0, 0), (False, -1, 0, 0), (False, 0, 0, 1), (False, 0, 0, 1)]
+    for done, offset, pick, who in steps:
+        day.served_by_another(who=who, pick=pick, offset=offset, done=done)  # checked after each
+    assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(350, 410)]
