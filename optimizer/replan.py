@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -867,10 +867,11 @@ def reoptimize(
     return replace(live, routes=tuple(routes), unassigned=tuple(still_out.values()), anchors=anchors)
 
 
-def hand_over(live: LivePlan, stop_id: str, courier_id: str) -> LivePlan:
-    """The plan with `stop_id` on `courier_id`'s route, right after what they have done: for a
-    courier who reports serving a stop the plan gave someone else (a re-optimization they had
-    not fetched yet) or left out. What they did stands; the plan follows."""
+def hand_over(live: LivePlan, stop_id: str, courier_id: str, behind: Collection[str] = ()) -> LivePlan:
+    """The plan with `stop_id` on `courier_id`'s route, right after what they have done (and
+    the stops `behind`, those they were presumed to have begun before it): for a courier who
+    reports serving a stop the plan gave someone else (a re-optimization they had not fetched
+    yet) or left out. What they did stands; the plan follows."""
     routes: list[Route] = []
     anchors = dict(live.anchors)
     for route in live.routes:
@@ -883,9 +884,9 @@ def hand_over(live: LivePlan, stop_id: str, courier_id: str) -> LivePlan:
             route = replace(route, stop_ids=tuple(s for s in route.stop_ids if s != stop_id))
         if route.courier_id == courier_id:
             progress = live.progress_of(courier_id)
-            behind = max((i + 1 for i, s in enumerate(route.stop_ids) if progress.served(s)), default=0)
+            done = max((i + 1 for i, s in enumerate(route.stop_ids) if progress.served(s) or s in behind), default=0)
             anchor = anchors.get(courier_id)
-            at = max(behind, anchor.locked if anchor is not None else 0)
+            at = max(done, anchor.locked if anchor is not None else 0)
             route = replace(route, stop_ids=(*route.stop_ids[:at], stop_id, *route.stop_ids[at:]))
         routes.append(route)
     unassigned = tuple(u for u in live.unassigned if u.stop_id != stop_id)
@@ -899,7 +900,8 @@ def served_elsewhere(live: LivePlan, event: CourierEvent, source: TravelSource) 
     holder loses the stop without moving their past: one who attempted it stays where the
     attempt left them (`forget_failure`); one the plan had serve it already, or driving to
     it, has their day up to the clock fixed first (`hold_the_past`). The stop joins the
-    reporting courier's route right after what they have done (`hand_over`)."""
+    reporting courier's route right after what they have done, or were presumed to have begun
+    before it (`hand_over`): the report does not send them back to those."""
     stop_id, courier_id = event.stop_id, event.courier_id
     if stop_id is None or event.kind not in ("stop_completed", "stop_failed"):
         raise ValueError(f"event {event.event_id}: not a report of serving a stop")
@@ -913,7 +915,10 @@ def served_elsewhere(live: LivePlan, event: CourierEvent, source: TravelSource) 
             visits = {v.stop_id: v.status for c in day.couriers if c.courier_id == holder for v in c.visits}
             if visits.get(stop_id) in ("presumed", "next"):
                 live = hold_the_past(live, day, holder)
-    moved = hand_over(live, stop_id, courier_id)
+    begun = event.at_s - live.problem.stop_by_id(stop_id).service_s
+    taker = next((c for c in day.couriers if c.courier_id == courier_id), None)
+    before = () if taker is None else tuple(v.stop_id for v in taker.visits if v.eta_s < begun)
+    moved = hand_over(live, stop_id, courier_id, before)
     return replace(moved, loaded={**moved.loaded, stop_id: courier_id}).with_event(event)
 
 

@@ -42,7 +42,8 @@ def assert_consistent(plan: dict[str, Any], day: dict[str, Any], cancelled: set[
         for dim, limit in capacity.items():
             assert sum(stops[v["stop_id"]]["demand"].get(dim, 0) for v in route["visits"]) <= limit + 1e-6
         etas = [v["eta"] for v in route["visits"]]
-        assert all(minutes(b, a) >= 0 for a, b in itertools.pairwise(etas)), route["courier_id"]
+        timeline = [(v["stop_id"], v["eta"][11:19], v["status"]) for v in route["visits"]]
+        assert all(minutes(b, a) >= 0 for a, b in itertools.pairwise(etas)), (route["courier_id"], timeline)
         for visit in route["visits"]:
             if visit["status"] == "planned":
                 assert visit["late_min"] == pytest.approx(

@@ -328,6 +328,19 @@ def test_a_stop_a_colleague_served_leaves_the_route_without_moving_its_courier_s
     assert [(v.stop_id, v.status) for v in retime(served, SOURCE).couriers[1].visits] == [("s2", "done")]
 
 
+def test_a_colleague_s_stop_reported_served_does_not_send_its_courier_back() -> None:
+    """c2 is presumed past s3 (300) and s4 (410) at 600, when they report serving s2, which the
+    plan gave c1: s2 joins c2's route after the stops they had begun by then, not before them
+    (it sent them back to s3 and s4, ETAs out of order, found replaying a live day)."""
+    plan = LivePlan(line_day([(0, 5_000)] * 4, couriers=2), (Route("c1", ("s1", "s2")), Route("c2", ("s3", "s4"))), {})
+    plan = plan.with_event(CourierEvent("p1", "c1", "position", 600, position=at(200)))
+    assert timeline(plan, 1) == [("s3", "presumed", 300), ("s4", "presumed", 410)]
+    served = served_elsewhere(plan, CourierEvent("d2", "c2", "stop_completed", 600, stop_id="s2"), SOURCE)
+    # the report at 590 leaves them just time to drive back from s4: served as late as it allows
+    assert timeline(served, 1) == [("s3", "presumed", 270), ("s4", "presumed", 380), ("s2", "done", 590)]
+    assert not check_day(served, retime(served, SOURCE), source=SOURCE)
+
+
 def test_a_break_is_not_taken_while_the_courier_reports_serving_a_stop() -> None:
     """The lunch (60 s) must start at 200; s1 opens at 201, so the plan has the lunch at
     200-260 and both stops (same place, no service time) at 260. c1 reports s2 done at 201,
