@@ -31,6 +31,9 @@ Rules (the `rule` of each violation):
   serving (when that report is their latest word: no newer report, position, located hold
   or re-plan), and, for a courier with no report and no re-plan yet, one leg after leaving
   their start.
+- `etas_in_order`: along each courier's visits, one starts no earlier than the one before it,
+  unless both were reported (a report is the courier's word, in whatever order they served);
+  a courier whose reports contradict their route's order is exempt.
 - `lateness_as_booked`: every visit is timed against a current booked window of its stop:
   the window service would use at its ETA, and lateness is the ETA past that window's end.
 - `breaks_taken_once`: a timed route takes each of its courier's breaks at most once, no
@@ -58,6 +61,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 
 from optimizer.events import OpenCall
 from optimizer.handover import is_handover
@@ -70,6 +74,7 @@ ONE_CALL_PER_LATE_STOP = "one_call_per_late_stop"
 SERVED_NEVER_MOVE = "served_never_move"
 NO_ETA_BEFORE_OWN_CLOCK = "no_eta_before_own_clock"
 ETAS_FOLLOW_TRAVEL = "etas_follow_travel"
+ETAS_IN_ORDER = "etas_in_order"
 LATENESS_AS_BOOKED = "lateness_as_booked"
 BREAKS_TAKEN_ONCE = "breaks_taken_once"
 CAPACITY_HOLDS = "capacity_holds"
@@ -397,6 +402,21 @@ def _after_leg(
         )
 
 
+def etas_in_order(check: DayCheck) -> Iterator[Violation]:
+    for state in check.day.couriers:
+        reported = [v.eta_s for v in state.visits if v.status in _SERVED]
+        if any(b < a for a, b in pairwise(reported)):
+            continue  # they served in another order than their route's: their word stands
+        for a, b in pairwise(state.visits):
+            if b.eta_s < a.eta_s and not (a.status in _SERVED and b.status in _SERVED):
+                yield Violation(
+                    ETAS_IN_ORDER,
+                    b.stop_id,
+                    f"{state.courier_id}: {b.status} at {b.eta_s}s, before {a.stop_id} ({a.status}) at {a.eta_s}s "
+                    "just before it on the route",
+                )
+
+
 def lateness_as_booked(check: DayCheck) -> Iterator[Violation]:
     problem = check.problem
     for state in check.day.couriers:
@@ -552,6 +572,7 @@ RULES: tuple[Rule, ...] = (
     served_never_move,
     no_eta_before_own_clock,
     etas_follow_travel,
+    etas_in_order,
     lateness_as_booked,
     breaks_taken_once,
     capacity_holds,

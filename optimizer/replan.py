@@ -346,13 +346,18 @@ class _Walk:
         on the way: timed forward from the last report, and not before `when` allows (the
         breaks the plan has among them taken on the way, each right after the stop before it)."""
         stop = self.problem.stop_by_id(stop_id)
-        eta = when - stop.service_s
+        # begun no earlier than they were free, nor than the stop before it, when the report
+        # leaves time for that: the service was that much shorter
+        free = [t for t in (self.ready_s, *(v.eta_s for v in self.visits[-1:])) if t <= when]
+        eta = max([when - stop.service_s, *free])
         _, timed = self.time([*unreported, stop_id])
         visits = timed.visits
-        # the breaks the plan has before each visit (and after the one before it)
+        # the breaks the plan has before each visit (and after the one before it); one it has
+        # after the reported stop but beginning before the report came before it
         gaps: list[list[BreakTiming]] = [[] for _ in visits]
+        starts = [v.start_s for v in visits[:-1]] + [max(visits[-1].start_s, eta)]
         for b in timed.breaks:
-            k = next((k for k, v in enumerate(visits) if b.start_s < v.start_s), None)
+            k = next((k for k, start in enumerate(starts) if b.start_s < start), None)
             if k is not None:
                 gaps[k].append(b)
         latest = eta
@@ -367,15 +372,18 @@ class _Walk:
             bound[k] = latest
         taken = list(gaps[0])
         serving: list[tuple[int, int]] = []
+        previous = self.ready_s
         for k, v in enumerate(visits[: len(unreported)]):
             # as late as the report allows: later than planned when they were held up before it,
             # earlier when the report shows them ahead of the plan (only reports that leave no
-            # time for it squeeze it up to the report, done by the time it begins)
+            # time for it squeeze it up to the report, done by the time it begins); never before
+            # the stop before it
             service = self.problem.stop_by_id(v.stop_id).service_s
             start = bound[k] if bound[k] >= self.ready_s else min(max(v.start_s, bound[k]), eta - service)
             for t in sorted(self.taken, key=lambda t: -t.start_s):  # not inside a break already taken
                 if _during(t, start, start + service):
-                    start = t.start_s - service if t.start_s - service >= self.ready_s else t.end_s
+                    start = t.start_s - service if t.start_s - service >= previous else t.end_s
+            start = previous = max(start, previous) if k else start
             window = self.problem.stop_by_id(v.stop_id).window_for(start)
             timing = v if start == v.start_s else None
             self.visits.append(LiveVisit(v.stop_id, "presumed", start, max(0, start - window.end_s), window, timing))
@@ -403,7 +411,11 @@ class _Walk:
             stop = self.problem.stop_by_id(stop_id)
             when = progress.done.get(stop_id, progress.failed.get(stop_id))
             status: VisitStatus = "done" if stop_id in progress.done else "failed" if when is not None else "presumed"
-            eta = when - stop.service_s if when is not None else timed_before.get(stop_id, anchor.at_s)
+            eta = (  # a report begun no earlier than the walk (their day) does
+                max(when - stop.service_s, min(when, self.ready_s))
+                if when is not None
+                else timed_before.get(stop_id, anchor.at_s)
+            )
             window = stop.window_for(eta)  # as booked now (a rebooking counts)
             self.visits.append(LiveVisit(stop_id, status, eta, max(0, eta - window.end_s), window, None))
             free_s = max(free_s, when if when is not None else free_s)  # at work until their last report
@@ -867,11 +879,13 @@ def reoptimize(
     return replace(live, routes=tuple(routes), unassigned=tuple(still_out.values()), anchors=anchors)
 
 
-def hand_over(live: LivePlan, stop_id: str, courier_id: str, behind: Collection[str] = ()) -> LivePlan:
-    """The plan with `stop_id` on `courier_id`'s route, right after what they have done (and
-    the stops `behind`, those they were presumed to have begun before it): for a courier who
-    reports serving a stop the plan gave someone else (a re-optimization they had not fetched
-    yet) or left out. What they did stands; the plan follows."""
+def hand_over(live: LivePlan, stop_id: str, courier_id: str, behind: Collection[str] | None = None) -> LivePlan:
+    """The plan with `stop_id` on `courier_id`'s route, right after what they have done: for a
+    courier who reports serving a stop the plan gave someone else (a re-optimization they had
+    not fetched yet) or left out. What they did stands; the plan follows. With `behind` (the
+    stops they were presumed to have begun before it), right after those too, also inside
+    the part a re-optimization fixed (a report older than what it presumed); without, after
+    that part."""
     routes: list[Route] = []
     anchors = dict(live.anchors)
     for route in live.routes:
@@ -884,9 +898,13 @@ def hand_over(live: LivePlan, stop_id: str, courier_id: str, behind: Collection[
             route = replace(route, stop_ids=tuple(s for s in route.stop_ids if s != stop_id))
         if route.courier_id == courier_id:
             progress = live.progress_of(courier_id)
-            done = max((i + 1 for i, s in enumerate(route.stop_ids) if progress.served(s) or s in behind), default=0)
+            passed = behind if behind is not None else ()
+            at = max((i + 1 for i, s in enumerate(route.stop_ids) if progress.served(s) or s in passed), default=0)
             anchor = anchors.get(courier_id)
-            at = max(done, anchor.locked if anchor is not None else 0)
+            if anchor is not None and behind is None:
+                at = max(at, anchor.locked)
+            elif anchor is not None and at < anchor.locked:  # it joins the part fixed
+                anchors[courier_id] = replace(anchor, locked=anchor.locked + 1)
             route = replace(route, stop_ids=(*route.stop_ids[:at], stop_id, *route.stop_ids[at:]))
         routes.append(route)
     unassigned = tuple(u for u in live.unassigned if u.stop_id != stop_id)

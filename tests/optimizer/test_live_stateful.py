@@ -484,9 +484,10 @@ def test_stops_presumed_before_a_colleague_s_stop_are_not_timed_inside_a_lunch_t
 
 
 def test_a_forgotten_attempt_keeps_the_breaks_taken_after_it() -> None:
-    """A sequence the machine found (shrunk): couriers attempt each other's stops; c1's lunch
-    begins at 350, after their attempt at s3 (349); c2 then attempts s3 too, so c1's attempt
-    is forgotten: the lunch c1 took at 350 is not scheduled again."""
+    """A sequence the machine found (shrunk): couriers attempt each other's stops; c1, who
+    must begin lunch at 200, reports nothing between 0 and their attempts at 349-350, so they
+    took it then, as planned; c2 then attempts s1 and s3 too, so c1's attempts are forgotten:
+    the lunch c1 took is not scheduled again (it was, at 350, then at 200 and at 350 both)."""
     spec = (
         (0, 0, 170, 150, 0, 1),
         (-206, 0, 538, 150, 0, 2),
@@ -505,4 +506,43 @@ def test_a_forgotten_attempt_keeps_the_breaks_taken_after_it() -> None:
     steps += [(True, 0, 0, 1), (False, 0, 0, 0), (False, -1, 0, 0), (False, 0, 0, 1), (False, 0, 0, 1)]
     for done, offset, pick, who in steps:
         day.served_by_another(who=who, pick=pick, offset=offset, done=done)  # checked after each
-    assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(350, 410)]
+    assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(200, 260)]
+
+
+def test_stops_presumed_before_a_report_that_leaves_no_time_stay_in_route_order() -> None:
+    """A sequence the machine found (shrunk): c1's plan has s5 at 2 and s6 at 4; they attempt a
+    colleague's s2, 4 from s6, at 5: the report leaves no time for both, and s6 is not
+    presumed served at 1, before s5 (the stop before it)."""
+    day = LiveDay()
+    spec = ((0, 0, 0, 150, 0, 1),) * 4 + ((0, -2, 0, 150, 0, 1), (0, -4, 0, 150, 0, 1))
+    day.start(DaySpec(spec, (4, 2), (200, 0, 60), None))
+    day.served_by_another(done=False, offset=5, pick=0, who=0)  # checks the day after each step
+    etas = [v.eta_s for v in day.day.couriers[0].visits]
+    assert etas == sorted(etas)
+
+
+def test_a_report_sooner_after_the_last_than_its_service_time_starts_when_the_courier_was_free() -> None:
+    """A sequence the machine found (shrunk): c1, re-planned at 0, attempts s6 (service 2 s)
+    at 1: the attempt began at 0, when their day began, not at -1, nor after the stops the
+    plan presumed served at 0 (before them on the route, so ETAs went backwards)."""
+    day = LiveDay()
+    spec = ((0, 0, 0, 150, 0, 1),) * 5 + ((0, 0, 0, 150, 2, 1),)
+    day.start(DaySpec(spec, (2, 2), (200, 0, 60), None))
+    day.report([(0, "delay", False, 0, 0, 30, 0, 0)] * 2, False)
+    day.re_plan()
+    day.served_by_another(done=False, offset=0, pick=3, who=0)  # checks the day after each step
+    assert min(v.eta_s for v in day.day.couriers[0].visits) == 0
+
+
+def test_a_colleague_s_stop_reported_before_stops_a_re_plan_presumed_joins_the_route_before_them() -> None:
+    """A sequence the machine found (shrunk): a re-plan fixed c1's past with s6 presumed served
+    at 1 (when its window opens); c1 then reports attempting a colleague's s2 at 0: s2 joins
+    the fixed part before s6, not after it (ETAs out of order)."""
+    day = LiveDay()
+    spec = ((0, 0, 0, 150, 0, 1),) * 2 + ((0, 0, 0, 150, 0, 2),) * 3 + ((0, 0, 1, 150, 0, 1),)
+    day.start(DaySpec(spec, (2, 2), (200, 0, 60), None))
+    day.report([(0, "delay", False, 0, 0, 30, 0, 0)] * 3, False)
+    day.re_plan()
+    day.served_by_another(done=False, offset=-2, pick=0, who=0)  # checks the day after each step
+    etas = [v.eta_s for v in day.day.couriers[0].visits]
+    assert etas == sorted(etas)
