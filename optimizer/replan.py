@@ -348,8 +348,8 @@ class _Walk:
         stop = self.problem.stop_by_id(stop_id)
         # begun no earlier than they were free, nor than the stop before it, when the report
         # leaves time for that: the service was that much shorter
-        free = [t for t in (self.ready_s, *(v.eta_s for v in self.visits[-1:])) if t <= when]
-        eta = max([when - stop.service_s, *free])
+        since = [t for t in (self.ready_s, *(v.eta_s for v in self.visits[-1:])) if t <= when]
+        eta = max([when - stop.service_s, *since])
         _, timed = self.time([*unreported, stop_id])
         visits = timed.visits
         # the breaks the plan has before each visit (and after the one before it); one it has
