@@ -404,9 +404,11 @@ class _Walk:
     def as_fixed(self, locked: list[str], anchor: Anchor, progress: Progress) -> None:
         """The part a re-optimization (or a change customer service made) fixed, no report
         having come since: stops reported when they were, the others presumed served when
-        they were then timed, the breaks taken then as they were."""
+        they were then timed (no later than a stop after them was reported: a guess yields to
+        a fact that came late), the breaks taken then as they were."""
         timed_before = {sid: eta for sid, eta, _late in anchor.presumed}
         free_s = anchor.at_s
+        timed: list[tuple[str, VisitStatus, int]] = []
         for stop_id in locked:
             stop = self.problem.stop_by_id(stop_id)
             when = progress.done.get(stop_id, progress.failed.get(stop_id))
@@ -416,9 +418,17 @@ class _Walk:
                 if when is not None
                 else timed_before.get(stop_id, anchor.at_s)
             )
-            window = stop.window_for(eta)  # as booked now (a rebooking counts)
-            self.visits.append(LiveVisit(stop_id, status, eta, max(0, eta - window.end_s), window, None))
+            timed.append((stop_id, status, eta))
             free_s = max(free_s, when if when is not None else free_s)  # at work until their last report
+        by = max((eta for _, _, eta in timed), default=0)
+        for k in reversed(range(len(timed))):
+            stop_id, status, eta = timed[k]
+            if status == "presumed" and eta > by:
+                timed[k] = (stop_id, status, by)
+            by = min(by, timed[k][2])
+        for stop_id, status, eta in timed:
+            window = self.problem.stop_by_id(stop_id).window_for(eta)  # as booked now (a rebooking counts)
+            self.visits.append(LiveVisit(stop_id, status, eta, max(0, eta - window.end_s), window, None))
         self.take_breaks(anchor.breaks_taken)
         free_s = max([free_s, *(b.end_s for b in anchor.breaks_taken)])  # and off their breaks
         self.move_to(anchor.position, free_s, heading=anchor.heading)

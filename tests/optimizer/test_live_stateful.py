@@ -546,3 +546,21 @@ def test_a_colleague_s_stop_reported_before_stops_a_re_plan_presumed_joins_the_r
     day.served_by_another(done=False, offset=-2, pick=0, who=0)  # checks the day after each step
     etas = [v.eta_s for v in day.day.couriers[0].visits]
     assert etas == sorted(etas)
+
+
+def test_an_attempt_reported_again_after_a_re_plan_presumed_the_stops_before_it_later() -> None:
+    """A sequence the machine found (shrunk): c1's attempt at s2 (at 0) is rebooked, a re-plan
+    fixes c1's past with s3 presumed at 1 and s2 after it; the attempt is then reported again:
+    s3, a guess, yields to the report, a fact (it was presumed served after it)."""
+    day = LiveDay()
+    spec = ((0, 0, 0, 150, 1, 1),) + ((0, 0, 0, 150, 0, 1),) * 5
+    day.start(DaySpec(spec, (2, 2), (200, 0, 60), None))
+    day.served_by_another(done=False, offset=0, pick=0, who=0)
+    day.rebook(length=0, opens_in=1, pick=0)
+    day.report([(0, "delay", False, 2, 0, 30, 0, 0)], False)
+    day.re_plan()
+    day.report_again(pick=0)  # checks the day after each step
+    assert [(v.stop_id, v.status, v.eta_s) for v in day.day.couriers[0].visits][1:3] == [
+        ("s3", "presumed", 0),
+        ("s2", "failed", 0),
+    ]
