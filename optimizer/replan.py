@@ -404,11 +404,9 @@ class _Walk:
     def as_fixed(self, locked: list[str], anchor: Anchor, progress: Progress) -> None:
         """The part a re-optimization (or a change customer service made) fixed, no report
         having come since: stops reported when they were, the others presumed served when
-        they were then timed (no later than a stop after them was reported: a guess yields to
-        a fact that came late), the breaks taken then as they were."""
+        they were then timed, the breaks taken then as they were."""
         timed_before = {sid: eta for sid, eta, _late in anchor.presumed}
         free_s = anchor.at_s
-        timed: list[tuple[str, VisitStatus, int]] = []
         for stop_id in locked:
             stop = self.problem.stop_by_id(stop_id)
             when = progress.done.get(stop_id, progress.failed.get(stop_id))
@@ -418,17 +416,9 @@ class _Walk:
                 if when is not None
                 else timed_before.get(stop_id, anchor.at_s)
             )
-            timed.append((stop_id, status, eta))
-            free_s = max(free_s, when if when is not None else free_s)  # at work until their last report
-        by = max((eta for _, _, eta in timed), default=0)
-        for k in reversed(range(len(timed))):
-            stop_id, status, eta = timed[k]
-            if status == "presumed" and eta > by:
-                timed[k] = (stop_id, status, by)
-            by = min(by, timed[k][2])
-        for stop_id, status, eta in timed:
-            window = self.problem.stop_by_id(stop_id).window_for(eta)  # as booked now (a rebooking counts)
+            window = stop.window_for(eta)  # as booked now (a rebooking counts)
             self.visits.append(LiveVisit(stop_id, status, eta, max(0, eta - window.end_s), window, None))
+            free_s = max(free_s, when if when is not None else free_s)  # at work until their last report
         self.take_breaks(anchor.breaks_taken)
         free_s = max([free_s, *(b.end_s for b in anchor.breaks_taken)])  # and off their breaks
         self.move_to(anchor.position, free_s, heading=anchor.heading)
@@ -512,6 +502,7 @@ class _Walk:
     def finish(self, rest: list[str], now_s: int) -> CourierState:
         """Time what is left from where the courier next leaves; what starts before `now_s`
         is presumed served, the first after it is the stop they are driving to."""
+        self._guesses_yield_to_facts()
         timed_courier, timed = self.time(rest)
         started = [v for v in timed.visits if v.start_s < now_s]
         departed = timed.start_s < now_s or self.heading
@@ -533,6 +524,19 @@ class _Walk:
         planned = tuple(b for b in timed.breaks if b.break_id not in had)
         timed = replace(timed, breaks=tuple(sorted((*self.taken, *planned), key=lambda b: b.start_s)))
         return CourierState(self.courier.id, tuple(self.visits), start_at, available_s, next_stop, due, timed, taken)
+
+    def _guesses_yield_to_facts(self) -> None:
+        """No stop presumed served starts after a stop later on the route does: a report that
+        came late (one older than what a re-plan presumed) moves the guesses before it, never
+        the other way."""
+        by: int | None = None
+        for k in reversed(range(len(self.visits))):
+            visit = self.visits[k]
+            if by is not None and visit.status == "presumed" and visit.eta_s > by:
+                window = self.problem.stop_by_id(visit.stop_id).window_for(by)
+                visit = LiveVisit(visit.stop_id, "presumed", by, max(0, by - window.end_s), window, None)
+                self.visits[k] = visit
+            by = visit.eta_s if by is None else min(by, visit.eta_s)
 
 
 def _during(taken: BreakTiming, begin: int, end: int) -> bool:

@@ -564,3 +564,41 @@ def test_an_attempt_reported_again_after_a_re_plan_presumed_the_stops_before_it_
         ("s3", "presumed", 0),
         ("s2", "failed", 0),
     ]
+
+
+def test_an_attempt_reported_again_after_a_re_plan_is_not_timed_after_the_stops_it_presumed() -> None:
+    """As above, the rebooked window opening a second later: the re-plan sends c1 to s2 after
+    s3 (presumed at 1); the attempt at 0 reported again comes after s3 on the route: s3, a
+    guess, is presumed no later than it."""
+    day = LiveDay()
+    spec = ((0, 0, 0, 150, 1, 1),) + ((0, 0, 0, 150, 0, 1),) * 5
+    day.start(DaySpec(spec, (2, 2), (200, 0, 60), None))
+    day.served_by_another(done=False, offset=0, pick=0, who=0)
+    day.rebook(length=0, opens_in=2, pick=0)
+    day.report([(0, "delay", False, 2, 0, 30, 0, 0)], False)
+    day.re_plan()
+    day.report_again(pick=0)  # checks the day after each step
+    etas = [v.eta_s for v in day.day.couriers[0].visits]
+    assert etas == sorted(etas)
+
+
+def test_an_attempt_reported_sooner_than_its_service_time_after_the_last_ends_by_its_report() -> None:
+    """A sequence the machine found (shrunk): c1, free at 145, reports attempting s4 (service
+    56 s) at 200, when their lunch must begin: the attempt began at 145 and ended at 200,
+    before the lunch, not during it."""
+    spec = (
+        (0, 0, 1, 150, 0, 1),
+        (0, 0, 2, 150, 0, 1),
+        (0, 0, 0, 150, 0, 1),
+        (0, 0, 1, 150, 56, 1),
+        (0, 0, 0, 150, 0, 1),
+        (0, 76, 0, 150, 0, 1),
+        (0, 0, 0, 150, 0, 1),
+    )
+    day = LiveDay()
+    day.start(DaySpec(spec, (2, 2, 2), (200, 0, 60), None))
+    day.served_by_another(done=False, offset=145, pick=0, who=0)
+    day.re_plan()
+    day.served_by_another(done=False, offset=365, pick=1, who=1)
+    day.served_by_another(done=False, offset=-310, pick=2, who=0)  # checks the day after each step
+    assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(200, 260)]
