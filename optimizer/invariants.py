@@ -451,9 +451,9 @@ def breaks_taken_once(check: DayCheck) -> Iterator[Violation]:
             if visit.status not in _LEFT:
                 service = problem.stop_by_id(visit.stop_id).service_s if problem.has_stop(visit.stop_id) else 0
                 # a reported stop was done by its report (begun later than planned, it was shorter)
-                reported = progress.done.get(visit.stop_id, progress.failed.get(visit.stop_id))
-                if visit.status in _SERVED and reported is not None and reported >= visit.eta_s:
-                    service = min(service, reported - visit.eta_s)
+                report_s = progress.done.get(visit.stop_id, progress.failed.get(visit.stop_id))
+                if visit.status in _SERVED and report_s is not None and report_s >= visit.eta_s:
+                    service = min(service, report_s - visit.eta_s)
                 for taken in taken_then:
                     if visit.eta_s < taken.end_s and taken.start_s < visit.eta_s + service:  # at its edge is fine
                         yield Violation(
