@@ -526,17 +526,20 @@ class _Walk:
         return CourierState(self.courier.id, tuple(self.visits), start_at, available_s, next_stop, due, timed, taken)
 
     def _guesses_yield_to_facts(self) -> None:
-        """No stop presumed served starts after a stop later on the route does: a report that
-        came late (one older than what a re-plan presumed) moves the guesses before it, never
-        the other way."""
-        by: int | None = None
-        for k in reversed(range(len(self.visits))):
-            visit = self.visits[k]
-            if by is not None and visit.status == "presumed" and visit.eta_s > by:
-                window = self.problem.stop_by_id(visit.stop_id).window_for(by)
-                visit = LiveVisit(visit.stop_id, "presumed", by, max(0, by - window.end_s), window, None)
-                self.visits[k] = visit
-            by = visit.eta_s if by is None else min(by, visit.eta_s)
+        """Stops presumed served start in route order among what the courier did: no earlier
+        than the visit before them, no later than the one after them. A report is a fact and
+        keeps its time; a report that came late (one older than what a re-plan presumed)
+        moves the guesses around it, never the other way."""
+        for k in range(1, len(self.visits)):
+            self._presume_at(k, max(self.visits[k].eta_s, self.visits[k - 1].eta_s))
+        for k in reversed(range(len(self.visits) - 1)):
+            self._presume_at(k, min(self.visits[k].eta_s, self.visits[k + 1].eta_s))
+
+    def _presume_at(self, k: int, eta: int) -> None:
+        visit = self.visits[k]
+        if visit.status == "presumed" and visit.eta_s != eta:
+            window = self.problem.stop_by_id(visit.stop_id).window_for(eta)
+            self.visits[k] = LiveVisit(visit.stop_id, "presumed", eta, max(0, eta - window.end_s), window, None)
 
 
 def _during(taken: BreakTiming, begin: int, end: int) -> bool:

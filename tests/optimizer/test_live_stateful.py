@@ -602,3 +602,35 @@ def test_an_attempt_reported_sooner_than_its_service_time_after_the_last_ends_by
     day.served_by_another(done=False, offset=365, pick=1, who=1)
     day.served_by_another(done=False, offset=-310, pick=2, who=0)  # checks the day after each step
     assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(200, 260)]
+
+
+def test_a_stop_presumed_after_a_report_is_not_timed_before_it() -> None:
+    """A sequence the machine found (shrunk): a re-plan fixed c2's past with s2 and s4 both
+    presumed served at 0; c2 then reports s2 done at 60: s4, after it on the route, is
+    presumed served no earlier."""
+    day = LiveDay()
+    day.start(DaySpec(((0, 0, 0, 150, 0, 1),) * 6, (2, 2), (200, 0, 60), None))
+    day.report([(0, "delay", False, 0, 0, 151, 0, 0), (1, "delay", True, -1, 0, 30, 0, 0)], True)
+    day.accept_late(pick=0)
+    day.accept_late(pick=0)
+    day.cancel(pick=0)
+    day.cancel(pick=0)
+    day.report([(0, "delay", False, 0, 0, 30, 0, 0), (1, "stop_completed", False, 0, 0, 30, 0, 0)], False)
+    assert [(v.stop_id, v.status, v.eta_s) for v in day.day.couriers[1].visits] == [
+        ("s2", "done", 60),
+        ("s4", "presumed", 60),
+    ]
+
+
+def test_a_stop_served_after_a_rebooked_attempt_reported_again_keeps_route_order() -> None:
+    """A sequence the machine found (shrunk): c3 attempts s1, it is rebooked, c3 completes
+    another colleague's stop, and the attempt is reported again: what c3 did stays in order."""
+    day = LiveDay()
+    spec = ((0, 0, 0, 150, 0, 1),) * 2 + ((0, 0, 0, 150, 1, 1),) + ((0, 0, 0, 150, 0, 1),) * 3
+    day.start(DaySpec(spec, (2, 2, 2), (200, 0, 60), None))
+    day.served_by_another(done=False, offset=0, pick=0, who=2)
+    day.rebook(length=0, opens_in=1, pick=0)
+    day.served_by_another(done=True, offset=0, pick=0, who=2)
+    day.report_again(pick=0)  # checks the day after each step
+    etas = [v.eta_s for v in day.day.couriers[2].visits]
+    assert etas == sorted(etas)
