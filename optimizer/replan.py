@@ -1008,7 +1008,7 @@ def forget_failure(plan: LivePlan, courier_id: str, stop_id: str, source: Travel
         return forgotten
     where = stops.index(stop_id)
     current = plan.anchors.get(courier_id)
-    if current is not None and current.locked > where:
+    if current is not None and current.locked > where and current.seen_s >= when:
         return forgotten  # re-optimized since the attempt: that anchor holds it, and more
     timed = next(c for c in retime(plan, source).couriers if c.courier_id == courier_id)
     if [v.stop_id for v in timed.visits[: where + 1]] != stops[: where + 1]:

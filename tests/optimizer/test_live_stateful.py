@@ -634,3 +634,17 @@ def test_a_stop_served_after_a_rebooked_attempt_reported_again_keeps_route_order
     day.report_again(pick=0)  # checks the day after each step
     etas = [v.eta_s for v in day.day.couriers[2].visits]
     assert etas == sorted(etas)
+
+
+def test_an_attempt_after_a_re_plan_rebooked_keeps_the_lunch_begun_after_it() -> None:
+    """A sequence the machine found (shrunk): a re-plan at 1 fixes c1's past; c1 then attempts
+    s1 at 220 and begins a late lunch then; s1 is rebooked: the attempt (newer than the
+    re-plan) still says where c1 was, and the lunch begun at 220 is not scheduled at 200."""
+    day = LiveDay()
+    day.start(DaySpec(((0, 0, 0, 150, 0, 1),) * 6, (2, 2), (200, 0, 60), None))
+    day.report([(0, "delay", False, 0, 0, 30, 0, 0)] * 2, False)
+    day.re_plan()
+    day.report([(0, "delay", False, 0, 0, 30, 0, 0), (0, "stop_failed", True, 20, 0, 30, 0, 0)], False)
+    day.report([(0, "delay", False, 0, 0, 30, 0, 0)] * 2, False)
+    day.rebook(pick=0, opens_in=0, length=0)  # checks the day after each step
+    assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(220, 280)]
