@@ -679,6 +679,9 @@ def remaining_problem(
         # leaves it out: it counts against the capacity, not as a demand (deliveries only
         # unload, so the van is fullest when it sets out)
         on_van = [s for s in ahead if live.loaded.get(s) == courier.id]
+        # so does the stop being driven to: it stays theirs, and takes its room even when the
+        # van has less left (a parcel from a colleague's stop aboard)
+        on_van += [s for s in prefix[:1] if s == state.next_stop and s not in on_van and not is_handover(s)]
         free.extend(
             replace(stop, demand=(0,) * len(stop.demand)) if stop.id in on_van else stop
             for stop in (_on_van(problem.stop_by_id(s), courier.id, live.loaded) for s in ahead)

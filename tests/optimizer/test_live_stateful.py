@@ -648,3 +648,29 @@ def test_an_attempt_after_a_re_plan_rebooked_keeps_the_lunch_begun_after_it() ->
     day.report([(0, "delay", False, 0, 0, 30, 0, 0)] * 2, False)
     day.rebook(pick=0, opens_in=0, length=0)  # checks the day after each step
     assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(220, 280)]
+
+
+def test_the_stop_a_courier_drives_to_takes_its_room_when_the_van_has_less_left() -> None:
+    """A sequence the machine found (shrunk): c2 (room for 2) attempts a colleague's s3 (its
+    parcel aboard) while driving to s6 (2 parcels): a re-plan gave c2 s7 as well, 3 parcels
+    on a van for 2. The stop being driven to stays theirs and takes its room."""
+    spec = (
+        (0, 0, 1, 150, 0, 2),
+        (0, 0, 2, 150, 0, 1),
+        (0, 0, 4, 150, 0, 1),
+        (0, 0, 0, 150, 0, 1),
+        (0, 0, 1, 150, 0, 2),
+        (0, 0, 3, 150, 0, 2),
+        (0, 0, 150, 150, 1, 1),
+        (0, 0, 0, 150, 0, 2),
+    )
+    day = LiveDay()
+    day.start(DaySpec(spec, (3, 2, 3), (200, 0, 60), None))
+    day.re_plan()
+    day.report([(0, "delay", False, 0, 0, 30, 0, 0)] * 3 + [(2, "stop_completed", False, 0, 0, 30, 0, 0)], False)
+    day.served_by_another(done=False, offset=0, pick=24, who=0)
+    day.re_plan()
+    day.served_by_another(done=False, offset=0, pick=1, who=1)
+    day.served_by_another(done=False, offset=0, pick=0, who=0)
+    day.re_plan()  # checks the day after each step
+    assert [v.stop_id for v in day.day.couriers[1].visits] == ["s3", "s6"]
