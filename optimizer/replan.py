@@ -1031,23 +1031,24 @@ def forget_failure(plan: LivePlan, courier_id: str, stop_id: str, source: Travel
 
 
 def reopen_failed(plan: LivePlan, stop_id: str, source: TravelSource) -> LivePlan:
-    """A failed stop rebooked: open again, last on the route of the courier who has it (the
-    parcel is still on that van); whoever attempted it stays where the attempt left them."""
-    for courier_id in sorted(c for c, p in plan.progress.items() if stop_id in p.failed):
+    """A failed stop rebooked: open again, last on the route of the courier whose van has its
+    parcel (who attempted it last); whoever attempted it stays where the attempt left them."""
+    attempts = sorted((p.failed[stop_id], c) for c, p in plan.progress.items() if stop_id in p.failed)
+    for _, courier_id in attempts:  # the latest attempt last: its courier keeps the parcel
         plan = forget_failure(plan, courier_id, stop_id, source)
+    holder = next((r.courier_id for r in plan.routes if stop_id in r.stop_ids), None)
+    if holder is not None and any(r.courier_id == plan.loaded.get(stop_id) for r in plan.routes):
+        holder = plan.loaded[stop_id]
     anchors = dict(plan.anchors)
     routes = []
     for route in plan.routes:
-        if stop_id not in route.stop_ids:
-            routes.append(route)
-            continue
         anchor = anchors.get(route.courier_id)
         if anchor is not None and stop_id in route.stop_ids[: anchor.locked]:
             presumed = tuple(p for p in anchor.presumed if p[0] != stop_id)
             anchors[route.courier_id] = replace(anchor, locked=anchor.locked - 1, presumed=presumed)
-        routes.append(replace(route, stop_ids=(*(s for s in route.stop_ids if s != stop_id), stop_id)))
+        rest = tuple(s for s in route.stop_ids if s != stop_id)
+        routes.append(replace(route, stop_ids=(*rest, stop_id) if route.courier_id == holder else rest))
     plan = replace(plan, routes=tuple(routes), anchors=anchors)
-    holder = next((r.courier_id for r in plan.routes if stop_id in r.stop_ids), None)
     return plan if holder is None else _make_room(plan, holder, source)
 
 

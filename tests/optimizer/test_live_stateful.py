@@ -674,3 +674,45 @@ def test_the_stop_a_courier_drives_to_takes_its_room_when_the_van_has_less_left(
     day.served_by_another(done=False, offset=0, pick=0, who=0)
     day.re_plan()  # checks the day after each step
     assert [v.stop_id for v in day.day.couriers[1].visits] == ["s3", "s6"]
+
+
+def test_a_failed_stop_rebooked_goes_back_to_the_van_its_parcel_is_on() -> None:
+    """A sequence the machine found: several couriers attempt s5 and each other's stops; when
+    s5 is rebooked it is open again on the route of the courier whose van has its parcel
+    (the last to attempt it), not on another's (the parcel would change van unseen)."""
+    spec = (
+        (252, 422, 337, 1784, 11, 2),
+        (127, 162, 150, 150, 0, 2),
+        (1, 47, 99, 150, 0, 1),
+        (-248, -334, 587, 2006, 1, 1),
+        (0, 1, 150, 150, 0, 1),
+        (0, 0, 337, 150, 0, 1),
+    )
+    day = LiveDay()
+    day.start(DaySpec(spec, (4, 4, 5), (200, 0, 60), None))
+    hold, late = (0, "delay", False, 0, 0, 30, 0, 0), (0, "delay", False, 150, 0, 30, 0, 0)
+    day.report(
+        [
+            hold,
+            hold,
+            (0, "stop_failed", False, 0, 0, 30, 0, 0),
+            (1, "delay", True, 10, 0, 30, 0, 0),
+            (1, "stop_failed", False, 587, 0, 30, 0, 0),
+            (1, "stop_completed", False, 317, 0, 30, 0, 0),
+        ],
+        False,
+    )
+    day.report_again(pick=0)
+    day.report(
+        [(0, "delay", False, 587, 0, 30, 0, 0), (2, "stop_failed", True, 0, 0, 30, 0, 0), hold, hold, hold, late],
+        False,
+    )
+    day.cancel(pick=1)
+    day.report_again(pick=0)
+    day.report_again(pick=0)
+    day.served_by_another(done=False, offset=0, pick=0, who=0)
+    day.cancel(pick=0)
+    day.served_by_another(done=False, offset=0, pick=0, who=0)
+    day.accept_late(pick=0)
+    day.report_again(pick=8)
+    day.rebook(length=0, opens_in=0, pick=0)  # checks the day after each step
