@@ -1087,21 +1087,20 @@ def _make_room(plan: LivePlan, courier_id: str, source: TravelSource) -> LivePla
 def change_stop(plan: LivePlan, problem: Problem, stop_id: str, source: TravelSource, *, rebooked: bool) -> LivePlan:
     """`plan` once customer service has changed `stop_id`: `problem` is the day with the
     change made (the stop rebooked to new windows, or cancelled: gone from it unless already
-    attempted). A failed stop rebooked is open again on its van (`reopen_failed`). Otherwise
-    the past of the courier who has it is fixed first (`hold_the_past`), so neither the stop
-    leaving their route nor moving in it moves what they have done; a rebooked stop the plan
-    had behind them is free again right after where they are (`unlock_rebooked`)."""
+    attempted). The past of the courier who has it is fixed first (`hold_the_past`), with the
+    breaks they have begun, so neither the stop leaving their route nor moving in it moves
+    what they have done. A failed stop rebooked is then open again on its van
+    (`reopen_failed`); a rebooked stop the plan had behind them is free again right after
+    where they are (`unlock_rebooked`)."""
     reopen = rebooked and any(stop_id in p.failed for p in plan.progress.values())
-    statuses: dict[str, str] = {}
     day = retime(plan, source)
     plan = load_parcels(plan, day)  # the vans as they are before the route changes
+    statuses = {v.stop_id: v.status for c in day.couriers for v in c.visits}
+    for courier_id in [r.courier_id for r in plan.routes if stop_id in r.stop_ids]:
+        if statuses.get(stop_id) != "ahead":
+            plan = hold_the_past(plan, day, courier_id)
     if reopen:
         plan = reopen_failed(plan, stop_id, source)
-    else:
-        statuses = {v.stop_id: v.status for c in day.couriers for v in c.visits}
-        for courier_id in [r.courier_id for r in plan.routes if stop_id in r.stop_ids]:
-            if statuses.get(stop_id) != "ahead":
-                plan = hold_the_past(plan, day, courier_id)
     anchors = dict(plan.anchors)
     routes = []
     for route in plan.routes:

@@ -716,3 +716,23 @@ def test_a_failed_stop_rebooked_goes_back_to_the_van_its_parcel_is_on() -> None:
     day.accept_late(pick=0)
     day.report_again(pick=8)
     day.rebook(length=0, opens_in=0, pick=0)  # checks the day after each step
+
+
+def test_a_lunch_begun_during_a_hold_stays_taken_when_an_attempt_is_rebooked() -> None:
+    """A sequence the machine found (shrunk): c1 (lunch to begin by 202) attempts stops, then is
+    held from 202, the lunch begun at 200; a rebooking of their attempt at s2 to a window at
+    202 made the plan serve s2 first: the lunch was scheduled again at 232. The courier's
+    past, breaks begun included, is fixed before the rebooked stop moves."""
+    hold = (0, "delay", False, 0, 0, 30, 0, 0)
+    day = LiveDay()
+    day.start(DaySpec(((0, 0, 0, 150, 0, 1),) * 6, (2, 2), (200, 2, 60), None))
+    for _ in range(3):
+        day.re_plan()
+    day.report([hold, hold, hold, (0, "stop_completed", False, 0, 0, 30, 0, 0)], False)
+    day.served_by_another(done=False, offset=7, pick=0, who=0)
+    day.served_by_another(done=False, offset=185, pick=0, who=0)
+    day.report([hold] * 3, False)
+    day.re_plan()
+    day.report([hold] * 6, False)
+    day.rebook(length=0, opens_in=0, pick=0)  # checks the day after each step
+    assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(200, 260)]
