@@ -1095,7 +1095,7 @@ def change_stop(plan: LivePlan, problem: Problem, stop_id: str, source: TravelSo
     reopen = rebooked and any(stop_id in p.failed for p in plan.progress.values())
     day = retime(plan, source)
     plan = load_parcels(plan, day)  # the vans as they are before the route changes
-    statuses = {v.stop_id: v.status for c in day.couriers for v in c.visits}
+    statuses: dict[str, str] = {v.stop_id: v.status for c in day.couriers for v in c.visits}
     for courier_id in [r.courier_id for r in plan.routes if stop_id in r.stop_ids]:
         if statuses.get(stop_id) != "ahead":
             plan = hold_the_past(plan, day, courier_id)
