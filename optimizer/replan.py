@@ -384,9 +384,7 @@ class _Walk:
                 if _during(t, start, start + service):
                     start = t.start_s - service if t.start_s - service >= previous else t.end_s
             start = previous = max(start, previous) if k else start
-            window = self.problem.stop_by_id(v.stop_id).window_for(start)
-            timing = v if start == v.start_s else None
-            self.visits.append(LiveVisit(v.stop_id, "presumed", start, max(0, start - window.end_s), window, timing))
+            self.visits.append(self._visit(v.stop_id, "presumed", start, v if start == v.start_s else None))
             free = start + service
             serving.append((start, free))
             for b in gaps[k + 1]:
@@ -397,8 +395,7 @@ class _Walk:
         # later ones are still due
         # (not one the stops presumed served on the way leave no time for)
         self.take_breaks(b for b in taken if b.end_s <= eta and not any(_during(b, *at) for at in serving))
-        window = stop.window_for(eta)
-        self.visits.append(LiveVisit(stop_id, status, eta, max(0, eta - window.end_s), window, None))
+        self.visits.append(self._visit(stop_id, status, eta))
         self.place, self.ready_s, self.heading = stop.location, max(self.ready_s, when), False
 
     def as_fixed(self, locked: list[str], anchor: Anchor, progress: Progress) -> None:
@@ -416,8 +413,7 @@ class _Walk:
                 if when is not None
                 else timed_before.get(stop_id, anchor.at_s)
             )
-            window = stop.window_for(eta)  # as booked now (a rebooking counts)
-            self.visits.append(LiveVisit(stop_id, status, eta, max(0, eta - window.end_s), window, None))
+            self.visits.append(self._visit(stop_id, status, eta))
             free_s = max(free_s, when if when is not None else free_s)  # at work until their last report
         self.take_breaks(anchor.breaks_taken)
         free_s = max([free_s, *(b.end_s for b in anchor.breaks_taken)])  # and off their breaks
@@ -538,8 +534,13 @@ class _Walk:
     def _presume_at(self, k: int, eta: int) -> None:
         visit = self.visits[k]
         if visit.status == "presumed" and visit.eta_s != eta:
-            window = self.problem.stop_by_id(visit.stop_id).window_for(eta)
-            self.visits[k] = LiveVisit(visit.stop_id, "presumed", eta, max(0, eta - window.end_s), window, None)
+            self.visits[k] = self._visit(visit.stop_id, "presumed", eta)
+
+    def _visit(self, stop_id: str, status: VisitStatus, eta: int, timing: VisitTiming | None = None) -> LiveVisit:
+        """A visit at `eta`, timed against the window its stop is booked for then (as booked
+        now: a rebooking counts)."""
+        window = self.problem.stop_by_id(stop_id).window_for(eta)
+        return LiveVisit(stop_id, status, eta, max(0, eta - window.end_s), window, timing)
 
 
 def _during(taken: BreakTiming, begin: int, end: int) -> bool:
