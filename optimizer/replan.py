@@ -169,11 +169,6 @@ class CourierState:
     breaks_taken: tuple[str, ...] = ()
 
     @property
-    def taken_timings(self) -> tuple[BreakTiming, ...]:
-        """When the breaks taken were (as far as the walk knows)."""
-        return tuple(b for b in self.timed.breaks if b.break_id in self.breaks_taken)
-
-    @property
     def ahead(self) -> tuple[str, ...]:
         return tuple(v.stop_id for v in self.visits if v.status in ("next", "ahead"))
 
@@ -737,6 +732,12 @@ def _free_from(courier: Courier, state: CourierState, now_s: int) -> int | None:
     return max([courier.ready_s if state.available_s is None else state.available_s, now_s, *begun])
 
 
+def _begun_by(state: CourierState, now_s: int) -> tuple[BreakTiming, ...]:
+    """The breaks an anchor at the clock keeps as taken: those taken, and one under way at
+    the clock (`_free_from` has the courier set out after it, so it must not come again)."""
+    return tuple(b for b in state.timed.breaks if b.break_id in state.breaks_taken or b.start_s <= now_s < b.end_s)
+
+
 def hold_the_past(live: LivePlan, day: DayState, courier_id: str) -> LivePlan:
     """`courier_id`'s day up to the clock, as `day` times it, made fixed, as a re-optimization
     fixes it: their route starts with what they have served or are presumed to have served,
@@ -753,7 +754,7 @@ def hold_the_past(live: LivePlan, day: DayState, courier_id: str) -> LivePlan:
         state.next_stop is not None,
         tuple((v.stop_id, v.eta_s, v.late_s) for v in state.visits if v.status == "presumed"),
         live.progress_of(courier_id).last_report_s,
-        state.taken_timings,
+        _begun_by(state, live.now_s),
     )
     rest = tuple(s for s in route.stop_ids if s not in locked)
     routes = tuple(replace(r, stop_ids=locked + rest) if r.courier_id == courier_id else r for r in live.routes)
@@ -884,7 +885,7 @@ def reoptimize(
             bool(start.fixed_prefix),
             presumed,
             live.progress_of(state.courier_id).last_report_s,
-            state.taken_timings,
+            _begun_by(state, live.now_s),
         )
     placed_anywhere = {s for r in routes for s in r.stop_ids}
     still_out = {u.stop_id: u for u in unassigned if u.stop_id not in placed_anywhere}

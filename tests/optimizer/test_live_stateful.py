@@ -736,3 +736,17 @@ def test_a_lunch_begun_during_a_hold_stays_taken_when_an_attempt_is_rebooked() -
     day.report([hold] * 6, False)
     day.rebook(length=0, opens_in=0, pick=0)  # checks the day after each step
     assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(200, 260)]
+
+
+def test_a_lunch_beginning_at_the_clock_stays_taken_in_the_past_a_change_fixes() -> None:
+    """A sequence the machine found (shrunk): c1 attempts a colleague's s2 at 211, the lunch
+    (due by 200) beginning then; a cancellation fixes c1's past at 211, setting them out
+    after that lunch but not keeping it as taken: once a colleague attempted s2 too, it was
+    scheduled again at 200."""
+    day = LiveDay()
+    day.start(DaySpec(((0, 0, 0, 150, 0, 1),) * 6, (2, 2), (200, 0, 60), None))
+    day.served_by_another(done=False, offset=211, pick=0, who=0)
+    day.cancel(pick=0)
+    day.report([(0, "delay", False, 1, 0, 30, 0, 0)], False)
+    day.served_by_another(done=False, offset=0, pick=0, who=1)  # checks the day after each step
+    assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(211, 271)]
