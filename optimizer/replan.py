@@ -432,8 +432,14 @@ class _Walk:
         behind = _leg_on(self.problem, here, rest[: started + 1], where, started)
         self._presume(timed, behind, at_s)
         self.move_to(where, at_s, heading=True)
-        # a break under way when they were seen runs to its end
-        self.ready_s = max([at_s, *(b.end_s for b in self.taken if b.start_s <= at_s)])
+        # a break under way when they were seen runs to its end; seen at the stop the plan has
+        # them still serving, they finish it first
+        serving = [
+            v.departure_s
+            for v in timed.visits[behind - 1 : behind]
+            if _to_segment(where, *[self.problem.stop_by_id(v.stop_id).location] * 2) < 1e-9
+        ]
+        self.ready_s = max([at_s, *serving, *(b.end_s for b in self.taken if b.start_s <= at_s)])
         return rest[behind:]
 
     def held(self, rest: list[str], hold: Hold, where: Location | None) -> list[str]:

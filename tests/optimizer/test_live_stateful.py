@@ -750,3 +750,26 @@ def test_a_lunch_beginning_at_the_clock_stays_taken_in_the_past_a_change_fixes()
     day.report([(0, "delay", False, 1, 0, 30, 0, 0)], False)
     day.served_by_another(done=False, offset=0, pick=0, who=1)  # checks the day after each step
     assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(211, 271)]
+
+
+def test_a_courier_seen_at_the_stop_they_are_serving_finishes_it_before_a_break() -> None:
+    """A sequence the machine found (shrunk): c1 is presumed serving s5 (43 s) from 331 when
+    a position at 332, right there, arrives (after holds at 373-374): they finish s5 first,
+    and the lunch is not taken at 332, during it."""
+    spec = (
+        (0, 0, 0, 150, 0, 1),
+        (0, 0, 0, 150, 0, 1),
+        (0, 0, 0, 150, 0, 1),
+        (0, 0, 1, 150, 0, 1),
+        (0, 0, 1, 150, 43, 2),
+        (0, 0, 1, 150, 0, 1),
+        (0, 0, 1, 150, 0, 1),
+        (0, 166, 0, 150, 0, 1),
+        (0, 0, 0, 150, 0, 1),
+    )
+    day = LiveDay()
+    day.start(DaySpec(spec, (4, 2, 2), (200, 174, 60), None))
+    day.served_by_another(done=False, offset=331, pick=0, who=0)
+    day.report([(0, "delay", False, 42, 0, 30, 0, 0), (0, "delay", False, 0, 0, 30, 0, 0)], False)
+    day.report([(0, "position_on", True, 18, 0, 30, 0, 0)], False)  # checks the day after each step
+    assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(374, 434)]
