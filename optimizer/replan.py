@@ -391,7 +391,10 @@ class _Walk:
         # (not one the stops presumed served on the way leave no time for)
         self.take_breaks(b for b in taken if b.end_s <= eta and not any(_during(b, *at) for at in serving))
         self.visits.append(self._visit(stop_id, status, eta))
-        self.place, self.ready_s, self.heading = stop.location, max(self.ready_s, when), False
+        # free once the report is in and the stops squeezed before it are done (a report that
+        # leaves no time for them leaves them overlapping it, in route order)
+        self.place, self.heading = stop.location, False
+        self.ready_s = max([self.ready_s, when, *(free for _, free in serving)])
 
     def as_fixed(self, locked: list[str], anchor: Anchor, progress: Progress) -> None:
         """The part a re-optimization (or a change customer service made) fixed, no report
@@ -432,13 +435,9 @@ class _Walk:
         behind = _leg_on(self.problem, here, rest[: started + 1], where, started)
         self._presume(timed, behind, at_s)
         self.move_to(where, at_s, heading=True)
-        # a break under way when they were seen runs to its end; seen at the stop the plan has
-        # them still serving, they finish it first
-        serving = [
-            v.departure_s
-            for v in timed.visits[behind - 1 : behind]
-            if _to_segment(where, *[self.problem.stop_by_id(v.stop_id).location] * 2) < 1e-9
-        ]
+        # a break under way when they were seen runs to its end; a stop presumed served is
+        # served in full (seen while the plan has them still at it, they finish it first)
+        serving = [v.departure_s for v in timed.visits[behind - 1 : behind] if behind]
         self.ready_s = max([at_s, *serving, *(b.end_s for b in self.taken if b.start_s <= at_s)])
         return rest[behind:]
 

@@ -773,3 +773,38 @@ def test_a_courier_seen_at_the_stop_they_are_serving_finishes_it_before_a_break(
     day.report([(0, "delay", False, 42, 0, 30, 0, 0), (0, "delay", False, 0, 0, 30, 0, 0)], False)
     day.report([(0, "position_on", True, 18, 0, 30, 0, 0)], False)  # checks the day after each step
     assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(374, 434)]
+
+
+def test_a_stop_squeezed_to_overlap_a_report_is_done_before_the_courier_sets_out_again() -> None:
+    """A sequence the machine found (shrunk): c1 reports s4 done at 200, leaving no time for
+    s8 and s2 before it; s2 (1 s of service), kept in route order, is presumed at 200-201. A
+    hold at 200 then let the lunch (due by 200) begin at 200, during s2."""
+    hold = (0, "delay", False, 0, 0, 30, 0, 0)
+    spec = ((0, 0, 1, 150, 0, 1), (0, 0, 1, 150, 1, 1)) + ((0, 0, 1, 150, 0, 1),) * 5 + ((0, 228, 0, 150, 0, 1),)
+    day = LiveDay()
+    day.start(DaySpec(spec, (3, 2), (200, 0, 60), None))
+    day.report([hold, hold, hold, (0, "stop_completed", True, 0, 8, 30, 0, 0), hold], False)  # checked after each
+    assert [b.start_s for b in day.day.couriers[0].timed.breaks] != [200]
+
+
+def test_a_courier_seen_a_metre_from_the_stop_they_are_serving_finishes_it_too() -> None:
+    """The same found again (seed 3), the position a metre from the stop: a stop presumed
+    served is served in full, wherever the courier is seen meanwhile."""
+    spec = (
+        (0, 0, 0, 150, 0, 1),
+        (-1, 0, 1, 150, 0, 1),
+        (0, 0, 0, 150, 0, 1),
+        (0, 0, 0, 150, 0, 1),
+        (0, 0, 1, 150, 0, 1),
+        (0, 0, 181, 150, 0, 1),
+        (0, 0, 181, 150, 0, 1),
+        (0, 140, 0, 150, 50, 1),
+        (-1, 0, 74, 150, 43, 2),
+    )
+    day = LiveDay()
+    day.start(DaySpec(spec, (4, 2, 2), (200, 174, 60), None))
+    day.re_plan()
+    day.served_by_another(done=False, offset=331, pick=0, who=0)
+    day.served_by_another(done=False, offset=0, pick=0, who=2)
+    day.report([(0, "delay", False, 0, 0, 30, 0, 0), (0, "delay", False, 43, 0, 30, 0, 0)], False)
+    day.report([(0, "position_on", True, 18, 0, 30, 0, 0)], False)  # checks the day after each step
