@@ -375,6 +375,8 @@ class _Walk:
             # the stop before it
             service = self.problem.stop_by_id(v.stop_id).service_s
             start = bound[k] if bound[k] >= self.ready_s else min(max(v.start_s, bound[k]), eta - service)
+            if k == 0 and self.visits:  # in route order between the visit before and the report
+                start = min(max(start, self.visits[-1].eta_s), eta)
             for t in sorted(self.taken, key=lambda t: -t.start_s):  # not inside a break already taken
                 if _during(t, start, start + service):
                     start = t.start_s - service if t.start_s - service >= previous else t.end_s
@@ -1030,7 +1032,8 @@ def forget_failure(plan: LivePlan, courier_id: str, stop_id: str, source: Travel
         when,
         False,
         tuple((v.stop_id, v.eta_s, v.late_s) for v in timed.visits[:where] if v.status == "presumed"),
-        seen_s=progress.last_report_s,
+        # as of the attempt: what they reported since (a hold, a position) still counts on top
+        seen_s=when,
         # breaks begun by the attempt, and those taken since (the rest of what they did stands)
         breaks_taken=tuple(b for b in timed.timed.breaks if b.start_s <= when or b.break_id in timed.breaks_taken),
     )

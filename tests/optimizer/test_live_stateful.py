@@ -808,3 +808,49 @@ def test_a_courier_seen_a_metre_from_the_stop_they_are_serving_finishes_it_too()
     day.served_by_another(done=False, offset=0, pick=0, who=2)
     day.report([(0, "delay", False, 0, 0, 30, 0, 0), (0, "delay", False, 43, 0, 30, 0, 0)], False)
     day.report([(0, "position_on", True, 18, 0, 30, 0, 0)], False)  # checks the day after each step
+
+
+def test_a_colleague_s_second_attempt_does_not_undo_what_the_clock_had_the_first_courier_do_since() -> None:
+    """A sequence the machine found (shrunk, seed 3): c1 fails s2 at 0, is held at 200 and
+    presumed past s4 and s1, driving to s3; c2 then fails s2 too. Forgetting c1's attempt
+    anchored them at it (time 0) as if nothing had been reported since: s4 and s1 went back
+    ahead of them, after the lunch."""
+    spec = ((0, 0, 1, 150, 0, 1), (0, 0, 627, 150, 0, 1), (0, 0, 2303, 150, 0, 1), (0, 25, 0, 284, 0, 2))
+    day = LiveDay()
+    day.start(DaySpec((*spec, (0, 0, 0, 150, 0, 1), (0, 0, 0, 150, 0, 1)), (4, 3), (200, 84, 60), None))
+    day.served_by_another(done=False, offset=0, pick=0, who=0)
+    day.served_by_another(done=False, offset=0, pick=0, who=0)
+    day.report_again(pick=0)
+    day.report([(0, "delay", False, 199, 0, 30, 0, 0)], False)
+    day.served_by_another(done=False, offset=0, pick=1, who=1)  # checks the day after each step
+    c1 = day.day.couriers[0]
+    assert [(v.stop_id, v.status) for v in c1.visits] == [
+        ("s5", "failed"),
+        ("s4", "presumed"),
+        ("s1", "presumed"),
+        ("s3", "next"),
+    ]
+
+
+def test_a_stop_squeezed_between_reports_out_of_route_order_keeps_the_courier_from_a_break() -> None:
+    """A sequence the machine found (shrunk, seed 1): c1 reports s3 (last on their route) done
+    at 221, held at 222, then s7 (first) done at 222: s8, between them, is presumed at 221
+    (14 s of service). The courier was taken free at 222 and the lunch began then, during it."""
+    hold = (0, "delay", False, 0, 0, 30, 0, 0)
+    spec = ((0, 0, 713, 150, 0, 1), (0, 0, 1040, 150, 0, 1), *([(0, 0, 713, 150, 0, 1)] * 3))
+    spec += ((-24, 279, 46, 485, 0, 1), (251, 0, 0, 1983, 0, 1), (138, 0, 712, 406, 14, 1))
+    day = LiveDay()
+    day.start(DaySpec(spec, (3, 2), (200, 668, 60), None))
+    day.accept_late(pick=0)
+    day.report(
+        [hold] * 3 + [(0, "stop_completed", True, 0, 8, 30, 0, 0), (1, "delay_here", False, 0, 0, 30, 0, 0), hold], True
+    )
+    day.accept_late(pick=0)
+    day.report([hold, (0, "stop_completed", False, 0, 0, 30, 0, 0)], False)  # checks the day after each step
+    c1 = day.day.couriers[0]
+    assert [(v.stop_id, v.status, v.eta_s) for v in c1.visits] == [
+        ("s7", "done", 222),
+        ("s8", "presumed", 221),
+        ("s3", "done", 221),
+    ]
+    assert [b.start_s for b in c1.timed.breaks] != [222]
