@@ -1020,9 +1020,16 @@ def forget_failure(plan: LivePlan, courier_id: str, stop_id: str, source: Travel
         return forgotten
     where = stops.index(stop_id)
     current = plan.anchors.get(courier_id)
-    if current is not None and current.locked > where and current.seen_s >= when:
-        return forgotten  # re-optimized since the attempt: that anchor holds it, and more
     timed = next(c for c in retime(plan, source).couriers if c.courier_id == courier_id)
+    if current is not None and current.locked > where and current.seen_s >= when:
+        # re-optimized since the attempt: that anchor holds it, and more; the breaks begun by
+        # the clock stay as they were (the attempt no longer times the stops before them)
+        kept = {t.break_id for t in current.breaks_taken}
+        begun = tuple(b for b in _begun_by(timed, plan.now_s) if b.break_id not in kept)
+        if not begun:
+            return forgotten
+        anchor = replace(current, breaks_taken=(*current.breaks_taken, *begun))
+        return replace(forgotten, anchors={**plan.anchors, courier_id: anchor})
     if [v.stop_id for v in timed.visits[: where + 1]] != stops[: where + 1]:
         return forgotten
     anchors = dict(plan.anchors)
@@ -1043,8 +1050,10 @@ def forget_failure(plan: LivePlan, courier_id: str, stop_id: str, source: Travel
 def reopen_failed(plan: LivePlan, stop_id: str, source: TravelSource) -> LivePlan:
     """A failed stop rebooked: open again, last on the route of the courier whose van has its
     parcel (who attempted it last); whoever attempted it stays where the attempt left them."""
-    attempts = sorted((p.failed[stop_id], c) for c, p in plan.progress.items() if stop_id in p.failed)
-    for _, courier_id in attempts:  # the latest attempt last: its courier keeps the parcel
+    holder_now = plan.loaded.get(stop_id)
+    attempts = sorted((p.failed[stop_id], c == holder_now, c) for c, p in plan.progress.items() if stop_id in p.failed)
+    # the latest attempt last: its courier keeps the parcel (at the same second, the van it is on)
+    for _, _, courier_id in attempts:
         plan = forget_failure(plan, courier_id, stop_id, source)
     holder = next((r.courier_id for r in plan.routes if stop_id in r.stop_ids), None)
     if holder is not None and any(r.courier_id == plan.loaded.get(stop_id) for r in plan.routes):
