@@ -1023,12 +1023,14 @@ def forget_failure(plan: LivePlan, courier_id: str, stop_id: str, source: Travel
     timed = next(c for c in retime(plan, source).couriers if c.courier_id == courier_id)
     if current is not None and current.locked > where and current.seen_s >= when:
         # re-optimized since the attempt: that anchor holds it, and more; the breaks begun by
-        # the clock stay as they were (the attempt no longer times the stops before them)
-        kept = {t.break_id for t in current.breaks_taken}
-        begun = tuple(b for b in _begun_by(timed, plan.now_s) if b.break_id not in kept)
-        if not begun:
+        # the clock stay as the day has them now (the attempt no longer times the stops
+        # around them, and reports since the anchor may have moved them)
+        begun = _begun_by(timed, plan.now_s)
+        ids = {b.break_id for b in begun}
+        taken = (*(t for t in current.breaks_taken if t.break_id not in ids), *begun)
+        if set(taken) == set(current.breaks_taken):
             return forgotten
-        anchor = replace(current, breaks_taken=(*current.breaks_taken, *begun))
+        anchor = replace(current, breaks_taken=taken)
         return replace(forgotten, anchors={**plan.anchors, courier_id: anchor})
     if [v.stop_id for v in timed.visits[: where + 1]] != stops[: where + 1]:
         return forgotten

@@ -912,3 +912,27 @@ def test_a_failed_stop_two_couriers_attempted_at_one_second_reopens_on_the_van_w
     reopened = reopen_failed(plan, "s2", SOURCE)
     assert reopened.loaded["s2"] == other
     assert "s2" in next(r.stop_ids for r in reopened.routes if r.courier_id == other)
+
+
+def test_forgetting_an_attempt_keeps_a_break_the_reports_since_the_anchor_moved() -> None:
+    """A sequence the machine found (shrunk, seed 1): c1's anchor has the lunch at 1079, but
+    c1 reported s1 done at 1102 (so it began at 1102, after it). Forgetting c1's attempt at s2
+    (242, during the lunch's earliest slot) when c2 attempts it too put the lunch at 200."""
+    spec = ((0, 0, 150, 150, 1, 1), (0, 295, 46, 150, 53, 2), (0, -500, 150, 712, 1, 1), (0, 0, 150, 150, 1, 2))
+    spec += ((0, 0, 150, 150, 1, 1),) * 3 + ((0, 0, 0, 150, 1, 1),)
+    hold = (0, "delay", False, 0, 0, 30, 0, 0)
+    day = LiveDay()
+    day.start(DaySpec(spec, (3, 3), (200, 60, 60), None))
+    day.served_by_another(done=False, offset=242, pick=0, who=0)
+    day.report([hold, (0, "delay", False, 0, 0, 30, 0, 426), (0, "delay", True, -200, 0, 30, 0, 0)], False)
+    day.report([(0, "stop_failed", False, 0, 0, 30, 0, 0)], False)
+    day.served_by_another(done=False, offset=0, pick=0, who=1)
+    for pick in (0, 0, 0, 0, 0, 2, 0):
+        day.cancel(pick=pick)
+    day.served_by_another(done=False, offset=0, pick=0, who=0)
+    day.cancel(pick=0)
+    day.report([(0, "delay", False, 0, 0, 30, 0, 30)], False)
+    day.report([(0, "stop_completed", True, -279, 2, 30, 0, 0)], False)
+    day.report([hold, (0, "delay", False, 0, 0, 30, 0, 5), (0, "delay", False, 0, 0, 30, 0, 30)], False)
+    day.served_by_another(done=False, offset=0, pick=0, who=1)  # checks the day after each step
+    assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(1102, 1162)]
