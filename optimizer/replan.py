@@ -375,7 +375,9 @@ class _Walk:
             # the stop before it
             service = self.problem.stop_by_id(v.stop_id).service_s
             start = bound[k] if bound[k] >= self.ready_s else min(max(v.start_s, bound[k]), eta - service)
-            if k == 0 and self.visits:  # in route order between the visit before and the report
+            if k == 0 and self.visits and self.visits[-1].eta_s <= eta:
+                # in route order between the visit before and the report (unless the two
+                # reports contradict the route's order: then the report after it binds)
                 start = min(max(start, self.visits[-1].eta_s), eta)
             for t in sorted(self.taken, key=lambda t: -t.start_s):  # not inside a break already taken
                 if _during(t, start, start + service):
@@ -525,13 +527,21 @@ class _Walk:
 
     def _guesses_yield_to_facts(self) -> None:
         """Stops presumed served start in route order among what the courier did: no earlier
-        than the visit before them, no later than the one after them. A report is a fact and
-        keeps its time; a report that came late (one older than what a re-plan presumed)
-        moves the guesses around it, never the other way."""
-        for k in range(1, len(self.visits)):
-            self._presume_at(k, max(self.visits[k].eta_s, self.visits[k - 1].eta_s))
-        for k in reversed(range(len(self.visits) - 1)):
-            self._presume_at(k, min(self.visits[k].eta_s, self.visits[k + 1].eta_s))
+        than the visits before them, no later than the reports after them. A report is a fact
+        and keeps its time; a report that came late (one older than what a re-plan presumed)
+        moves the guesses around it, never the other way. Where two reports contradict the
+        route's order, the later one in the route binds the guesses before it (the earlier
+        one, later in time, says nothing of when those were served)."""
+        facts_after = [math.inf] * (len(self.visits) + 1)
+        for k in reversed(range(len(self.visits))):
+            visit = self.visits[k]
+            facts_after[k] = facts_after[k + 1] if visit.status == "presumed" else min(facts_after[k + 1], visit.eta_s)
+        for k, visit in enumerate(self.visits):
+            if visit.status != "presumed":
+                continue
+            bound = facts_after[k + 1]
+            floor = max((v.eta_s for v in self.visits[:k] if v.eta_s <= bound), default=visit.eta_s)
+            self._presume_at(k, int(min(max(visit.eta_s, floor), bound)))
 
     def _presume_at(self, k: int, eta: int) -> None:
         visit = self.visits[k]
