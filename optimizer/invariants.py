@@ -38,7 +38,9 @@ Rules (the `rule` of each violation):
   the window service would use at its ETA, and lateness is the ETA past that window's end.
 - `breaks_taken_once`: a timed route takes each of its courier's breaks at most once, no
   stop left to do is served during a break it says is taken, and no stop served or presumed
-  served was served during a break taken (the past is one timeline); with `before` and
+  served was served during a break taken (the past is one timeline: a reported stop ended by
+  its report, a presumed one by the next report along the route, when that leaves it less
+  than its service time); with `before` and
   `before_plan`, a break that had begun by `before`'s clock is not scheduled again at another
   time (couriers who reported in the change exempt, as above).
 - `capacity_holds`: what a van carries fits it in every dimension, now and after every visit
@@ -447,13 +449,17 @@ def breaks_taken_once(check: DayCheck) -> Iterator[Violation]:
                 yield Violation(BREAKS_TAKEN_ONCE, state.courier_id, f"takes break {break_id}, not one of theirs")
         taken_then = [b for b in state.timed.breaks if b.break_id in state.breaks_taken]
         progress = check.live.progress_of(state.courier_id)
-        for visit in state.visits:
+        for k, visit in enumerate(state.visits):
             if visit.status not in _LEFT:
                 service = problem.stop_by_id(visit.stop_id).service_s if problem.has_stop(visit.stop_id) else 0
                 # a reported stop was done by its report (begun later than planned, it was shorter)
                 report_s = progress.done.get(visit.stop_id, progress.failed.get(visit.stop_id))
                 if visit.status in _SERVED and report_s is not None and report_s >= visit.eta_s:
                     service = min(service, report_s - visit.eta_s)
+                # a presumed one squeezed before the next report was done when that began
+                report = next((v for v in state.visits[k + 1 :] if v.status in _SERVED), None)
+                if visit.status == "presumed" and report is not None and report.eta_s >= visit.eta_s:
+                    service = min(service, report.eta_s - visit.eta_s)
                 for taken in taken_then:
                     if visit.eta_s < taken.end_s and taken.start_s < visit.eta_s + service:  # at its edge is fine
                         yield Violation(

@@ -922,9 +922,9 @@ def hand_over(live: LivePlan, stop_id: str, courier_id: str, behind: Collection[
     """The plan with `stop_id` on `courier_id`'s route, right after what they have done: for a
     courier who reports serving a stop the plan gave someone else (a re-optimization they had
     not fetched yet) or left out. What they did stands; the plan follows. With `behind` (the
-    stops they were presumed to have begun before it), right after those too, also inside
-    the part a re-optimization fixed (a report older than what it presumed); without, after
-    that part."""
+    stops they had begun before it, reported or presumed), right after those and before any
+    they reported later, also inside the part a re-optimization fixed (a report older than
+    what it presumed); without, after all they reported and after that part."""
     routes: list[Route] = []
     anchors = dict(live.anchors)
     for route in live.routes:
@@ -937,8 +937,10 @@ def hand_over(live: LivePlan, stop_id: str, courier_id: str, behind: Collection[
             route = replace(route, stop_ids=tuple(s for s in route.stop_ids if s != stop_id))
         if route.courier_id == courier_id:
             progress = live.progress_of(courier_id)
-            passed = behind if behind is not None else ()
-            at = max((i + 1 for i, s in enumerate(route.stop_ids) if progress.served(s) or s in passed), default=0)
+            if behind is None:
+                at = max((i + 1 for i, s in enumerate(route.stop_ids) if progress.served(s)), default=0)
+            else:  # not after a stop they reported later than this one
+                at = max((i + 1 for i, s in enumerate(route.stop_ids) if s in behind), default=0)
             anchor = anchors.get(courier_id)
             if anchor is not None and behind is None:
                 at = max(at, anchor.locked)

@@ -316,6 +316,21 @@ def test_no_stop_behind_a_courier_was_served_during_a_break_taken() -> None:
     assert broken(check_day(live, during), BREAKS_TAKEN_ONCE) == {"s2", "s3"}
 
 
+def test_a_stop_presumed_before_a_report_that_leaves_it_no_time_was_done_when_that_began() -> None:
+    # s3 reported done at 215 (and begun then): s2, presumed at 210 with 10 s of service, was
+    # squeezed to end when s3 began; a break from 216 is beside both, one from 212 is not
+    live = report(lunch_day(700), "c1", "stop_completed", 215, stop_id="s3")
+    state = retime(live, SOURCE).couriers[0]
+    visits = tuple(
+        replace(v, eta_s=210, timing=None) if v.stop_id == "s2" else replace(v, eta_s=215) if v.stop_id == "s3" else v
+        for v in state.visits
+    )
+    assert [(v.stop_id, v.status, v.eta_s) for v in visits][1:] == [("s2", "presumed", 210), ("s3", "done", 215)]
+    day = replace(retime(live, SOURCE), couriers=(replace(state, visits=visits, breaks_taken=("lunch",)),))
+    assert broken(check_day(live, with_breaks(day, BreakTiming("lunch", 216, 516))), BREAKS_TAKEN_ONCE) == set()
+    assert broken(check_day(live, with_breaks(day, BreakTiming("lunch", 212, 512))), BREAKS_TAKEN_ONCE) == {"s2", "s3"}
+
+
 def test_a_break_begun_is_not_scheduled_again() -> None:
     live = lunch_day(500)
     before = retime(live, SOURCE)

@@ -876,9 +876,10 @@ def test_a_stop_squeezed_between_reports_out_of_route_order_keeps_the_courier_fr
 
 def test_forgetting_an_attempt_older_than_the_anchor_keeps_the_breaks_begun_by_the_clock() -> None:
     """A sequence the machine found (shrunk, seed 1): c1 fails s2 at 27, s8 at 158 (forgotten
-    when c2 fails it too: c1 is anchored there) and is presumed to lunch at 319 after s7;
-    c2 then fails s2 as well. With c1's attempt at 27 gone, s7 is presumed 26 s sooner, and
-    the lunch begun at 319 was scheduled again at 293."""
+    when c2 fails it too: c1 is anchored there) and is presumed to have lunched by the clock;
+    c2 then fails s2 as well. With c1's attempt at 27 gone, the stops before the lunch were
+    timed sooner, and the lunch begun was scheduled again earlier (at 293 instead of 319 when
+    found); it stays where it was."""
     spec = ((0, 0, 47, 150, 0, 1), (0, 0, 47, 150, 0, 1), (0, 0, 1041, 150, 0, 1), (0, 292, 46, 150, 0, 1))
     spec += (
         (-2, 500, 47, 150, 0, 2),
@@ -894,8 +895,9 @@ def test_forgetting_an_attempt_older_than_the_anchor_keeps_the_breaks_begun_by_t
     day.served_by_another(done=True, offset=-701, pick=0, who=0)
     day.served_by_another(done=True, offset=375, pick=0, who=0)
     day.served_by_another(done=False, offset=0, pick=4, who=1)
+    lunch = [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks]
     day.served_by_another(done=False, offset=0, pick=1, who=1)  # checks the day after each step
-    assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(319, 507)]
+    assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == lunch
 
 
 def test_a_failed_stop_two_couriers_attempted_at_one_second_reopens_on_the_van_with_its_parcel() -> None:
@@ -959,3 +961,65 @@ def test_stops_between_reports_out_of_route_order_keep_the_times_the_report_afte
         ("s8", "presumed", 625),
         ("s3", "failed", 823),
     ]
+
+
+def test_a_failure_reported_again_after_its_rebooking_stands_where_it_was_made() -> None:
+    """A sequence the machine found (shrunk, seed 1): c1 fails s9 at 599 and completes s3 at
+    600, then lunches; s9 is rebooked and the failure arrives again under a new id. When
+    found, s9 was last on the route, after s2 and s1, which were squeezed between s3 and s9
+    (599) and served into the lunch at 600 (now a squeezed stop is done when the report after
+    it begins: `test_a_stop_presumed_before_a_report_that_leaves_it_no_time_was_done_when_that_began`).
+    Since a colleague's stop goes before the stops reported later, s9 comes right after s3."""
+    spec = ((0, 0, 1, 150, 2, 1), (0, 0, 1, 150, 0, 1), (0, 0, 1, 150, 1, 1), (0, 0, 1, 150, 0, 1))
+    spec += ((0, 0, 1, 150, 1, 1), (0, 0, 1, 150, 0, 1), (0, 0, 1, 150, 0, 1), (0, 151, 0, 150, 0, 1))
+    day = LiveDay()
+    day.start(DaySpec((*spec, (0, 76, 0, 150, 0, 2)), (3, 3), (200, 0, 448), None))
+    day.accept_late(pick=0)
+    day.served_by_another(done=True, offset=599, pick=50, who=0)
+    for _ in range(3):
+        day.accept_late(pick=0)
+    for _ in range(3):
+        day.cancel(pick=0)
+    day.served_by_another(done=False, offset=0, pick=1, who=0)
+    day.served_by_another(done=True, offset=0, pick=0, who=0)
+    day.rebook(length=0, opens_in=0, pick=0)
+    day.report_again(pick=1)  # checks the day after each step
+    c1 = day.day.couriers[0]
+    assert [(v.stop_id, v.status) for v in c1.visits][-3:] == [("s9", "failed"), ("s2", "ahead"), ("s1", "ahead")]
+    assert [(b.start_s, b.end_s) for b in c1.timed.breaks] == [(600, 1048)]
+
+
+def test_a_colleague_s_stop_reported_served_goes_before_the_stops_reported_later() -> None:
+    """A sequence the machine found (shrunk, seed 3): c1's report of attempting s3 at 602, a
+    stop c2 attempted since, arrives again; c1 had reported s6 done at 1397. s3 went after
+    s6, last on the route, and s2 (presumed between them) was squeezed back to 602, into the
+    lunch begun then. It goes after what c1 had begun by 602 and before s6."""
+    spec = ((223, 0, 0, 150, 0, 2), (-252, 312, 258, 150, 47, 2), (0, 0, 128, 150, 0, 2), (0, 0, 640, 150, 1, 1))
+    spec += ((0, 0, 756, 150, 0, 1), (0, 0, 2345, 150, 0, 1), (17, -52, 283, 901, 18, 2), (-69, -100, 716, 2048, 1, 1))
+    day = LiveDay()
+    day.start(DaySpec((*spec, (140, -91, 375, 1629, 43, 2)), (4, 5), (221, 448, 204), None))
+    day.re_plan()
+    day.served_by_another(done=True, offset=2, pick=40, who=0)
+    day.report_again(pick=584)
+    day.served_by_another(done=False, offset=600, pick=0, who=0)
+    day.served_by_another(done=True, offset=0, pick=0, who=0)
+    hold = (0, "delay", False, 0, 0, 30, 0, 0)
+    day.report([(0, "delay", False, 192, 0, 30, 0, 0), hold, (0, "position_off", False, 0, 0, 30, -375, 0)], False)
+    day.report(
+        [
+            (0, "delay", False, 0, 0, 30, 0, 1),
+            (0, "delay", False, 0, 0, 30, 0, -314),
+            (0, "delay", True, 0, 0, 30, 0, 0),
+        ],
+        False,
+    )
+    day.report_again(pick=0)
+    day.report_again(pick=0)
+    day.served_by_another(done=False, offset=-525, pick=0, who=0)
+    day.served_by_another(done=True, offset=600, pick=0, who=0)
+    day.re_plan()
+    day.report_again(pick=0)
+    day.served_by_another(done=False, offset=0, pick=94, who=1)
+    day.report_again(pick=738)  # checks the day after each step
+    route = next(r.stop_ids for r in day.live.routes if r.courier_id == "c1")
+    assert route.index("s3") < route.index("s6")
