@@ -818,8 +818,11 @@ def load_parcels(live: LivePlan, day: DayState) -> LivePlan:
     for handover in live.handovers:
         took = visits.get(handover.take_id)
         if took is not None and took[1].status in ("done", "presumed"):
+            # a meeting moves a parcel to the taker, unless the giver still has its stop: they
+            # reported serving it (a fact, like an attempt after the meeting) since
+            kept = routes.get(handover.giver, ())
             for stop_id in handover.stop_ids:
-                if loaded.get(stop_id) == handover.giver:
+                if loaded.get(stop_id) == handover.giver and stop_id not in kept:
                     loaded[stop_id] = handover.taker
     if loaded == live.loaded and departed == live.departed:
         return live

@@ -1023,3 +1023,28 @@ def test_a_colleague_s_stop_reported_served_goes_before_the_stops_reported_later
     day.report_again(pick=738)  # checks the day after each step
     route = next(r.stop_ids for r in day.live.routes if r.courier_id == "c1")
     assert route.index("s3") < route.index("s6")
+
+
+def test_a_parcel_a_courier_attempts_after_handing_it_over_stays_with_them() -> None:
+    """A sequence the machine found (shrunk, seed 3, hand-overs allowed): a re-plan had c1 hand
+    s3's parcel to c2 at 521; c1 reports attempting s3 at 522 (the stop joins their route).
+    Each time the vans were reloaded the meeting moved the parcel to c2 again, and a rebooking
+    then put s3 back on c1's route: a parcel moved without a hand-over. The attempt stands."""
+    spec = ((0, 18, 497, 2051, 1, 1), (0, 198, 1181, 150, 0, 1), (136, -403, 18, 455, 0, 2), (0, 18, 248, 554, 45, 2))
+    day = LiveDay()
+    day.start(DaySpec((*spec, (0, 282, 18, 150, 0, 1), (0, 50, 232, 150, 0, 1)), (4, 4), (200, 273, 60), 184))
+    day.served_by_another(done=True, offset=256, pick=79, who=1)
+    day.accept_late(pick=0)
+    day.rebook(length=0, opens_in=1541, pick=0)
+    day.served_by_another(done=True, offset=-481, pick=99, who=0)
+    day.served_by_another(done=True, offset=0, pick=0, who=0)
+    day.accept_late(pick=0)
+    day.served_by_another(done=False, offset=0, pick=0, who=0)
+    day.served_by_another(done=False, offset=0, pick=0, who=0)
+    day.rebook(length=0, opens_in=724, pick=85)
+    day.rebook(length=0, opens_in=1048, pick=0)
+    day.served_by_another(done=False, offset=265, pick=0, who=0)
+    day.rebook(length=0, opens_in=0, pick=1)
+    day.rebook(length=0, opens_in=0, pick=0)  # checks the day after each step
+    assert day.live.loaded["s3"] == "c1"
+    assert "s3" in next(r.stop_ids for r in day.live.routes if r.courier_id == "c1")
