@@ -418,7 +418,8 @@ class _Walk:
             self.visits.append(self._visit(stop_id, status, eta))
             free_s = max(free_s, when if when is not None else free_s)  # at work until their last report
         self.take_breaks(anchor.breaks_taken)
-        free_s = max([free_s, *(b.end_s for b in anchor.breaks_taken)])  # and off their breaks
+        # and off the breaks begun by then (one taken later stays where it was, planned around)
+        free_s = max([free_s, *(b.end_s for b in anchor.breaks_taken if b.start_s <= anchor.at_s)])
         self.move_to(anchor.position, free_s, heading=anchor.heading)
         self.ready_s = free_s
 
@@ -1056,8 +1057,7 @@ def forget_failure(plan: LivePlan, courier_id: str, stop_id: str, source: Travel
         when,
         False,
         tuple((v.stop_id, v.eta_s, v.late_s) for v in timed.visits[:where] if v.status == "presumed"),
-        # as of the attempt: what they reported since (a hold, a position) still counts on top
-        seen_s=when,
+        seen_s=progress.last_report_s,
         # breaks begun by the attempt, and those taken since (the rest of what they did stands)
         breaks_taken=tuple(b for b in timed.timed.breaks if b.start_s <= when or b.break_id in timed.breaks_taken),
     )

@@ -1048,3 +1048,24 @@ def test_a_parcel_a_courier_attempts_after_handing_it_over_stays_with_them() -> 
     day.rebook(length=0, opens_in=0, pick=0)  # checks the day after each step
     assert day.live.loaded["s3"] == "c1"
     assert "s3" in next(r.stop_ids for r in day.live.routes if r.courier_id == "c1")
+
+
+def test_forgetting_a_newer_attempt_keeps_the_stop_its_courier_was_driving_to() -> None:
+    """A sequence the machine found (shrunk, seed 3): c2 attempts s1 at 355, c1 at 768 (the
+    parcel goes with c1; s8 before it presumed at 501), c1 is held at 772, driving to s7; then
+    c2's attempt arrives again. Forgetting c1's attempt re-timed s8 from c1's last report and
+    made it the stop they were driving to, ahead of s7. The attempt's anchor holds s8 behind."""
+    spec = ((165, -186, 465, 150, 0, 1), (0, 0, 0, 150, 0, 1), (0, 0, 0, 150, 0, 1), (0, 0, 20, 150, 0, 1))
+    spec += ((0, 0, 1, 150, 1, 1), (0, 0, 306, 605, 0, 1), (0, 0, 1, 1193, 0, 1), (256, -437, 0, 150, 0, 1))
+    day = LiveDay()
+    day.start(DaySpec((*spec, (0, 0, 0, 150, 0, 1)), (6, 2), (200, 60, 60), None))
+    day.re_plan()
+    day.re_plan()
+    day.served_by_another(done=False, offset=355, pick=0, who=1)
+    day.served_by_another(done=False, offset=413, pick=63, who=1)
+    day.served_by_another(done=False, offset=0, pick=0, who=0)
+    day.served_by_another(done=False, offset=-471, pick=0, who=0)
+    day.report([(0, "delay", False, 0, 0, 30, 0, 0)] * 5, False)
+    assert day.day.couriers[0].next_stop == "s7"
+    day.report_again(pick=0)  # checks the day after each step
+    assert day.day.couriers[0].next_stop == "s7"
