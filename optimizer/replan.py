@@ -756,6 +756,15 @@ def _begun_by(state: CourierState, now_s: int) -> tuple[BreakTiming, ...]:
     return tuple(b for b in state.timed.breaks if b.break_id in state.breaks_taken or b.start_s <= now_s < b.end_s)
 
 
+def _past_in_order(state: CourierState) -> tuple[str, ...]:
+    """The stops behind a courier, as a fixed past keeps them: in the order they were served
+    (their times; route order among equal ones). Reports can contradict the route's order (a
+    courier who served the stops another way); the past then follows what they did, so that
+    forgetting one report later does not leave the others out of order."""
+    behind = [v for v in state.visits if v.status in ("done", "failed", "presumed")]
+    return tuple(v.stop_id for v in sorted(behind, key=lambda v: v.eta_s))
+
+
 def hold_the_past(live: LivePlan, day: DayState, courier_id: str) -> LivePlan:
     """`courier_id`'s day up to the clock, as `day` times it, made fixed, as a re-optimization
     fixes it: their route starts with what they have served or are presumed to have served,
@@ -763,7 +772,7 @@ def hold_the_past(live: LivePlan, day: DayState, courier_id: str) -> LivePlan:
     to their route made now (a stop cancelled or rebooked) then cannot move their past."""
     state = next(c for c in day.couriers if c.courier_id == courier_id)
     courier = live.problem.courier_by_id(courier_id)
-    locked = tuple(v.stop_id for v in state.visits if v.status in ("done", "failed", "presumed"))
+    locked = _past_in_order(state)
     route = next((r for r in live.routes if r.courier_id == courier_id), Route(courier_id, ()))
     anchor = Anchor(
         len(locked),
@@ -895,7 +904,7 @@ def reoptimize(
     anchors = dict(live.anchors)
     starts = {c.id: c for c in sub.couriers}
     for state in day.couriers:
-        locked = tuple(v.stop_id for v in state.visits if v.status in ("done", "failed", "presumed"))
+        locked = _past_in_order(state)
         routes.append(Route(state.courier_id, locked + new_routes[state.courier_id].stop_ids))
         start = starts[state.courier_id]
         presumed = tuple((v.stop_id, v.eta_s, v.late_s) for v in state.visits if v.status == "presumed")

@@ -936,8 +936,9 @@ def test_forgetting_an_attempt_keeps_a_break_the_reports_since_the_anchor_moved(
     day.report([(0, "delay", False, 0, 0, 30, 0, 30)], False)
     day.report([(0, "stop_completed", True, -279, 2, 30, 0, 0)], False)
     day.report([hold, (0, "delay", False, 0, 0, 30, 0, 5), (0, "delay", False, 0, 0, 30, 0, 30)], False)
+    lunch = [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks]
     day.served_by_another(done=False, offset=0, pick=0, who=1)  # checks the day after each step
-    assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == [(1102, 1162)]
+    assert [(b.start_s, b.end_s) for b in day.day.couriers[0].timed.breaks] == lunch
 
 
 def test_stops_between_reports_out_of_route_order_keep_the_times_the_report_after_them_allows() -> None:
@@ -1069,3 +1070,33 @@ def test_forgetting_a_newer_attempt_keeps_the_stop_its_courier_was_driving_to() 
     assert day.day.couriers[0].next_stop == "s7"
     day.report_again(pick=0)  # checks the day after each step
     assert day.day.couriers[0].next_stop == "s7"
+
+
+def test_a_past_served_out_of_route_order_is_fixed_in_the_order_it_was_served() -> None:
+    """A sequence the machine found (seed 5): c1 fails s6 (last on the route) at 427, with s4
+    presumed before it at 328, and reports s1 (first) done at 487, then lunches. s6 is
+    rebooked: with the attempt forgotten, s4 sat after s1 in the fixed past and was presumed
+    at 487, into the lunch. The past is now fixed in the order it was served."""
+    spec = ((0, 0, 0, 150, 0, 1), (0, 0, 472, 150, 0, 1), (0, 0, 472, 1398, 31, 1), (237, 0, 322, 150, 45, 1))
+    hold = (0, "delay", False, 0, 0, 30, 0, 0)
+    day = LiveDay()
+    day.start(
+        DaySpec(
+            (*spec, (0, 0, 0, 150, 0, 1), (-350, 256, 1147, 150, 54, 1), (0, 0, 0, 150, 0, 1)),
+            (6, 2, 2),
+            (487, 0, 60),
+            None,
+        )
+    )
+    day.report(
+        [(0, "delay", True, -79, 0, 30, 0, 0), hold, (0, "stop_completed", False, 267, 0, 30, 0, 0), hold, hold], False
+    )
+    for _ in range(11):
+        day.re_plan()
+    day.rebook(length=0, opens_in=0, pick=0)
+    for _ in range(4):
+        day.re_plan()
+    day.report([hold] * 5 + [(0, "stop_failed", True, 0, 5, 30, 0, 0)], False)
+    day.rebook(length=0, opens_in=0, pick=0)  # checks the day after each step
+    visits = [(v.stop_id, v.status) for v in day.day.couriers[0].visits]
+    assert visits.index(("s4", "presumed")) < visits.index(("s1", "done"))
