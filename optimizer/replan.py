@@ -16,6 +16,7 @@ Between reports a courier is presumed to follow their plan. At `now`, for each c
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from collections.abc import Collection, Iterable, Mapping
@@ -537,12 +538,19 @@ class _Walk:
         for k in reversed(range(len(self.visits))):
             visit = self.visits[k]
             facts_after[k] = facts_after[k + 1] if visit.status == "presumed" else min(facts_after[k + 1], visit.eta_s)
+        # the latest start before each visit that the reports after it allow: the bound only
+        # grows along the route, so a start once within it stays within (one pass, a heap)
+        floor: int | None = None
+        pending: list[int] = []  # starts before this visit later than its bound
         for k, visit in enumerate(self.visits):
-            if visit.status != "presumed":
-                continue
             bound = facts_after[k + 1]
-            floor = max((v.eta_s for v in self.visits[:k] if v.eta_s <= bound), default=visit.eta_s)
-            self._presume_at(k, int(min(max(visit.eta_s, floor), bound)))
+            while pending and pending[0] <= bound:
+                start = heapq.heappop(pending)
+                floor = start if floor is None else max(floor, start)
+            if visit.status == "presumed":
+                eta = visit.eta_s if floor is None else max(visit.eta_s, floor)
+                self._presume_at(k, int(min(eta, bound)))
+            heapq.heappush(pending, self.visits[k].eta_s)
 
     def _presume_at(self, k: int, eta: int) -> None:
         visit = self.visits[k]
