@@ -392,6 +392,11 @@ class PlanCreateIn(Wire):
     time_limit_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False, strict=True)] = 10.0
     engine: Literal["auto", "ortools", "pyvrp"] = "auto"
     seed: Annotated[int, Field(ge=0, le=2**31 - 1, strict=True)] = 0
+    iterations: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] | None = Field(
+        None,
+        description="stop the search after this much work instead of on the clock (time_limit_s then only "
+        "bounds it): the same plan for the same seed on any machine",
+    )
 
 
 class Accepted(BaseModel):
@@ -435,6 +440,9 @@ class CallOut(BaseModel):
     reason: str
     urgent: bool
     status: Literal["open", "done"]
+    p_late: float = Field(0.0, description="the chance (0-1) that service starts after the window ends")
+    eta_p90: datetime | None = Field(None, description="90th percentile of the expected start")
+    call_by: datetime | None = Field(None, description="the latest time the call is still useful")
     outcome: str | None = None
     created_at: datetime
     customer: CustomerOut | None = None
@@ -452,6 +460,9 @@ class CallOut(BaseModel):
             reason=call.reason,
             urgent=call.urgent,
             status="open" if call.status == "open" else "done",
+            p_late=call.p_late,
+            eta_p90=call.eta_p90,
+            call_by=call.call_by or call.window_end,
             outcome=call.outcome,
             created_at=call.created_at,
             customer=customer,
@@ -489,6 +500,8 @@ class HandoverOut(BaseModel):
 
 
 class LiveVisitOut(VisitOut):
+    eta_p90: datetime | None = Field(None, description="90th percentile of the expected start")
+    p_late: float = Field(0.0, description="the chance (0-1) that service starts after the window ends")
     address: str = ""
     customer: CustomerOut | None = None
     handover: HandoverOut | None = None
@@ -503,6 +516,7 @@ class LiveRouteOut(BaseModel):
     end: datetime | None = None
     visits: list[LiveVisitOut]
     breaks: list[BreakOut] = Field(default_factory=list)
+    pace: float = Field(1.0, description="the courier's pace learned from their reports (1.2: 20% slower than planned)")
 
 
 class PlanOut(BaseModel):

@@ -18,6 +18,13 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_timeout_s: float = 5.0
     replan_time_limit_s: float = Field(1.0, gt=0, le=60)
+    replan_iterations: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        description="stop each re-optimization after this much work instead of on the clock (the time limit "
+        "then only bounds it): the same answers on any machine; for replays and the simulator",
+    )
     polish_time_limit_s: float = Field(
         5.0, ge=0, le=120, description="background improvement after a re-optimized answer; 0 turns it off"
     )
@@ -25,6 +32,23 @@ class Settings(BaseSettings):
         60.0, gt=0, le=3600, description="a plan's solve is given up, its process stopped, after 2 x its limit + this"
     )
     call_update_threshold_min: float = Field(10.0, ge=0)
+    call_risk: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="a call opens when the chance of a late start reaches this, before the median ETA is late "
+        "(tuned with `ontime bench calls`); 0 turns risk calls off (calls only on a late ETA)",
+    )
+    call_risk_close: float = Field(
+        0.2, gt=0, lt=1, description="a call opened on risk closes when the chance falls below this (hysteresis)"
+    )
+    call_notice_min: float = Field(
+        30.0, ge=0, le=24 * 60, description="a call is useful until this long before the window ends"
+    )
+    eta_leg_sigma: float = Field(0.25, ge=0, le=2, description="lognormal spread of a leg's travel time (risk ETAs)")
+    eta_service_sigma: float = Field(0.45, ge=0, le=2, description="lognormal spread of a stop's service time")
+    eta_pace_sigma: float = Field(0.12, ge=0, le=2, description="lognormal spread of a courier-day's pace (prior)")
+    eta_samples: int = Field(256, ge=16, le=10_000, description="draws per route for the risk ETAs")
     check_invariants: bool = Field(
         False,
         description="debug mode: check every change's day against optimizer.invariants before it is "

@@ -25,8 +25,12 @@ def solve_problem(problem_json: dict[str, Any], params: dict[str, Any], detour_f
     from api.schemas import ProblemIn
 
     problem = ProblemIn.model_validate(problem_json).to_domain()
+    iterations = params.get("iterations")
     solve_params = SolveParams(
-        time_limit_s=float(params["time_limit_s"]), engine=params.get("engine", "auto"), seed=int(params.get("seed", 0))
+        time_limit_s=float(params["time_limit_s"]),
+        engine=params.get("engine", "auto"),
+        seed=int(params.get("seed", 0)),
+        iterations=int(iterations) if iterations is not None else None,
     )
     result = plan_day(problem, solve_params, HaversineSource(detour_factor))
     solution = result.solution

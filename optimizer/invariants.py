@@ -13,7 +13,8 @@ Rules (the `rule` of each violation):
 - `one_call_per_late_stop` (with `calls`, the open calls by stop after `decide_events`):
   every stop late (not served, starting after its window) or left out has an open call of
   that kind, unless accepted late (`quiet`); no late or dropped call stays open on a stop
-  that is on time, served, quiet or no longer in the plan. Hand-over meetings are no
+  that is on time, served, quiet or no longer in the plan, except a late call opened on risk
+  (`p_late` above 0) on a stop not yet served. Hand-over meetings are no
   customer's: they get no call.
 - `served_never_move` (with `before`, the day before the change): a stop done before stays
   done with the same courier; a failed one stays failed there, or is done (a retry), or is
@@ -218,6 +219,8 @@ def one_call_per_late_stop(check: DayCheck) -> Iterator[Violation]:
             elif call.kind != kind:
                 yield Violation(ONE_CALL_PER_LATE_STOP, stop.id, f"{kind}, but its open call is {call.kind}")
         elif call is not None and call.kind in ("late", "dropped"):
+            if call.kind == "late" and call.p_late > 0 and visit is not None and visit.status not in _SERVED:
+                continue  # opened on risk (the chance of a late start), before the ETA was late
             why = (
                 "accepted late"
                 if stop.id in check.quiet

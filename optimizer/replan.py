@@ -17,6 +17,7 @@ Between reports a courier is presumed to follow their plan. At `now`, for each c
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import time
 from collections.abc import Collection, Iterable, Mapping
@@ -168,6 +169,9 @@ class CourierState:
     """Breaks not taken by `now`, due even when their latest start has passed."""
     timed: RouteSchedule
     breaks_taken: tuple[str, ...] = ()
+    pace_readings: tuple[tuple[int, int], ...] = ()
+    """(planned, actual) seconds between consecutive completions the courier reported: how their
+    pace compares with the plan's (`optimizer.risk.learn_pace`)."""
 
     @property
     def ahead(self) -> tuple[str, ...]:
@@ -259,7 +263,36 @@ def courier_state(
         cut = max(0, floor[0] - (len(stops) - done_at - len(rest)))
         if cut < len(rest) and floor[1] > walk.ready_s:
             rest = walk.served_by(rest, cut, floor[1])
-    return walk.finish(rest, live.now_s)
+    state = walk.finish(rest, live.now_s)
+    readings = pace_readings(problem, source_matrix, courier, progress, state.timed.breaks)
+    return replace(state, pace_readings=readings) if readings else state
+
+
+def pace_readings(
+    problem: Problem, matrices: _MatrixFor, courier: Courier, progress: Progress, breaks: Iterable[BreakTiming]
+) -> tuple[tuple[int, int], ...]:
+    """(planned, actual) seconds of each stretch between two completions the courier reported
+    one after the other: the drive to the second stop and its service. Stretches that say
+    nothing of pace are left out: one with a break or a hold in it, or one where the second
+    stop's window opened after the planned arrival (the courier may have waited)."""
+    done = sorted((when, stop_id) for stop_id, when in progress.done.items() if problem.has_stop(stop_id))
+    if len(done) < 2:
+        return ()
+    stops = [problem.stop_by_id(stop_id) for _, stop_id in done]
+    sub = _subproblem(problem, [_roomy(courier, stops)], stops)
+    matrix = matrices(sub)
+    durations = matrix.leg_durations(courier.profile)
+    paused = [(b.start_s, b.end_s) for b in breaks]
+    if progress.hold is not None:
+        paused.append((progress.hold.at_s, progress.hold.until_s))
+    readings = []
+    for (left, a), (came, b) in itertools.pairwise(zip(done, stops, strict=True)):
+        free = int(durations[sub.stop_node(a.id), sub.stop_node(b.id)])
+        leg = free if matrix.speed is None else matrix.speed.travel_s(free, left[0])
+        if b.earliest_s > left[0] + leg or any(begin < came[0] and left[0] < end for begin, end in paused):
+            continue
+        readings.append((leg + b.service_s, came[0] - left[0]))
+    return tuple(readings)
 
 
 def _hold_superseded(progress: Progress, hold: Hold) -> bool:

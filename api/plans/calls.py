@@ -31,7 +31,7 @@ def list_calls(rt: Runtime, plan_id: str, status: str | None) -> list[CallOut]:
         calls = repo.list_calls(s, plan_id, status)
     wire = rt.wire(record)
     out = [views.call_out(c, wire) for c in calls]
-    out.sort(key=lambda c: (c.status != "open", not c.urgent, c.window.end, c.created_at))
+    out.sort(key=lambda c: (c.status != "open", c.call_by or c.window.end, c.created_at))
     return out
 
 

@@ -184,11 +184,13 @@ def commit(
     answer, the day committed and whether anything went to the outbox."""
     wire, before = step.wire, step.before
     calls_before = {
-        c.stop_id: OpenCall(c.id, c.stop_id, _call_kind(c.kind), _seconds(wire, c.eta), _seconds(wire, c.notified_eta))
+        c.stop_id: OpenCall(
+            c.id, c.stop_id, _call_kind(c.kind), _seconds(wire, c.eta), _seconds(wire, c.notified_eta), c.p_late
+        )
         for c in step.open_calls
         if c.id not in closing
     }
-    after = next_state(step.state, plan, day, before.versions, step.base_day if plan is step.plan else None)
+    after = next_state(step.state, plan, day, before.versions, step.base_day if plan is step.plan else None, rt.noise)
     viewed = rt.views.get(plan_id)
     if viewed is not None and viewed[0] == step.seq:
         before_view = replace(viewed[1], calls=calls_before)
@@ -266,6 +268,9 @@ def apply_calls(s: Session, plan_id: str, wire: ProblemIn, decisions: Decisions)
             round(create.late_s / 60, 1),
             create.reason,
             create.urgent,
+            p_late=create.p_late,
+            eta_p90=at(day0, create.eta_p90_s) if create.eta_p90_s is not None else None,
+            call_by=at(day0, create.call_by_s) if create.call_by_s is not None else None,
         )
         touched.append(made)
         enqueue_call(s, plan_id, "call_created", made, wire)
@@ -280,6 +285,8 @@ def apply_calls(s: Session, plan_id: str, wire: ProblemIn, decisions: Decisions)
             late_min=round(update.late_s / 60, 1),
             urgent=update.urgent,
             reason=update.reason,
+            p_late=update.p_late,
+            eta_p90=at(day0, update.eta_p90_s) if update.eta_p90_s is not None else None,
             **({"notified_eta": eta} if update.notify else {}),
         )
         touched.append(moved)
@@ -357,9 +364,11 @@ def _check(
     closed = {c.call_id for c in decisions.close}
     calls = {stop: call for stop, call in calls_before.items() if call.call_id not in closed}
     for update in decisions.update:
-        calls[update.stop_id] = replace(calls[update.stop_id], kind=update.kind, eta_s=update.eta_s)
+        calls[update.stop_id] = replace(
+            calls[update.stop_id], kind=update.kind, eta_s=update.eta_s, p_late=update.p_late
+        )
     for create in decisions.create:
-        calls[create.stop_id] = OpenCall("new", create.stop_id, create.kind, create.eta_s)
+        calls[create.stop_id] = OpenCall("new", create.stop_id, create.kind, create.eta_s, p_late=create.p_late)
     try:
         assert_day(plan, day, calls, quiet=list(final.overrides.quiet), before=before, source=rt.source)
     except InvariantBroken:

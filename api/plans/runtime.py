@@ -24,6 +24,7 @@ from api.store.records import PlanRecord
 from api.store.repo.cache import LRUCache
 from optimizer.events import CallPolicy, PlanView
 from optimizer.replan import DayState, LivePlan, ReplanPolicy
+from optimizer.risk import NoiseModel
 from optimizer.travel.haversine import HaversineSource
 from scenarios.executors import Executor
 
@@ -63,6 +64,8 @@ class Runtime:
     source: HaversineSource
     policy: ReplanPolicy
     calls_policy: CallPolicy
+    noise: NoiseModel = field(default_factory=NoiseModel)
+    """How the truth strays from the plan: the visits' risk (`eta_p90`, `p_late`) is drawn from it."""
     search: Search | None = None
     """How a change searches for better routes; None: `changes.search`, in `replan_executor`
     within the answer budget (a plug point: tests put a search that finds nothing)."""

@@ -30,6 +30,7 @@ from api.store.records import PlanRecord
 from api.tasks import SolvedDay
 from optimizer.events import CallPolicy
 from optimizer.replan import ReplanPolicy
+from optimizer.risk import NoiseModel
 from optimizer.travel.haversine import HaversineSource
 from scenarios.executors import Executor
 
@@ -61,8 +62,20 @@ class PlanService:
                 time_limit_s=settings.replan_time_limit_s,
                 lateness_cost_per_s=max(1, round(settings.lateness_cost_per_min / 60)),
                 move_cost=settings.move_cost,
+                iterations=settings.replan_iterations,
             ),
-            CallPolicy(update_threshold_s=round(settings.call_update_threshold_min * 60)),
+            CallPolicy(
+                update_threshold_s=round(settings.call_update_threshold_min * 60),
+                risk_open=settings.call_risk or None,
+                risk_close=min(settings.call_risk_close, settings.call_risk / 2) if settings.call_risk else 0.2,
+                notice_s=round(settings.call_notice_min * 60),
+            ),
+            noise=NoiseModel(
+                leg_sigma=settings.eta_leg_sigma,
+                service_sigma=settings.eta_service_sigma,
+                pace_sigma=settings.eta_pace_sigma,
+                samples=settings.eta_samples,
+            ),
         )
 
     @property

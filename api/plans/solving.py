@@ -32,6 +32,8 @@ def create_plan(rt: Runtime, body: PlanCreateIn, principal: Principal) -> Accept
     body.problem.to_domain()  # meaning checked before anything is stored
     plan_id = uuid.uuid4().hex
     params = {"time_limit_s": body.time_limit_s, "engine": body.engine, "seed": body.seed}
+    if body.iterations is not None:
+        params["iterations"] = body.iterations
     with rt.store.transaction() as s:
         repo.create_plan(s, plan_id, body.problem.name, body.problem.model_dump(mode="json"), params)
         repo.add_audit(s, plan_id, principal.actor, "plan_created", {"stops": len(body.problem.stops)})
@@ -97,7 +99,7 @@ def store_solution(rt: Runtime, plan_id: str, solved: SolvedDay) -> None:
         plan = state0.live_plan(problem)
         day = retime(plan, rt.source)
         versions = {c.id: 1 for c in problem.couriers}
-        state = replace(next_state(state0, plan, day, versions), seq=0)
+        state = replace(next_state(state0, plan, day, versions, noise=rt.noise), seq=0)
         decisions = decide_events(plan_view(PlanState(), problem, {}), plan_view(state, problem, {}), rt.calls_policy)
         for courier_id, entry in state.routes.items():
             repo.add_route_version(s, plan_id, courier_id, 1, 1, list(entry.stops))

@@ -26,7 +26,8 @@ from api.schemas import ProblemIn
 from optimizer.events import OpenCall, PlanView, StopStatus, StopView
 from optimizer.handover import Handover, is_handover, with_handovers
 from optimizer.model import Location, Problem, TimeWindow
-from optimizer.replan import Anchor, DayState, Hold, LivePlan, Progress, VisitStatus
+from optimizer.replan import Anchor, DayState, Hold, LivePlan, LiveVisit, Progress, VisitStatus
+from optimizer.risk import NoiseModel, RouteAhead, VisitRisk, learn_pace, route_risk
 from optimizer.schedule import BreakTiming
 from optimizer.solution import Route, Unassigned
 
@@ -117,6 +118,10 @@ class SnapshotVisit(NamedTuple):
     window_end_s: int
     wait_s: int
     departure_s: int
+    eta_p90_s: int | None = None
+    """The 90th percentile of the start (`optimizer.risk`); None: stored before risk was kept."""
+    p_late: float = 0.0
+    """How likely the start falls after the window's end (0-1); served visits: 0 or 1."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +133,8 @@ class CourierSnapshot:
     distance_m: int
     breaks: tuple[tuple[int, int], ...]
     visits: tuple[SnapshotVisit, ...]
+    pace: float = 1.0
+    """The courier's pace learned from their reports (1.2: 20% slower than planned)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +305,7 @@ def next_state(
     day: DayState,
     versions: Mapping[str, int],
     previous_day: DayState | None = None,
+    noise: NoiseModel | None = None,
 ) -> PlanState:
     """The state after a change: new sequences, versions, progress and snapshot, the sequence
     number one on. `previous_day`, the day `previous`'s snapshot was taken of, lets the
@@ -312,46 +320,62 @@ def next_state(
         parcels=Parcels(dict(live.loaded), tuple(sorted(live.departed))),
         handovers=live.handovers,
         unassigned=day.unassigned,
-        snapshot=snapshot(day, previous_day, previous.snapshot),
+        snapshot=snapshot(day, previous_day, previous.snapshot, noise),
         seq=previous.seq + 1,
     )
 
 
 def snapshot(
-    day: DayState, previous_day: DayState | None = None, previous: Mapping[str, CourierSnapshot] | None = None
+    day: DayState,
+    previous_day: DayState | None = None,
+    previous: Mapping[str, CourierSnapshot] | None = None,
+    noise: NoiseModel | None = None,
 ) -> dict[str, CourierSnapshot]:
-    """Each courier's re-timed day; the entry of a courier whose timing in `day` is the very
-    same object as in `previous_day` is `previous`'s, not rebuilt."""
+    """Each courier's re-timed day, with the risk of each visit ahead; the entry of a courier
+    whose timing in `day` is the very same object as in `previous_day` is `previous`'s, not
+    rebuilt (nor its risk drawn again)."""
+    model = noise or NoiseModel()
     was = {id(c) for c in previous_day.couriers} if previous_day is not None and previous is not None else set()
     kept = previous or {}
     couriers: dict[str, CourierSnapshot] = {}
+    fresh = []
     for c in day.couriers:
         entry = kept.get(c.courier_id) if id(c) in was else None
         if entry is not None:
             couriers[c.courier_id] = entry
-            continue
+        else:
+            fresh.append(c)
+    paces = [learn_pace(model, c.pace_readings) for c in fresh]
+    ahead = [RouteAhead(c.timed, len(c.ahead), pace) for c, pace in zip(fresh, paces, strict=True)]
+    risks = route_risk(ahead, model)
+    for c, pace, risk in zip(fresh, paces, risks, strict=True):
         timed = c.timed
+        drawn = {r.stop_id: r for r in risk}
         couriers[c.courier_id] = CourierSnapshot(
             # the day began at the first visit when part of the route is already behind
             start_s=min([timed.start_s] + [v.eta_s for v in c.visits if v.status in ("done", "failed", "presumed")]),
             end_s=timed.end_s,
             distance_m=timed.distance_m,
             breaks=tuple((b.start_s, b.end_s) for b in timed.breaks),
-            visits=tuple(
-                SnapshotVisit(
-                    v.stop_id,
-                    v.status,
-                    v.eta_s,
-                    v.late_s,
-                    v.window.start_s,
-                    v.window.end_s,
-                    v.timing.wait_s if v.timing else 0,
-                    v.timing.departure_s if v.timing else v.eta_s,
-                )
-                for v in c.visits
-            ),
+            visits=tuple(_snapshot_visit(v, drawn.get(v.stop_id)) for v in c.visits),
+            pace=round(pace.factor, 3),
         )
-    return couriers
+    return {c.courier_id: couriers[c.courier_id] for c in day.couriers}
+
+
+def _snapshot_visit(v: LiveVisit, risk: VisitRisk | None) -> SnapshotVisit:
+    return SnapshotVisit(
+        v.stop_id,
+        v.status,
+        v.eta_s,
+        v.late_s,
+        v.window.start_s,
+        v.window.end_s,
+        v.timing.wait_s if v.timing else 0,
+        v.timing.departure_s if v.timing else v.eta_s,
+        risk.eta_p90_s if risk is not None else v.eta_s,
+        risk.p_late if risk is not None else float(v.late_s > 0 and v.status != "failed"),
+    )
 
 
 def plan_view(
@@ -388,7 +412,15 @@ def plan_view(
                 continue
             kind: StopStatus = "done" if v.status == "done" else "failed" if v.status == "failed" else "planned"
             stops[v.stop_id] = StopView(
-                v.stop_id, courier_id, kind, v.eta_s, v.late_s, v.window_start_s, v.window_end_s
+                v.stop_id,
+                courier_id,
+                kind,
+                v.eta_s,
+                v.late_s,
+                v.window_start_s,
+                v.window_end_s,
+                v.p_late,
+                v.eta_p90_s,
             )
             if ahead:
                 free.append(v.stop_id)
@@ -483,6 +515,7 @@ def _courier_snapshot_from(doc: Doc) -> CourierSnapshot:
         int(doc["distance_m"]),
         tuple((int(a), int(b)) for a, b in doc["breaks"]),
         tuple(SnapshotVisit(*row) for row in doc["visits"]),
+        float(doc.get("pace", 1.0)),
     )
 
 
@@ -493,4 +526,5 @@ def _courier_snapshot_doc(entry: CourierSnapshot) -> Doc:
         "distance_m": entry.distance_m,
         "breaks": [list(b) for b in entry.breaks],
         "visits": [list(v) for v in entry.visits],
+        "pace": entry.pace,
     }

@@ -107,6 +107,7 @@ def route_out(
         end=at(day, entry.end_s) if planned else None,
         visits=[visit_out(v, wire, customers.get(v.stop_id), meetings, mask=mask) for v in entry.visits],
         breaks=[BreakOut.of(day, a, b) for a, b in entry.breaks] if planned else [],
+        pace=entry.pace,
     )
 
 
@@ -122,6 +123,8 @@ def visit_out(
         status="done" if visit.status == "done" else "failed" if visit.status == "failed" else "planned",
         wait_min=round(visit.wait_s / 60, 2),
         departure=at(day, visit.departure_s),
+        eta_p90=at(day, visit.eta_p90_s) if visit.eta_p90_s is not None else None,
+        p_late=visit.p_late,
         address=stop.address if stop else "",
         customer=CustomerOut.of(stop.customer, mask=mask) if stop is not None else None,
         handover=_meeting_out(meetings, visit.stop_id),

@@ -149,6 +149,11 @@ class CallRow(Base):
     # The ETA the customer was last told of (call_created / call_updated); NULL on calls
     # stored before migration 0003 (their `eta` stands in for it).
     notified_eta: Mapped[datetime | None]
+    # Risk (migration 0004): the chance of a late start, the 90th-percentile ETA, and the
+    # latest time the call is still useful; the call list is ranked by `call_by`.
+    p_late: Mapped[float] = mapped_column(Float, server_default="0")
+    eta_p90: Mapped[datetime | None]
+    call_by: Mapped[datetime | None]
     late_min: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text)
     urgent: Mapped[bool] = mapped_column(Boolean)

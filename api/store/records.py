@@ -85,6 +85,9 @@ class CallRecord:
     updated_at: datetime
     closed_at: datetime | None
     notified_eta: datetime | None = None  # the ETA last notified (call_created / call_updated)
+    p_late: float = 0.0  # the chance of a late start (0-1)
+    eta_p90: datetime | None = None
+    call_by: datetime | None = None  # the latest time the call is still useful
 
 
 @dataclass(frozen=True, slots=True)

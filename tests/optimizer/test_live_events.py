@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from optimizer.events import CallPolicy, OpenCall, PlanView, StopView, decide_events
 
 POLICY = CallPolicy(update_threshold_s=600)
@@ -132,3 +134,48 @@ def test_a_call_stored_without_a_notified_eta_compares_with_its_current_eta() ->
     calls = {"a": OpenCall("k1", "a", "late", 10_900)}
     small = decide_events(view(1, [stop("a", 10_900)], calls=calls), view(2, [stop("a", 11_400, late=1_400)]), POLICY)
     assert small.update[0].notify is False
+
+
+RISKY = CallPolicy(update_threshold_s=600, risk_open=0.5, risk_close=0.2, notice_s=1800)
+
+
+def risky(stop_id: str, p_late: float, eta: int = 9_000, end: int = 10_000) -> StopView:
+    return StopView(stop_id, "c1", "planned", eta, 0, 0, end, p_late, eta + 1_200)
+
+
+def test_a_call_opens_on_risk_before_the_eta_is_late_with_its_chance_p90_and_call_by() -> None:
+    decided = decide_events(view(1, [risky("a", 0.1)]), view(2, [risky("a", 0.6)]), RISKY)
+    [call] = decided.create
+    assert (call.kind, call.late_s, call.p_late, call.eta_p90_s, call.call_by_s) == ("late", 0, 0.6, 10_200, 8_200)
+    assert "60% chance" in call.reason
+
+
+def test_risk_opens_no_call_without_a_threshold_nor_below_it() -> None:
+    assert not decide_events(view(1, [risky("a", 0.1)]), view(2, [risky("a", 0.9)]), POLICY).create
+    assert not decide_events(view(1, [risky("a", 0.1)]), view(2, [risky("a", 0.49)]), RISKY).create
+
+
+def test_a_risk_call_stays_open_until_the_chance_falls_below_the_lower_threshold() -> None:
+    """Hysteresis: wavering around the opening threshold neither closes nor reopens the call."""
+    calls = {"a": OpenCall("k1", "a", "late", 9_000, p_late=0.55)}
+    wavering = decide_events(view(1, [risky("a", 0.55)], calls=calls), view(2, [risky("a", 0.3)]), RISKY)
+    assert not wavering.close and not wavering.create
+    assert [(u.call_id, u.p_late, u.notify) for u in wavering.update] == [("k1", 0.3, False)]
+    calmer = decide_events(view(1, [risky("a", 0.3)], calls=calls), view(2, [risky("a", 0.1)]), RISKY)
+    assert [(c.call_id, c.reason) for c in calmer.close] == [("k1", "back on time")]
+
+
+def test_a_small_move_of_the_chance_does_not_rewrite_the_call() -> None:
+    calls = {"a": OpenCall("k1", "a", "late", 9_000, p_late=0.55)}
+    decided = decide_events(view(1, [risky("a", 0.55)], calls=calls), view(2, [risky("a", 0.57)]), RISKY)
+    assert decided == type(decided)()
+
+
+def test_a_customer_who_accepted_late_is_not_called_on_risk() -> None:
+    decided = decide_events(view(1, [risky("a", 0.1)]), view(2, [risky("a", 0.9)], quiet=frozenset({"a"})), RISKY)
+    assert not decided.create
+
+
+def test_risk_thresholds_must_leave_room_for_hysteresis() -> None:
+    with pytest.raises(ValueError, match="risk_close < risk_open"):
+        CallPolicy(risk_open=0.3, risk_close=0.3)

@@ -26,6 +26,9 @@ _UPDATABLE = frozenset(
         "window_end",
         "eta",
         "notified_eta",
+        "p_late",
+        "eta_p90",
+        "call_by",
         "late_min",
         "reason",
         "urgent",
@@ -54,10 +57,14 @@ def add_call(
     id: str | None = None,
     created_at: datetime | None = None,
     notified_eta: datetime | Literal[Unset.UNSET] | None = UNSET,
+    p_late: float = 0.0,
+    eta_p90: datetime | None = None,
+    call_by: datetime | None = None,
 ) -> CallRecord:
     """Open a call task (status `open`); the id is made here unless given. Conflict if the stop
     already has an open call in this plan; NotFound if the plan does not exist.
-    `notified_eta`, the ETA the customer is told of, is `eta` unless given."""
+    `notified_eta`, the ETA the customer is told of, is `eta` unless given; `call_by`, the
+    latest time the call is still useful, is the window's end unless given."""
     at = created_at or now_utc()
     row = CallRow(
         id=id or new_id(),
@@ -71,6 +78,9 @@ def add_call(
         eta=eta,
         notified_eta=eta if notified_eta is UNSET else notified_eta,
         late_min=float(late_min),
+        p_late=float(p_late),
+        eta_p90=eta_p90,
+        call_by=call_by or window_end,
         reason=reason,
         urgent=bool(urgent),
         outcome=None,

@@ -28,7 +28,8 @@ def _doc(anchor: list[Any]) -> dict[str, Any]:
                     "end_s": 40000,
                     "distance_m": 5000,
                     "breaks": [[34000, 35800]],
-                    "visits": [["s1", "done", 32000, 0, 30000, 36000, 0, 32300]],
+                    "visits": [["s1", "done", 32000, 0, 30000, 36000, 0, 32300, 32000, 0.0]],
+                    "pace": 1.08,
                 }
             }
         },
@@ -49,6 +50,19 @@ def _problem() -> Problem:
 def test_a_current_document_round_trips_unchanged() -> None:
     doc = _doc([1, 31.21, 121.5, 32300, True, [["s1", 32000, 0]], 32500, [["break1", 34000, 35800]]])
     assert PlanState.from_doc(copy.deepcopy(doc)).to_doc() == doc
+
+
+def test_a_snapshot_stored_before_risk_loads_without_it_and_is_written_with_it() -> None:
+    """Visits of eight fields and no pace (before risk-aware ETAs): no p90, no risk, pace 1."""
+    doc = _doc([1, 31.21, 121.5, 32300, True, [["s1", 32000, 0]], 32500, [["break1", 34000, 35800]]])
+    entry = doc["snapshot"]["couriers"]["c1"]
+    entry["visits"] = [row[:8] for row in entry["visits"]]
+    del entry["pace"]
+    loaded = PlanState.from_doc(copy.deepcopy(doc)).snapshot["c1"]
+    assert loaded.pace == 1.0
+    assert (loaded.visits[0].eta_p90_s, loaded.visits[0].p_late) == (None, 0.0)
+    written = PlanState.from_doc(copy.deepcopy(doc)).to_doc()["snapshot"]["couriers"]["c1"]
+    assert written["visits"][0][8:] == [None, 0.0] and written["pace"] == 1.0
 
 
 def test_a_legacy_anchor_loads_as_it_always_did() -> None:
