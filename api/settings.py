@@ -32,6 +32,13 @@ class Settings(BaseSettings):
         60.0, gt=0, le=3600, description="a plan's solve is given up, its process stopped, after 2 x its limit + this"
     )
     call_update_threshold_min: float = Field(10.0, ge=0)
+    route_change_worth_min: float = Field(
+        5.0,
+        ge=0,
+        le=120,
+        description="a re-optimization changes couriers' routes only if it saves this much lateness per route "
+        "changed (or leaves fewer stops out): couriers hate routes that change for nothing",
+    )
     call_risk: float = Field(
         0.5,
         ge=0,

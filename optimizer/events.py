@@ -2,7 +2,8 @@
 
 `decide_events(before, after, policy)` is pure. The service stores what it returns and an
 outbox delivers the notifications. Rules (MISSION.md, CONTRACTS.md 3):
-- a route gets a new version when the order of its not-yet-served stops changes;
+- a route gets a new version when the order of its stops not reported served changes (a stop
+  the clock presumes served stays in it: presuming is not news to the courier);
 - a stop whose ETA falls after its window end (or that was dropped from the plan) gets
   one open call; with a risk threshold (`CallPolicy.risk_open`), so does a stop whose chance
   of starting after its window ends (`p_late`, `optimizer.risk`) reaches it, before the median
@@ -157,7 +158,7 @@ def decide_events(before: PlanView, after: PlanView, policy: CallPolicy) -> Deci
     updates = []
     still_free = {s for sequence in after.routes.values() for s in sequence}
     for courier_id, sequence in after.routes.items():
-        # stops this courier served (or is presumed to have served) meanwhile leave their route
+        # stops this courier reported served meanwhile leave their route
         # without a new version; stops moved away, served by someone else or cancelled do not
         previous = tuple(
             s

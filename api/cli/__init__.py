@@ -8,6 +8,7 @@ commands live one group per module and import only `api.cli.common`, never this 
     serve.py           `ontime serve`, `ontime demo`
     whatif.py          `ontime whatif` (variants files: variants_file.py)
     report.py          `ontime report`
+    simulate.py        `ontime simulate` (the day simulator: api/simulation.py)
     bench.py           `ontime bench NAME`: runs benchmarks/NAME.py
 """
 
@@ -19,6 +20,7 @@ from api.cli.bench import bench_app
 from api.cli.plan import plan
 from api.cli.report import report
 from api.cli.serve import demo, serve
+from api.cli.simulate import simulate
 from api.cli.solve_instance import solve_instance
 from api.cli.whatif import whatif
 
@@ -29,6 +31,7 @@ app.command()(serve)
 app.command()(demo)
 app.command()(whatif)
 app.command()(report)
+app.command()(simulate)
 app.add_typer(bench_app, name="bench")
 
 __all__ = ["app"]

@@ -405,7 +405,9 @@ def plan_view(
         for v in entry.visits:
             if not problem.has_stop(v.stop_id):
                 continue
-            ahead = v.status in ("next", "ahead")
+            # not reported served: a stop the clock presumes behind the courier stays in their
+            # route, so a report that shows it is not yet done does not version the route again
+            ahead = v.status in ("presumed", "next", "ahead")
             if is_handover(v.stop_id):  # a meeting is in the courier's route, but nobody's booking: no call
                 if ahead:
                     free.append(v.stop_id)

@@ -150,7 +150,7 @@ def view_of(
     for courier in day.couriers:
         free = []
         for v in courier.visits:
-            if v.status in ("next", "ahead"):
+            if v.status in ("presumed", "next", "ahead"):
                 free.append(v.stop_id)
             if is_handover(v.stop_id):
                 continue  # a meeting of two couriers: nobody's booking, no call
