@@ -53,8 +53,8 @@ class Settings(BaseSettings):
         30.0, ge=0, le=24 * 60, description="a call is useful until this long before the window ends"
     )
     eta_leg_sigma: float = Field(0.25, ge=0, le=2, description="lognormal spread of a leg's travel time (risk ETAs)")
-    eta_service_sigma: float = Field(0.45, ge=0, le=2, description="lognormal spread of a stop's service time")
-    eta_pace_sigma: float = Field(0.12, ge=0, le=2, description="lognormal spread of a courier-day's pace (prior)")
+    eta_service_sigma: float = Field(0.575, ge=0, le=2, description="lognormal spread of a stop's service time")
+    eta_pace_sigma: float = Field(0.15, ge=0, le=2, description="lognormal spread of a courier-day's pace (prior)")
     eta_samples: int = Field(256, ge=16, le=10_000, description="draws per route for the risk ETAs")
     check_invariants: bool = Field(
         False,

@@ -141,7 +141,8 @@ def simulate(
                 copy = Path(folder) / f"{policy.replace('+', '-')}-{seed}.sqlite"
                 shutil.copyfile(morning, copy)
                 with service_on(copy, settings.fields_for(policy), mode) as service:
-                    day = Day(domain, plan_id, service, policy, world, seed, keep_timeline=keep_timeline)
+                    risk = settings.risk if policy == "live+risk" else 1.0
+                    day = Day(domain, plan_id, service, policy, world, seed, keep_timeline=keep_timeline, risk=risk)
                     figures = day.run()
                 copy.unlink()
                 runs.append(figures)

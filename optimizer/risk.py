@@ -37,8 +37,8 @@ class NoiseModel:
     """How far the truth strays from the plan (lognormal sigmas, median 1)."""
 
     leg_sigma: float = 0.25
-    service_sigma: float = 0.45
-    pace_sigma: float = 0.12
+    service_sigma: float = 0.575
+    pace_sigma: float = 0.15
     samples: int = 256
     seed: int = 20261201
 
@@ -62,7 +62,7 @@ class Pace:
     """A courier-day's pace: log(actual / planned) ~ Normal(log_mean, log_var)."""
 
     log_mean: float = 0.0
-    log_var: float = 0.12**2
+    log_var: float = 0.15**2
     observations: int = 0
 
     def __post_init__(self) -> None:

@@ -52,6 +52,8 @@ from optimizer.model import Location, Problem, Stop
 from optimizer.travel.haversine import great_circle_m
 
 PolicyName = Literal["static", "live", "live+risk"]
+RECHECK_S = 300
+"""How soon the call centre looks again at a call whose risk fell below the threshold."""
 POLICIES: tuple[PolicyName, ...] = ("static", "live", "live+risk")
 RUSH_HOURS: tuple[tuple[int, int, float], ...] = ((7 * 3600 + 1800, 9 * 3600 + 1800, 1.2), (17 * 3600, 19 * 3600, 1.2))
 
@@ -61,8 +63,8 @@ class World:
     """The truth model's settings (default noise: BENCHMARKS.md 6)."""
 
     leg_sigma: float = 0.25
-    service_sigma: float = 0.45
-    pace_sigma: float = 0.12
+    service_sigma: float = 0.575
+    pace_sigma: float = 0.15
     rush: tuple[tuple[int, int, float], ...] = RUSH_HOURS
     fail_p: float = 0.03
     breakdowns: int = 1
@@ -79,7 +81,7 @@ class World:
     accept_late_p: float = 0.6
     rebook_p: float = 0.25
     rebook_shift_s: int = 7200
-    centre_slack_s: int = 900
+    centre_slack_s: int = 600
     lead_s: int = 1800
     detour_factor: float = 1.3
 
@@ -208,6 +210,8 @@ class RunFigures:
     answer_ms: list[float] = field(default_factory=list)
     p90_covered: int = 0
     p90_checked: int = 0
+    late_detail: list[tuple[float, bool]] = field(default_factory=list)
+    """Each late stop: minutes late, and whether its customer was called `lead_s` ahead."""
     timeline: list[dict[str, Any]] = field(default_factory=list)
     """Per stop: courier, window, planned (morning) ETA, true start, first call: for pictures."""
 
@@ -313,7 +317,10 @@ class Day:
         seed: int,
         *,
         keep_timeline: bool = False,
+        risk: float = 1.0,
     ) -> None:
+        self.risk = risk
+        """The chance at which the service opens calls (the centre's bar for making one)."""
         self.problem = problem
         self.plan_id = plan_id
         self.service = service
@@ -600,7 +607,9 @@ class Day:
             self._push(max(t, call_by - self.world.centre_slack_s), "centre", None, call["id"])
 
     def _on_centre(self, t: int, _: str | None, call_id: str | None) -> None:
-        """The call centre's turn for a call: made if it is still open now."""
+        """The call centre's turn for a call: made if it is still open now and still says the
+        customer is likely late (a late ETA, a dropped stop, or a chance at the threshold the
+        calls open at); otherwise looked at again until the window ends."""
         if call_id in self.calls:
             return
         open_calls = {c["id"]: c for c in self._get(f"/v1/plans/{self.plan_id}/calls?status=open")}
@@ -611,6 +620,11 @@ class Day:
         if stop_id in self.truth_start and self.truth_start[stop_id] <= t:
             return  # served meanwhile (the service will close it with that report)
         end = self._s(call["window"]["end"])
+        still = call["kind"] == "dropped" or call["late_min"] > 0 or call.get("p_late", 0.0) >= self.risk
+        if not still:  # the risk fell since the call opened: look again in a few minutes
+            if t + RECHECK_S < end:
+                self._push(t + RECHECK_S, "centre", None, call["id"])
+            return
         outcome = self._answer(stop_id)
         self.calls[call["id"]] = CallMade(call["id"], stop_id, t, end, outcome, float(call.get("p_late", 0.0)))
         self.first_call.setdefault(stop_id, t)
@@ -698,12 +712,15 @@ class Day:
             by_stop.setdefault(call.stop_id, call)
         for stop_id in late:
             first = by_stop.get(stop_id)
+            end = self._original_end(stop_id)
+            start = self.truth_start.get(stop_id, day_end)
+            early = first is not None and first.made_s <= end - self.world.lead_s
+            f.late_detail.append((round(max(0, start - self.windows[stop_id][-1][1]) / 60, 1), early))
             if first is None:
                 continue
-            end = self._original_end(stop_id)
             if first.made_s < end:
                 f.called_any += 1
-            if first.made_s <= end - self.world.lead_s:
+            if early:
                 f.called_early += 1
         for call in self.calls.values():
             f.calls += 1

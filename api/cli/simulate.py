@@ -30,6 +30,10 @@ def simulate(
     calm: Annotated[bool, typer.Option("--calm", help="no breakdown, jam or late hub: an undisturbed day")] = False,
     risk: Annotated[float, typer.Option("--risk", min=0.01, max=1.0, help="live+risk's call threshold")] = 0.5,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="write every run's figures to this CSV")] = None,
+    pictures: Annotated[
+        Path | None,
+        typer.Option("--pictures", help="draw a courier timeline and the on-time rate through the day in this folder"),
+    ] = None,
 ) -> None:
     """Simulate the day under real uncertainty and score the calls: on-time rate, recall and
     precision of the calls, lead time, route changes (means over the seeds, 95% intervals)."""
@@ -58,6 +62,7 @@ def simulate(
             world,
             mode=mode,  # type: ignore[arg-type]
             settings=replace(SimSettings(), risk=risk),
+            keep_timeline=pictures is not None,
             progress=progress,
         )
     summaries = [summarise([r for r in runs if r.policy == p]) for p in policies]
@@ -67,6 +72,12 @@ def simulate(
             writer = csv.DictWriter(out, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
+    if pictures is not None:
+        from scenarios.pictures import draw_day
+
+        pictures.mkdir(parents=True, exist_ok=True)
+        drawn = draw_day([{**r.row(), "timeline": r.timeline} for r in runs], wire.name, pictures)
+        err.print(f"pictures: {', '.join(str(pictures / name) for name in drawn)}")
     if json_out:
         answer = summaries[0] if len(summaries) == 1 else summaries
         sys.stdout.write(json.dumps(answer) + "\n")

@@ -98,6 +98,38 @@ def test_ontime_simulate_prints_the_contract_json(tmp_path: Path, day: dict[str,
     assert 0 <= figures["on_time_rate"] <= 1
 
 
+def test_ontime_simulate_draws_its_pictures_and_writes_every_run(tmp_path: Path, day: dict[str, Any]) -> None:
+    problem = tmp_path / "day.json"
+    problem.write_text(json.dumps(day), encoding="utf-8")
+    runs, pictures = tmp_path / "runs.csv", tmp_path / "pictures"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "simulate",
+            str(problem),
+            "--policy",
+            "static",
+            "--policy",
+            "live",
+            "--csv",
+            str(runs),
+            "--pictures",
+            str(pictures),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "static" in done.stdout and "live" in done.stdout  # the Rich table
+    assert len(runs.read_text(encoding="utf-8").splitlines()) == 3  # a header and one row per run
+    for name in ("calls_timeline.png", "calls_ontime.png"):
+        assert (pictures / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_a_bad_policy_is_refused_naming_it(tmp_path: Path, day: dict[str, Any]) -> None:
     problem = tmp_path / "day.json"
     problem.write_text(json.dumps(day), encoding="utf-8")

@@ -4,15 +4,20 @@ A dispatcher signs in and sees every used courier's path on the map and a timeli
 a courier on a phone-sized page reports a 90-minute delay (event time 10:05 via `?at=`) and a
 failed delivery; the dispatcher's page follows without a reload (the new plan version and the
 new calls); customer service rebooks a call and it leaves the list; the what-if comparison
-renders (skipped while `POST /v1/scenarios` does not exist). No page logs a console error.
+renders (skipped while `POST /v1/scenarios` does not exist). On a day worked into risk, the
+visits carry the risk band of their chance of a late start, the calls show when to call by (in
+the API's order) and which are overdue, and a courier's learned pace shows. No page logs a
+console error.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +30,7 @@ from tests.console.conftest import (
     PLANNER_KEY,
     SCREENSHOTS,
     SERVICE_KEY,
+    SOLVE_LIMIT_S,
     STOPS,
     Server,
     courier_key,
@@ -374,4 +380,209 @@ def test_planner_creates_a_plan_from_orders_and_couriers_csv(server: Server, pag
     expect(desk.locator("#plan-name")).to_have_text(small_day["name"])
     expect(desk.locator("#plan-status")).to_have_text("solved", timeout=60_000)
     expect(desk.locator("#map circle.stop")).to_have_count(8)
+    assert pages.errors == [], "console errors:\n" + "\n".join(pages.errors)
+
+
+# --- risk: bands, calls ranked by call_by, overdue calls, the learned pace -------------------------
+
+LOCAL = timezone(timedelta(hours=8))  # the generated day's offset, which the console shows times in
+RISKY_DELAYS = (90, 75, 60, 90)
+"""Delays (minutes, at 10:05) posted one courier after another until the day has a call opened on
+risk and visits in every band; the first one usually suffices."""
+SLOW = 2.0
+"""How much slower than planned the pace courier reports its first stretches."""
+
+
+def band(item: dict[str, Any]) -> str | None:
+    """The console's risk band of a visit or a call, from the API's values."""
+    if item.get("status") in ("done", "failed"):
+        return None
+    if item.get("kind") in ("dropped", "failed"):
+        return "high"
+    if item["p_late"] >= 0.5 or item["late_min"] > 0:
+        return "high"
+    return "mid" if item["p_late"] >= 0.2 else "low"
+
+
+def local_hhmm(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(LOCAL).strftime("%H:%M")
+
+
+def percent(p: float) -> str:
+    return f"{math.floor(p * 100 + 0.5)}%"  # JavaScript's Math.round
+
+
+def solve(server: Server, problem: dict[str, Any]) -> dict[str, Any]:
+    answer = httpx.post(
+        server.base + "/v1/plans",
+        json={"problem": problem, "time_limit_s": SOLVE_LIMIT_S},
+        headers=server.headers(DISPATCHER_KEY),
+        timeout=30,
+    )
+    assert answer.status_code == 202, answer.text
+    plan_id = answer.json()["id"]
+    deadline = time.monotonic() + SOLVE_LIMIT_S * 2 + 60
+    while time.monotonic() < deadline:
+        plan: dict[str, Any] = server.get(f"/v1/plans/{plan_id}", DISPATCHER_KEY)
+        if plan["status"] == "solved":
+            return plan
+        assert plan["status"] != "failed", plan.get("error")
+        time.sleep(0.3)
+    pytest.fail(f"plan {plan_id} was not solved in time:\n{server.tail()}")
+
+
+def post_event(server: Server, plan_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    answer = httpx.post(
+        f"{server.base}/v1/plans/{plan_id}/events", json=event, headers=server.headers(DISPATCHER_KEY), timeout=120
+    )
+    assert answer.status_code == 200, answer.text
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+def planned_visits(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [v for r in plan["routes"] for v in r["visits"] if v["status"] == "planned"]
+
+
+def risky_day(server: Server, day: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """A fresh plan of the day, worked through the API (no browser): one courier reports its first
+    stretches `SLOW` times slower than planned (a learned pace), couriers with work after 10:05
+    report delays until a call is open on risk alone and visits lie in all three bands, and a
+    small delay of a courier nobody is called about moves the day's time past the earliest
+    `call_by`, so that call is overdue. Returns the plan as the API shows it and the pace courier."""
+    plan = solve(server, day)
+    plan_id = plan["id"]
+    used = [r for r in plan["routes"] if r["visits"]]
+
+    # The pace: a courier whose 2nd to 4th stops do not wait for their windows completes its
+    # first four stops, each stretch taking SLOW times the planned one.
+    paced = next(r for r in used if len(r["visits"]) >= 6 and all(v["wait_min"] == 0 for v in r["visits"][1:4]))
+    visits = paced["visits"]
+    at = datetime.fromisoformat(visits[0]["departure"])
+    departures = [datetime.fromisoformat(v["departure"]) for v in visits]
+    for i in range(4):
+        if i:
+            at += (departures[i] - departures[i - 1]) * SLOW
+        event = {"courier_id": paced["courier_id"], "type": "stop_completed", "stop_id": visits[i]["stop_id"]}
+        post_event(server, plan_id, {"event_id": f"pace-{i}", "at": at.isoformat(), **event})
+
+    def risky(plan: dict[str, Any], calls: list[dict[str, Any]]) -> bool:
+        bands = {band(v) for v in planned_visits(plan)}
+        on_risk = [c for c in calls if c["kind"] == "late" and c["late_min"] == 0 and c["p_late"] > 0]
+        return bool(on_risk) and {"low", "mid", "high"} <= bands
+
+    delayed = sorted(used, key=lambda r: -planned_after(r, DELAY_AT))
+    for i, minutes in enumerate(RISKY_DELAYS):
+        courier = delayed[i]["courier_id"]
+        event = {"courier_id": courier, "type": "delay", "at": DELAY_AT, "delay_min": minutes}
+        post_event(server, plan_id, {"event_id": f"risk-delay-{i}", **event})
+        plan, calls = server.get(f"/v1/plans/{plan_id}", DISPATCHER_KEY), open_calls(server, plan_id)
+        if risky(plan, calls):
+            break
+    assert risky(plan, calls), f"no call on risk or a band is empty after {len(RISKY_DELAYS)} delays: {calls}"
+
+    # The day's time moves past the earliest call_by (through a courier with no open call).
+    now = datetime.fromisoformat(plan["now"])
+    first = min(datetime.fromisoformat(c["call_by"]) for c in calls)
+    if first >= now:
+        called = {c["courier_id"] for c in calls}
+        quiet = next(r["courier_id"] for r in used if r["courier_id"] not in called)
+        later = (first + timedelta(minutes=1)).isoformat()
+        event = {"courier_id": quiet, "type": "delay", "at": later, "delay_min": 1}
+        post_event(server, plan_id, {"event_id": "move-now", **event})
+    plan = server.get(f"/v1/plans/{plan_id}", DISPATCHER_KEY)
+    return plan, paced["courier_id"]
+
+
+def test_dispatcher_sees_risk_bands_calls_by_call_by_and_pace(
+    server: Server, day: dict[str, Any], pages: Pages
+) -> None:
+    """Visits on the map and the timeline carry the band of the API's `p_late` (with the chance
+    and the p90 ETA in their tooltips), the call list keeps the API's order (by `call_by`) and
+    shows each call's call-by time and chance, calls past their call-by are marked overdue, the
+    keys are there, and a courier's learned pace shows in the courier buttons and the figures."""
+    from playwright.sync_api import expect
+
+    plan, paced = risky_day(server, day)
+    plan_id = plan["id"]
+    calls = open_calls(server, plan_id)
+    now = datetime.fromisoformat(plan["now"])
+    assert any(c["kind"] == "late" and c["late_min"] == 0 for c in calls), "no call opened on risk"
+    assert any(datetime.fromisoformat(c["call_by"]) < now for c in calls), "no call past its call_by"
+    by_call_by = [c["id"] for c in sorted(calls, key=lambda c: datetime.fromisoformat(c["call_by"]))]
+    assert [c["id"] for c in calls] == by_call_by, "the API ranks open calls by call_by"
+
+    desk = pages.open(DESKTOP, "dispatcher-risk")
+    sign_in(desk, server, "/console/", DISPATCHER_KEY)
+    expect(desk.locator("#who-role")).to_have_text("dispatcher")
+    open_plan(desk, plan_id)
+    expect(desk.locator("#plan-version")).to_have_text(str(plan["version"]))
+    expect(desk.locator("#map circle.stop")).to_have_count(STOPS)
+
+    # The keys: the three bands next to the map, the timeline and the calls.
+    for key in ("#map-key", "#timeline-key", "#calls-key"):
+        for name in ("low", "mid", "high"):
+            expect(desk.locator(f"{key} li[data-risk={name}] .dot.risk-{name}")).to_be_visible()
+    expect(desk.locator("#map-key")).to_contain_text("likely late")
+
+    # Visits: a few of every band (and the calls' stops and the served ones) against the API.
+    visits = {v["stop_id"]: v for r in plan["routes"] for v in r["visits"] if not v["stop_id"].startswith("handover:")}
+    sample: list[str] = [c["stop_id"] for c in calls if c["stop_id"] in visits]
+    for name in ("low", "mid", "high", None):
+        sample += [sid for sid, v in visits.items() if band(v) == name][:4]
+    assert {band(visits[sid]) for sid in sample} == {"low", "mid", "high", None}
+    for stop_id in dict.fromkeys(sample):
+        visit, expected = visits[stop_id], band(visits[stop_id])
+        marker = desk.locator(f"#map circle.stop[data-stop='{stop_id}']")
+        mark = desk.locator(f"#timeline-svg g.tl-visit[data-stop='{stop_id}']")
+        for node in (marker, mark):
+            for name in ("low", "mid", "high"):
+                if name == expected:
+                    expect(node).to_have_class(re.compile(rf"\brisk-{name}\b"))
+                else:
+                    expect(node).not_to_have_class(re.compile(rf"\brisk-{name}\b"))
+        if expected is None:  # served: their own look, no band
+            expect(marker).to_have_class(re.compile(rf"\b{visit['status']}\b"))
+            continue
+        tip = f"chance late {percent(visit['p_late'])} · p90 ETA {local_hhmm(visit['eta_p90'])}"
+        expect(marker.locator("title")).to_contain_text(tip)
+        expect(mark.locator("title")).to_contain_text(tip)
+
+    # The calls: the API's order, each with its call-by time, chance and band; overdue marked.
+    rows = desk.locator("#call-list li.call")
+    expect(rows).to_have_count(len(calls))
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.callId)") == [c["id"] for c in calls]
+    for i, call in enumerate(calls):
+        row = rows.nth(i)
+        expect(row.locator(".call-by")).to_have_text(f"call by {local_hhmm(call['call_by'])}")
+        expect(row.locator(".p-late")).to_have_text(f"{percent(call['p_late'])} chance late")
+        expect(row).to_have_class(re.compile(rf"\brisk-{band(call)}\b"))
+        overdue = datetime.fromisoformat(call["call_by"]) < now
+        if overdue:
+            expect(row).to_have_class(re.compile(r"\boverdue\b"))
+            expect(row.locator(".badge.overdue")).to_have_text("call-by passed")
+        else:
+            expect(row).not_to_have_class(re.compile(r"\boverdue\b"))
+            expect(row.locator(".badge.overdue")).to_have_count(0)
+        if call["kind"] == "late" and call["late_min"] == 0:
+            expect(row.locator(".call-reason")).to_contain_text("likely late")
+
+    # The learned pace, where it differs from the plan's by more than 5%.
+    routes = {r["courier_id"]: r for r in plan["routes"] if r["visits"]}
+    assert routes[paced]["pace"] > 1.05, f"{paced} reported {SLOW}x slower, pace {routes[paced]['pace']}"
+    for courier_id, route in routes.items():
+        button = desk.locator(f"#legend button.courier[data-courier='{courier_id}']")
+        cell = desk.locator(f"#per-courier tr[data-courier='{courier_id}'] td.pace")
+        change = math.floor((route["pace"] - 1) * 100 + 0.5)
+        if abs(route["pace"] - 1) > 0.05:
+            text = f"{'+' if change > 0 else '−'}{abs(change)}%"
+            expect(button.locator(".pace")).to_have_text(f" · pace {text}")
+            expect(cell).to_have_text(text)
+        else:
+            expect(button.locator(".pace")).to_have_count(0)
+            expect(cell).to_have_text("–")
+
+    desk.locator("#call-list").scroll_into_view_if_needed()
+    desk.screenshot(path=str(SCREENSHOTS / "risk.png"), full_page=False)
+    desk.screenshot(path=str(SCREENSHOTS / "risk-full.png"), full_page=True)
     assert pages.errors == [], "console errors:\n" + "\n".join(pages.errors)

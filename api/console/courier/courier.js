@@ -6,7 +6,7 @@
 import { ApiError, explain, forget, get, getText, newId, post, signIn, storedKey, storedMe } from "../js/api.js";
 import { $, fill, h, notify } from "../js/dom.js";
 import { bindSignIn } from "../js/signin.js";
-import { hhmm, nowIso, offsetOf, STATE_LABEL, visitState } from "../js/time.js";
+import { hhmm, nowIso, offsetOf, paceText, paceTitle, riskBand, riskClass, riskText, RISK_LABEL, STATE_LABEL, visitState } from "../js/time.js";
 
 const POLL_MS = 1500;
 const REASONS = ["customer not at home", "wrong address", "refused by customer", "parcel damaged", "no access to building"];
@@ -171,12 +171,18 @@ function render() {
     h("span", {}, `${route.distance_km.toFixed(1)} km`),
     route.end ? h("span", {}, `back ${hhmm(route.end, offset)}`) : null,
     late ? h("span", { class: "late" }, `${late} late`) : null,
+    paceText(route.pace) ? h("span", { class: `pace${route.pace > 1 ? " slow" : ""}`, title: paceTitle(route.pace) }, paceText(route.pace)) : null,
     params.get("at") ? h("span", { class: "muted" }, `reporting as of ${hhmm(params.get("at"), offset)}`) : null,
   );
   const next = open[0];
   const items = route.visits.map((visit, i) => {
     const st = visitState(visit);
-    const item = h("li", { class: `stop ${st}${visit === next ? " next" : ""}`, "data-stop": visit.stop_id, "data-state": st });
+    const band = riskBand(visit);
+    const item = h("li", {
+      class: `stop ${st}${band ? ` ${riskClass(band)}` : ""}${visit === next ? " next" : ""}`,
+      "data-stop": visit.stop_id,
+      "data-state": st,
+    });
     const customer = visit.customer || { name: "", phone: "" };
     item.append(
       h(
@@ -184,7 +190,7 @@ function render() {
         { class: "stop-head" },
         h("span", { class: "seq" }, `${i + 1}.`),
         h("strong", {}, customer.name || visit.stop_id),
-        h("span", { class: `badge ${st === "late" ? "late" : ""}` }, STATE_LABEL[st]),
+        h("span", { class: `badge ${band === "high" || st === "late" ? "late" : ""}` }, band ? RISK_LABEL[band] : STATE_LABEL[st]),
         h("span", { class: "eta" }, `ETA ${hhmm(visit.eta, offset)}`),
       ),
       h(
@@ -192,6 +198,7 @@ function render() {
         { class: "stop-body" },
         h("span", { class: "address" }, visit.address || `stop ${visit.stop_id}`),
         h("span", {}, `window ${hhmm(visit.window.start, offset)}–${hhmm(visit.window.end, offset)}`, visit.late_min > 0 ? h("span", { class: "late" }, ` · ${Math.round(visit.late_min)} min late`) : null),
+        band ? h("span", { class: "risk" }, riskText(visit, offset)) : null,
         customer.phone ? h("span", { class: "phone" }, customer.phone) : null,
       ),
     );

@@ -9,7 +9,7 @@ import { $, $$, fill, h, notify } from "./dom.js";
 import { courierColours, drawMap, resetMap, zoomMap } from "./map.js";
 import { scenarioPanel } from "./scenarios.js";
 import { drawTimeline } from "./timeline.js";
-import { hhmm, offsetOf, visitState } from "./time.js";
+import { hhmm, offsetOf, paceText, paceTitle, visitState } from "./time.js";
 
 const POLL_MS = 1000;
 const HIDDEN_POLL_MS = 5000;
@@ -271,13 +271,17 @@ async function poll(generation) {
 
 async function refreshCalls(generation) {
   const { text } = await getText(`/v1/plans/${encodeURIComponent(state.planId)}/calls?status=open`);
-  if (generation !== state.generation || text === state.callsText) return;
-  state.callsText = text;
+  // The plan's "now" decides which calls are overdue: a new day time re-renders the list too.
+  const now = (state.plan && state.plan.now) || null;
+  const key = `${now}|${text}`;
+  if (generation !== state.generation || key === state.callsText) return;
+  state.callsText = key;
   const calls = JSON.parse(text);
   $("#call-count").textContent = String(calls.length);
   $("#calls").dataset.count = String(calls.length);
   renderCalls($("#call-list"), calls, {
     offset: state.offset,
+    now,
     status: say,
     readOnly: !can("dispatcher", "service"),
     onDone: () => {
@@ -333,6 +337,7 @@ function drawDay() {
     $("#legend"),
     used.map((r) => {
       const late = r.visits.filter((v) => visitState(v) === "late").length;
+      const pace = paceText(r.pace);
       return h(
         "li",
         {},
@@ -351,6 +356,7 @@ function drawDay() {
           h("span", { class: "swatch", style: `background:${state.colours.get(r.courier_id) || "#555"}` }),
           `${r.courier_id} · ${r.visits.length} stops · ${r.distance_km.toFixed(1)} km`,
           late ? h("span", { class: "late" }, ` · ${late} late`) : null,
+          pace ? h("span", { class: `pace${r.pace > 1 ? " slow" : ""}`, title: paceTitle(r.pace) }, ` · ${pace}`) : null,
           ` · v${r.version}`,
         ),
       );
@@ -393,7 +399,7 @@ function renderFigures() {
     h(
       "thead",
       {},
-      h("tr", {}, ["courier", "stops", "done", "late", "at risk", "km", "start", "end", "version"].map((t, i) => h("th", { class: i ? "num" : "" }, t))),
+      h("tr", {}, ["courier", "stops", "done", "late", "at risk", "pace", "km", "start", "end", "version"].map((t, i) => h("th", { class: i ? "num" : "" }, t))),
     ),
     h(
       "tbody",
@@ -408,6 +414,11 @@ function renderFigures() {
           h("td", { class: "num" }, String(count("done"))),
           h("td", { class: `num${count("late") ? " late" : ""}` }, String(count("late"))),
           h("td", { class: "num" }, String(count("at-risk"))),
+          h(
+            "td",
+            { class: `num pace${paceText(r.pace) && r.pace > 1 ? " slow" : ""}`, title: paceText(r.pace) ? paceTitle(r.pace) : null },
+            paceText(r.pace).replace("pace ", "") || "–",
+          ),
           h("td", { class: "num" }, r.distance_km.toFixed(1)),
           h("td", { class: "num" }, r.start ? hhmm(r.start, state.offset) : "–"),
           h("td", { class: "num" }, r.end ? hhmm(r.end, state.offset) : "–"),

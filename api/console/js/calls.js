@@ -1,18 +1,18 @@
-// The proactive call list: who to call, why, the booked window and the new ETA, with the
-// outcome buttons (CONTRACTS.md 3 "Call tasks").
+// The proactive call list: who to call, why, the booked window and the new ETA, the chance
+// of a late start and the latest time the call is still useful (`call_by`), with the outcome
+// buttons (CONTRACTS.md 3 "Call tasks" and "Risk"). The list keeps the API's order: it comes
+// ranked by `call_by`.
 
 import { post, explain } from "./api.js";
 import { h, fill } from "./dom.js";
-import { dateIn, hhmm, isoAt, ms } from "./time.js";
+import { dateIn, hhmm, isoAt, ms, percent, riskBand, riskClass, RISK_LABEL } from "./time.js";
 
 const KIND_LABEL = { late: "will be late", dropped: "not on any route", failed: "delivery failed" };
 
-/** Most urgent first: window already over, then the earliest window end, then the latest ETA. */
-export function byUrgency(a, b) {
-  if (a.urgent !== b.urgent) return a.urgent ? -1 : 1;
-  const end = ms(a.window.end) - ms(b.window.end);
-  if (end) return end;
-  return (b.late_min || 0) - (a.late_min || 0);
+/** The call's `call_by` has passed at the plan's `now` (ISO; none: nothing is overdue). */
+export function isOverdue(call, now) {
+  if (!now || !call.call_by) return false;
+  return ms(call.call_by) < ms(now);
 }
 
 /** A proposal for the rebooked window: the next whole hour at or after the ETA, two hours long. */
@@ -54,8 +54,8 @@ function rebookForm(call, offset, done, status) {
  * Render `calls` (open ones) into `list`. `onDone(call, outcome)` is called after an outcome
  * has been recorded; `status(text, kind)` reports progress and errors.
  */
-export function renderCalls(list, calls, { offset = 0, onDone = () => {}, status = () => {}, readOnly = false } = {}) {
-  const sorted = [...calls].sort(byUrgency);
+export function renderCalls(list, calls, { offset = 0, now = null, onDone = () => {}, status = () => {}, readOnly = false } = {}) {
+  const sorted = [...calls]; // the API's order: ranked by call_by
   if (!sorted.length) {
     fill(list, h("li", { class: "empty" }, "No open calls."));
     return;
@@ -65,7 +65,7 @@ export function renderCalls(list, calls, { offset = 0, onDone = () => {}, status
   // in stays, and nothing holding the node (focus, a scroll, a test) sees it detached.
   const existing = new Map([...list.children].filter((li) => li.dataset.callId).map((li) => [li.dataset.callId, li]));
   const items = sorted.map((call) => {
-    const sig = JSON.stringify(call);
+    const sig = `${JSON.stringify(call)}|${isOverdue(call, now)}`;
     const item = existing.get(call.id) || h("li", { "data-call-id": call.id });
     if (item._sig !== sig) {
       item._sig = sig;
@@ -78,8 +78,11 @@ export function renderCalls(list, calls, { offset = 0, onDone = () => {}, status
   if (current.length !== items.length || current.some((node, i) => node !== items[i])) fill(list, items);
 
   function describe(item, call) {
-    item.className = `call${call.urgent ? " urgent" : ""} kind-${call.kind}`;
+    const band = riskBand(call);
+    const overdue = isOverdue(call, now);
+    item.className = `call${call.urgent ? " urgent" : ""} kind-${call.kind} ${riskClass(band)}${overdue ? " overdue" : ""}`;
     item.dataset.stop = call.stop_id;
+    item.dataset.risk = band;
     const form = item.querySelector("form.rebook");
     item.replaceChildren();
     const record = async (outcome, newWindow) => {
@@ -108,7 +111,8 @@ export function renderCalls(list, calls, { offset = 0, onDone = () => {}, status
         "div",
         { class: "call-head" },
         call.urgent ? h("span", { class: "badge urgent" }, "window over") : null,
-        h("span", { class: `badge kind ${call.kind}` }, KIND_LABEL[call.kind] || call.kind),
+        overdue ? h("span", { class: "badge overdue", title: `the call was useful until ${hhmm(call.call_by, offset)}` }, "call-by passed") : null,
+        h("span", { class: `badge kind ${call.kind}` }, call.kind === "late" && !(call.late_min > 0) ? "may be late" : KIND_LABEL[call.kind] || call.kind),
         h("strong", { class: "customer" }, customer.name || "(no name)"),
         phone,
       ),
@@ -120,7 +124,22 @@ export function renderCalls(list, calls, { offset = 0, onDone = () => {}, status
         h("span", {}, `booked ${hhmm(call.window.start, offset)}–${hhmm(call.window.end, offset)}`),
         call.kind === "failed"
           ? h("span", {}, `attempted ${call.eta ? hhmm(call.eta, offset) : "–"}`)
-          : h("span", { class: call.late_min > 0 ? "late" : "" }, `new ETA ${call.eta ? hhmm(call.eta, offset) : "none"}${late}`),
+          : h(
+              "span",
+              { class: call.late_min > 0 ? "late" : "" },
+              `new ETA ${call.eta ? hhmm(call.eta, offset) : "none"}${late}`,
+              call.eta_p90 ? h("span", { class: "p90 muted" }, ` · p90 ${hhmm(call.eta_p90, offset)}`) : null,
+            ),
+        h(
+          "span",
+          { class: `p-late ${riskClass(band)}`, title: `${RISK_LABEL[band]}: the chance that service starts after the booked window ends` },
+          `${percent(call.p_late || 0)} chance late`,
+        ),
+        h(
+          "span",
+          { class: `call-by${overdue ? " overdue" : ""}`, title: "the latest time the call is still useful" },
+          `call by ${call.call_by ? hhmm(call.call_by, offset) : "–"}`,
+        ),
       ),
       h("div", { class: "call-reason" }, call.reason),
     );

@@ -1,9 +1,10 @@
 // The day on a map: an equirectangular projection around the plan's centre (flat enough for
-// a city), one path per courier in its colour, stops coloured by how they stand, the depots.
+// a city), one path per courier in its colour, stops coloured by their risk band (on track,
+// at risk, likely late; served and failed ones by how they stand), the depots.
 // Raster tiles (Web Mercator, {z}/{x}/{y}) are drawn underneath only when a tile URL is set.
 
 import { s, fill } from "./dom.js";
-import { hhmm, visitState, STATE_LABEL } from "./time.js";
+import { hhmm, paceText, riskBand, riskClass, riskText, visitState, RISK_LABEL, STATE_LABEL } from "./time.js";
 
 const KM_PER_DEG_LAT = 110.574;
 const KM_PER_DEG_LON = 111.32;
@@ -119,7 +120,7 @@ export function drawMap(svg, plan, places, colours, { tileUrl = null, offset = 0
           stroke: colour,
           "vector-effect": "non-scaling-stroke",
         },
-        s("title", {}, `${route.courier_id}: ${route.visits.length} stops, ${route.distance_km.toFixed(1)} km`),
+        s("title", {}, `${route.courier_id}: ${route.visits.length} stops, ${route.distance_km.toFixed(1)} km${paceText(route.pace) ? `, ${paceText(route.pace)}` : ""}`),
       ),
     );
     route.visits.forEach((visit, i) => {
@@ -128,12 +129,13 @@ export function drawMap(svg, plan, places, colours, { tileUrl = null, offset = 0
       onRoute.add(visit.stop_id);
       const [x, y] = proj.project(p.lat, p.lon);
       const state = visitState(visit);
+      const band = riskBand(visit);
       const who = visit.customer && visit.customer.name ? ` · ${visit.customer.name}` : "";
       stopsLayer.append(
         s(
           "circle",
           {
-            class: `stop ${state}${dim ? " dim" : ""}`,
+            class: `stop ${state}${band ? ` ${riskClass(band)}` : ""}${dim ? " dim" : ""}`,
             "data-stop": visit.stop_id,
             "data-courier": route.courier_id,
             cx: x.toFixed(3),
@@ -145,9 +147,10 @@ export function drawMap(svg, plan, places, colours, { tileUrl = null, offset = 0
           s(
             "title",
             {},
-            `${visit.stop_id}${who} · ${route.courier_id} #${i + 1} · ${STATE_LABEL[state]}\n` +
+            `${visit.stop_id}${who} · ${route.courier_id} #${i + 1} · ${band ? RISK_LABEL[band] : STATE_LABEL[state]}\n` +
               `window ${hhmm(visit.window.start, offset)}–${hhmm(visit.window.end, offset)} · ETA ${hhmm(visit.eta, offset)}` +
-              (visit.late_min > 0 ? ` (${Math.round(visit.late_min)} min late)` : ""),
+              (visit.late_min > 0 ? ` (${Math.round(visit.late_min)} min late)` : "") +
+              (band ? `\n${riskText(visit, offset)}` : ""),
           ),
         ),
       );

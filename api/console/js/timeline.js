@@ -1,10 +1,11 @@
 // One row per courier: the shift (pale), the route from start to end (a line in the courier's
 // colour), each visit's booked window (a light bar) and ETA (a mark), breaks (hatched), the
-// shift end (a dark tick) and the plan's "now". Late visits are red, with a red line from
-// the window's end to the ETA.
+// shift end (a dark tick) and the plan's "now". The ETA mark is coloured by the visit's risk
+// band (on track, at risk, likely late), with a thin line on to the 90th-percentile ETA; late
+// visits are red, with a red line from the window's end to the ETA.
 
 import { s, fill } from "./dom.js";
-import { hhmm, ms, visitState, STATE_LABEL } from "./time.js";
+import { hhmm, ms, paceText, riskBand, riskClass, riskText, visitState, RISK_LABEL, STATE_LABEL } from "./time.js";
 
 const WIDTH = 1200;
 const LABEL = 86;
@@ -40,7 +41,10 @@ export function drawTimeline(svg, plan, places, colours, { offset = 0, focus = n
     if (shift) times.push(ms(shift.shift_start), ms(shift.shift_end));
     if (r.start) times.push(ms(r.start));
     if (r.end) times.push(ms(r.end));
-    for (const v of r.visits) times.push(ms(v.eta), ms(v.window.start), ms(v.window.end));
+    for (const v of r.visits) {
+      times.push(ms(v.eta), ms(v.window.start), ms(v.window.end));
+      if (v.eta_p90 && riskBand(v)) times.push(ms(v.eta_p90));
+    }
   }
   if (!times.length) {
     svg.setAttribute("viewBox", `0 0 ${WIDTH} 40`);
@@ -86,7 +90,7 @@ export function drawTimeline(svg, plan, places, colours, { offset = 0, focus = n
         s(
           "line",
           { class: "tl-route", x1: x(ms(route.start)), x2: x(ms(route.end)), y1: y + height / 2, y2: y + height / 2, stroke: colour },
-          s("title", {}, `${route.courier_id} route ${hhmm(route.start, offset)}–${hhmm(route.end, offset)}, ${route.distance_km.toFixed(1)} km`),
+          s("title", {}, `${route.courier_id} route ${hhmm(route.start, offset)}–${hhmm(route.end, offset)}, ${route.distance_km.toFixed(1)} km${paceText(route.pace) ? `, ${paceText(route.pace)}` : ""}`),
         ),
         s("circle", { class: "tl-route-end", cx: x(ms(route.end)), cy: y + height / 2, r: 3.5, fill: colour },
           s("title", {}, `${route.courier_id} back at ${hhmm(route.end, offset)}`)),
@@ -103,19 +107,24 @@ export function drawTimeline(svg, plan, places, colours, { offset = 0, focus = n
     }
     route.visits.forEach((visit, i) => {
       const state = visitState(visit);
+      const band = riskBand(visit);
       const ly = y + PAD + laneOf[i] * LANE;
       const ws = x(ms(visit.window.start));
       const we = x(ms(visit.window.end));
       const eta = x(ms(visit.eta));
       const who = visit.customer && visit.customer.name ? ` · ${visit.customer.name}` : "";
       const label =
-        `${visit.stop_id}${who} · ${STATE_LABEL[state]}\nwindow ${hhmm(visit.window.start, offset)}–${hhmm(visit.window.end, offset)} · ETA ${hhmm(visit.eta, offset)}` +
-        (visit.late_min > 0 ? ` (${Math.round(visit.late_min)} min late)` : "");
-      const v = s("g", { class: `tl-visit ${state}`, "data-stop": visit.stop_id });
+        `${visit.stop_id}${who} · ${band ? RISK_LABEL[band] : STATE_LABEL[state]}\nwindow ${hhmm(visit.window.start, offset)}–${hhmm(visit.window.end, offset)} · ETA ${hhmm(visit.eta, offset)}` +
+        (visit.late_min > 0 ? ` (${Math.round(visit.late_min)} min late)` : "") +
+        (band ? `\n${riskText(visit, offset)}` : "");
+      const v = s("g", { class: `tl-visit ${state}${band ? ` ${riskClass(band)}` : ""}`, "data-stop": visit.stop_id });
       v.append(
         s("rect", { class: "tl-window", x: ws, y: ly + 1, width: Math.max(1, we - ws), height: LANE - 2, fill: colour }),
       );
       if (state === "late") v.append(s("line", { class: "tl-lateness", x1: we, x2: eta, y1: ly + LANE / 2, y2: ly + LANE / 2 }));
+      if (band && visit.eta_p90 && ms(visit.eta_p90) > ms(visit.eta)) {
+        v.append(s("line", { class: "tl-p90", x1: eta, x2: x(ms(visit.eta_p90)), y1: ly + LANE / 2, y2: ly + LANE / 2 }));
+      }
       v.append(s("rect", { class: "tl-eta", x: eta - 1.5, y: ly - 0.5, width: 3, height: LANE + 1 }));
       v.append(s("title", {}, label));
       g.append(v);
