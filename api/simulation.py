@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.schemas import ProblemIn
@@ -77,6 +77,10 @@ def service_on(database: Path, fields: Mapping[str, str], mode: Mode, log: Path 
     """The service on the SQLite file `database` with these settings, in `mode`."""
     url = f"sqlite:///{database}"
     if mode == "in-process":
+        with warnings.catch_warnings():  # Starlette asks TestClient users to move to httpx2; not for a replay
+            warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+            from fastapi.testclient import TestClient
+
         settings = Settings(database_url=url, api_keys=KEY_SPEC, executor="local", **fields)  # type: ignore[arg-type]
         with TestClient(create_app(settings), raise_server_exceptions=True) as client:
             yield HttpService(client)
@@ -91,7 +95,7 @@ def service_on(database: Path, fields: Mapping[str, str], mode: Mode, log: Path 
 
 def plan_morning(problem: Mapping[str, Any], database: Path, settings: SimSettings, mode: Mode, seed: int = 0) -> str:
     """Solve the day into `database`; the plan's id."""
-    with service_on(database, SimSettings().fields_for("live"), mode) as service:
+    with service_on(database, settings.fields_for("live"), mode) as service:
         status, body, _ = service.request(
             "POST",
             "/v1/plans",

@@ -141,3 +141,12 @@ def test_a_bad_policy_is_refused_naming_it(tmp_path: Path, day: dict[str, Any]) 
         check=False,
     )
     assert done.returncode == 2 and "psychic" in done.stderr
+
+
+@pytest.mark.slow
+def test_the_p90_eta_covers_85_to_95_percent_of_true_starts_in_a_simulated_day() -> None:
+    """Calibration (BENCHMARKS.md 6): over a 200-stop day under the default noise, breakdown and
+    jam included, the p90 ETAs the service gave each hour cover 85-95% of the true starts."""
+    [run] = simulate(generate_day(200, 16, seed=1), ["live+risk"], [1], World())
+    assert run.p90_checked > 500
+    assert 0.85 <= run.p90_covered / run.p90_checked <= 0.95, run.p90_coverage

@@ -236,3 +236,33 @@ def test_handing_over_a_presumed_stop_shrinks_the_other_couriers_locked_part() -
     moved = hand_over(plan, "s1", "c2")
     assert moved.anchors["c1"] == Anchor(1, Location(0, 200, planar=True), 220, False, (("s2", 210, 0),))
     assert [r.stop_ids for r in moved.routes] == [("s2", "s3"), ("s1",)]
+
+
+def _reported(problem: Problem, *events: CourierEvent) -> LivePlan:
+    plan = LivePlan(problem, (Route("c1", ("s1", "s2", "s3")),), {})
+    for event in events:
+        plan = plan.with_event(event)
+    return plan
+
+
+def test_the_stretches_between_completions_say_how_the_courier_keeps_pace() -> None:
+    """(planned, actual) seconds from one completion to the next: a 100 s leg and 10 s of
+    service each, done in 220 s and 230 s."""
+    problem = line_day([(0, 10_000)] * 3)
+    done = [
+        CourierEvent(f"e{k}", "c1", "stop_completed", at_s=t, stop_id=f"s{k}")
+        for k, t in ((1, 400), (2, 620), (3, 850))
+    ]
+    assert retime(_reported(problem, *done), SOURCE).couriers[0].pace_readings == ((110, 220), (110, 230))
+
+
+def test_a_stretch_with_a_hold_or_a_wait_for_a_window_says_nothing_of_pace() -> None:
+    done = [
+        CourierEvent(f"e{k}", "c1", "stop_completed", at_s=t, stop_id=f"s{k}")
+        for k, t in ((1, 400), (2, 620), (3, 850))
+    ]
+    held = CourierEvent("h", "c1", "delay", at_s=450, delay_s=60)
+    with_hold = retime(_reported(line_day([(0, 10_000)] * 3), *done, held), SOURCE).couriers[0]
+    assert with_hold.pace_readings == ((110, 230),)
+    waited = retime(_reported(line_day([(0, 10_000), (600, 10_000), (0, 10_000)]), *done), SOURCE).couriers[0]
+    assert waited.pace_readings == ((110, 230),)
