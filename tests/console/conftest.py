@@ -81,12 +81,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, day: dict[str, Any]) -> Ite
         yield Server(process)
 
 
-@pytest.fixture(scope="module")
-def solved_plan(server: Server, day: dict[str, Any]) -> dict[str, Any]:
-    """The generated day, created through the API with a short time limit and solved."""
+def solve(server: Server, problem: dict[str, Any]) -> dict[str, Any]:
+    """`problem` created through the API with a short time limit, and solved."""
     answer = httpx.post(
         server.base + "/v1/plans",
-        json={"problem": day, "time_limit_s": SOLVE_LIMIT_S},
+        json={"problem": problem, "time_limit_s": SOLVE_LIMIT_S},
         headers=server.headers(DISPATCHER_KEY),
         timeout=30,
     )
@@ -100,6 +99,12 @@ def solved_plan(server: Server, day: dict[str, Any]) -> dict[str, Any]:
         assert plan["status"] != "failed", plan.get("error")
         time.sleep(0.3)
     pytest.fail(f"plan {plan_id} was not solved in time:\n{server.tail()}")
+
+
+@pytest.fixture(scope="module")
+def solved_plan(server: Server, day: dict[str, Any]) -> dict[str, Any]:
+    """The generated day, created through the API with a short time limit and solved."""
+    return solve(server, day)
 
 
 @pytest.fixture(scope="module")

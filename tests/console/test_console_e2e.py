@@ -30,10 +30,10 @@ from tests.console.conftest import (
     PLANNER_KEY,
     SCREENSHOTS,
     SERVICE_KEY,
-    SOLVE_LIMIT_S,
     STOPS,
     Server,
     courier_key,
+    solve,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("console")]
@@ -417,25 +417,6 @@ def local_hhmm(iso: str) -> str:
 
 def percent(p: float) -> str:
     return f"{math.floor(p * 100 + 0.5)}%"  # JavaScript's Math.round
-
-
-def solve(server: Server, problem: dict[str, Any]) -> dict[str, Any]:
-    answer = httpx.post(
-        server.base + "/v1/plans",
-        json={"problem": problem, "time_limit_s": SOLVE_LIMIT_S},
-        headers=server.headers(DISPATCHER_KEY),
-        timeout=30,
-    )
-    assert answer.status_code == 202, answer.text
-    plan_id = answer.json()["id"]
-    deadline = time.monotonic() + SOLVE_LIMIT_S * 2 + 60
-    while time.monotonic() < deadline:
-        plan: dict[str, Any] = server.get(f"/v1/plans/{plan_id}", DISPATCHER_KEY)
-        if plan["status"] == "solved":
-            return plan
-        assert plan["status"] != "failed", plan.get("error")
-        time.sleep(0.3)
-    pytest.fail(f"plan {plan_id} was not solved in time:\n{server.tail()}")
 
 
 def post_event(server: Server, plan_id: str, event: dict[str, Any]) -> dict[str, Any]:
