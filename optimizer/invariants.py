@@ -459,10 +459,11 @@ def breaks_taken_once(check: DayCheck) -> Iterator[Violation]:
                 report_s = progress.done.get(visit.stop_id, progress.failed.get(visit.stop_id))
                 if visit.status in _SERVED and report_s is not None and report_s >= visit.eta_s:
                     service = min(service, report_s - visit.eta_s)
-                # a presumed one squeezed before the next report was done when that began
-                report = next((v for v in state.visits[k + 1 :] if v.status in _SERVED), None)
-                if visit.status == "presumed" and report is not None and report.eta_s >= visit.eta_s:
-                    service = min(service, report.eta_s - visit.eta_s)
+                # a presumed one squeezed before a later report was done when the earliest of
+                # them began (reports that contradict the route's order: the walk's bound too)
+                later = [v.eta_s for v in state.visits[k + 1 :] if v.status in _SERVED]
+                if visit.status == "presumed" and later and min(later) >= visit.eta_s:
+                    service = min(service, min(later) - visit.eta_s)
                 for taken in taken_then:
                     if visit.eta_s < taken.end_s and taken.start_s < visit.eta_s + service:  # at its edge is fine
                         yield Violation(

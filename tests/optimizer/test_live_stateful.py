@@ -1100,3 +1100,29 @@ def test_a_past_served_out_of_route_order_is_fixed_in_the_order_it_was_served() 
     day.rebook(length=0, opens_in=0, pick=0)  # checks the day after each step
     visits = [(v.stop_id, v.status) for v in day.day.couriers[0].visits]
     assert visits.index(("s4", "presumed")) < visits.index(("s1", "done"))
+
+
+def test_a_stop_presumed_before_reports_out_of_route_order_is_done_when_the_earliest_begins() -> None:
+    """A sequence the machine found (seed 1, at ac47b78 and before): c1's route is s6, s2, s3,
+    s1, s4; they attempt s1 at 188 and s4 at 189, are held from 192, then report s2 (second on
+    the route) done at 447. s6, first on the route, is presumed at 188, bound by the s1 report:
+    it was done by then, not through the lunch fixed at 200, as the checker read it when it
+    took s2's report (the next in route order, the latest in time) as the bound."""
+    day = LiveDay()
+    spec = ((0, 0, 1, 150, 0, 1), (0, 151, 0, 150, 0, 1), (0, 0, 998, 674, 0, 1), (0, 0, 0, 150, 0, 1))
+    day.start(DaySpec((*spec, (0, 0, 1, 150, 0, 1), (0, 0, 998, 150, 36, 1)), (3, 4), (200, 0, 60), None))
+    day.rebook(length=0, opens_in=0, pick=1)
+    for _ in range(3):
+        day.re_plan()
+    day.rebook(length=2999, opens_in=0, pick=0)
+    day.served_by_another(done=False, offset=187, pick=23, who=0)
+    day.rebook(length=0, opens_in=733, pick=0)
+    day.served_by_another(done=False, offset=0, pick=0, who=0)
+    day.rebook(length=0, opens_in=2684, pick=0)
+    day.served_by_another(done=False, offset=0, pick=0, who=0)
+    day.report_again(pick=1)
+    day.re_plan()
+    hold = (0, "delay", False, 0, 0, 30, 0, 0)
+    day.report([hold] * 4 + [(0, "stop_completed", False, 255, 6, 30, 0, 0)], False)  # checks the day
+    visits = {v.stop_id: (v.status, v.eta_s) for v in day.day.couriers[0].visits}
+    assert visits["s6"] == ("presumed", 188) and visits["s2"][0] == "done"
