@@ -515,9 +515,12 @@ def capacity_holds(check: DayCheck) -> Iterator[Violation]:
         takes = {h.take_id: h for h in live.handovers if h.taker == state.courier_id and h.take_id in left}
         gives = {h.give_id: h for h in live.handovers if h.giver == state.courier_id and h.give_id in left}
         coming = {s for h in takes.values() for s in h.stop_ids}
+        # a meeting the taker is past has moved its parcels, though the giver's side of it is
+        # still ahead on their route (they wait there, held): those are on the taker's van
+        handed = {s for h in gives.values() for s in h.stop_ids if live.loaded.get(s) == h.taker}
         load = [
             *(s for s in left if not is_handover(s) and s not in coming),
-            *(s for h in gives.values() for s in h.stop_ids),
+            *(s for h in gives.values() for s in h.stop_ids if s not in handed),
         ]
         amounts = [
             sum(problem.stop_by_id(s).demand[d] for s in load if problem.has_stop(s)) for d in range(len(capacity))
@@ -534,6 +537,8 @@ def capacity_holds(check: DayCheck) -> Iterator[Violation]:
             if stop_id is not None:
                 meeting = takes.get(stop_id) or gives.get(stop_id)
                 moved = meeting.stop_ids if meeting is not None else (stop_id,)
+                if stop_id in gives:
+                    moved = tuple(s for s in moved if s not in handed)
                 sign = 1 if stop_id in takes else -1
                 for d in range(len(capacity)):
                     amounts[d] += sign * sum(problem.stop_by_id(s).demand[d] for s in moved if problem.has_stop(s))

@@ -1334,6 +1334,8 @@ def _try_handover(
     met = _timed_alone(with_take, taker, taker_seq, source)
     handover = replace(probe, meet_s=next(v.arrival_s for v in met.visits if v.stop_id == take.id))
     give, take = handover.stops(live.problem.handover_s, len(sub.dimensions))
+    if sub.has_stop(give.id) or sub.has_stop(take.id):
+        return None  # an earlier meeting of the two at that very second: not a second one
     taker_seq = [take.id if s == probe.take_id else s for s in taker_seq]
     giver_seq = [*giver_now[: len(giver.fixed_prefix)], give.id]
     giver_seq += [s for s in giver_now[len(giver.fixed_prefix) :] if s not in late]
