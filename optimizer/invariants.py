@@ -461,9 +461,9 @@ def breaks_taken_once(check: DayCheck) -> Iterator[Violation]:
                     service = min(service, report_s - visit.eta_s)
                 # a presumed one squeezed before a later report was done when the earliest of
                 # them began (reports that contradict the route's order: the walk's bound too)
-                later = [v.eta_s for v in state.visits[k + 1 :] if v.status in _SERVED]
-                if visit.status == "presumed" and later and min(later) >= visit.eta_s:
-                    service = min(service, min(later) - visit.eta_s)
+                reports_after = [v.eta_s for v in state.visits[k + 1 :] if v.status in _SERVED]
+                if visit.status == "presumed" and reports_after and min(reports_after) >= visit.eta_s:
+                    service = min(service, min(reports_after) - visit.eta_s)
                 for taken in taken_then:
                     if visit.eta_s < taken.end_s and taken.start_s < visit.eta_s + service:  # at its edge is fine
                         yield Violation(
