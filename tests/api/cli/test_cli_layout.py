@@ -39,6 +39,7 @@ BENCH_OPTIONS = {
         "--out",
     ),
     "fuzz": ("--max-examples", "--max-seconds", "--seed", "--out"),
+    "calls": ("--sizes", "--seeds", "--calm-seeds", "--thresholds", "--sweep-seeds", "--jobs", "--no-lade", "--out"),
 }
 """Every `ontime bench` option as README.md and docs/reliability.md name them."""
 
