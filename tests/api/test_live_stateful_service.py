@@ -148,7 +148,7 @@ def open_calls_by_stop(wire: ProblemIn, calls: list[CallRecord]) -> dict[str, Op
     """The store's open calls as `decide_events` sees them (as the service's `_commit` builds them)."""
     return {
         c.stop_id: OpenCall(
-            c.id, c.stop_id, call_kind(c.kind), seconds_of(wire, c.eta), seconds_of(wire, c.notified_eta)
+            c.id, c.stop_id, call_kind(c.kind), seconds_of(wire, c.eta), seconds_of(wire, c.notified_eta), c.p_late
         )
         for c in calls
     }
