@@ -42,7 +42,7 @@ import math
 import statistics
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -804,7 +804,3 @@ def summarise(runs: Sequence[RunFigures]) -> dict[str, Any]:
         out[name] = round(mean, 4) if values else None
         out[f"{name}_ci95"] = round(half, 4) if values else None
     return out
-
-
-def field_names() -> list[str]:
-    return [f.name for f in fields(RunFigures)]
