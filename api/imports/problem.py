@@ -127,19 +127,13 @@ class _Build:
     def run(self) -> ProblemIn:
         for role, sheet_map in self.mapping.sheets().items():
             self.rows[role] = self.read(self.sheets[role], self.with_defaults(sheet_map))
-        problem = self.problem(keep_bad=True)
         try:
-            wire = ProblemIn.model_validate(problem)
+            wire: ProblemIn | None = ProblemIn.model_validate(self.problem(keep_bad=True))
         except ValidationError as exc:
             self.shape_errors(exc)
             wire = None
-        if wire is not None and not self.errors:
-            try:
-                wire.to_domain()
-            except InvalidProblem as exc:
-                self.meaning_errors(exc.issues)
-        elif self.checkable():
-            self.check_meaning_of_good_rows()
+        if self.checkable():
+            self.check_meaning()
         if self.errors:
             raise SheetErrors(self.errors)
         assert wire is not None
@@ -157,31 +151,43 @@ class _Build:
 
     def read(self, sheet: Sheet, sheet_map: SheetMapping) -> list[BuiltRow]:
         role = sheet.role
-        for missing in uncovered(sheet_map.model, [f.loc for f in sheet_map.fields]):
-            self.error("mapping", None, f"{role}.columns.{missing}", "a required field: map it to a column")
+        missing = uncovered(sheet_map.model, [f.loc for f in sheet_map.fields])
+        for name in missing:
+            self.error("mapping", None, f"{role}.columns.{name}", "a required field: map it to a column")
+        if missing:
+            return []  # every row would miss it: the mapping is what to fix
         present: list[tuple[FieldMap, int | None]] = []
+        absent: set[str] = set()
         for fmap in sheet_map.fields:
             index = None
             if fmap.column is not None:
                 index = sheet.column(fmap.column)
+                problem = None
                 if index is None:
-                    self.error(role, sheet.header_row, fmap.column, f"{sheet.filename} has no column {fmap.column!r}")
-                    continue
-                if sheet.columns_named(fmap.column) > 1:
-                    self.error(role, sheet.header_row, fmap.column, "two columns have this name")
-                    continue
+                    problem = f"{sheet.filename} has no column {fmap.column!r}"
+                elif sheet.columns_named(fmap.column) > 1:
+                    problem = "two columns have this name"
+                if problem is not None:
+                    self.error(role, sheet.header_row, fmap.column, problem)
+                    absent.add(fmap.column)  # reported once, at the header, not on every row
+                    index = None
             present.append((fmap, index))
         built: list[BuiltRow] = []
         for row in sheet.rows:
             mapped = [row.cells[i] for _, i in present if i is not None]
             if mapped and all(cells.blank(c) for c in mapped):
                 continue  # a row with nothing in the mapped columns (formatting, a spacer)
-            built.append(self.row(role, row.number, row.cells, present))
+            built.append(self.row(role, row.number, row.cells, present, absent))
         self.unique_ids(role, built, sheet_map)
         return built
 
     def row(
-        self, role: str, number: int, row_cells: tuple[Any, ...], present: list[tuple[FieldMap, int | None]]
+        self,
+        role: str,
+        number: int,
+        row_cells: tuple[Any, ...],
+        present: list[tuple[FieldMap, int | None]],
+        absent: set[str],
     ) -> BuiltRow:
         obj: dict[str, Any] = {}
         columns: dict[Loc, str] = {}
@@ -205,7 +211,7 @@ class _Build:
                 continue
             _put(obj, fmap.loc, value)
         renumbered = _compact(obj)
-        built = BuiltRow(number, obj, reported=reported, bad=bool(reported))
+        built = BuiltRow(number, obj, reported=reported | absent, bad=bool(reported))
         for loc, column in columns.items():
             placed = renumbered(loc)
             if placed is None:
@@ -323,16 +329,22 @@ class _Build:
         passed (without them, stops would be reported for what is the couriers' fault)."""
         return not any(r.bad for role in ("couriers", "depots") for r in self.rows.get(role, []))
 
-    def check_meaning_of_good_rows(self) -> None:
-        try:
-            wire = ProblemIn.model_validate(self.problem(keep_bad=False))
-            wire.to_domain()
-        except ValidationError:
-            return  # only what the bad rows already explain (a list left empty...)
-        except InvalidProblem as exc:
-            self.meaning_errors(exc.issues)
+    def check_meaning(self) -> None:
+        """`to_domain()` on the rows without errors, again without those it finds wrong until it
+        finds none: the domain checks each object first and the references between them after."""
+        for _ in range(4):
+            try:
+                ProblemIn.model_validate(self.problem(keep_bad=False)).to_domain()
+                return
+            except ValidationError:
+                return  # only what the bad rows already explain (a list left empty...)
+            except InvalidProblem as exc:
+                if not self.meaning_errors(exc.issues):
+                    return
 
-    def meaning_errors(self, issues: Iterable[ProblemIssue]) -> None:
+    def meaning_errors(self, issues: Iterable[ProblemIssue]) -> bool:
+        """Report the issues at their rows; whether any row was newly found wrong."""
+        marked = False
         found = list(issues)
         named = [i for i in found if i.id]  # an issue without an id comes with one that has it
         for issue in named or found:
@@ -347,6 +359,9 @@ class _Build:
             path = tuple(p for p in rest.split(".") if p)
             for row in rows:
                 self.error(role, row.number, _column_of_path(row, path), issue.message, issue.field, issue.id)
+                marked = marked or not row.bad
+                row.bad = True
+        return marked
 
 
 def _column_of_path(row: BuiltRow, path: tuple[str, ...]) -> str:

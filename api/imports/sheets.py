@@ -134,19 +134,28 @@ def _blank(cell: Cell) -> bool:
 
 def _decode(data: bytes, filename: str, role: str) -> str:
     """UTF-8 (a BOM or not), UTF-16 with a BOM, else GB18030 (what Chinese Excel saves as CSV)."""
-    try:
-        if data.startswith(codecs.BOM_UTF8):
-            return data[len(codecs.BOM_UTF8) :].decode("utf-8")
-        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return data.decode("utf-16")
-    except UnicodeDecodeError as exc:
-        raise SheetErrors([SheetError(role, None, "", f"{filename} is not valid text: {exc.reason}")]) from None
-    for encoding in ("utf-8", "gb18030"):
+
+    def refused(message: str) -> SheetErrors:
+        return SheetErrors([SheetError(role, None, "", f"{filename} {message}")])
+
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return data.decode(encoding)
+            return data.decode("utf-16")
         except UnicodeDecodeError:
-            continue
-    raise SheetErrors([SheetError(role, None, "", f"{filename} is neither UTF-8 nor GB18030 text, nor an .xlsx")])
+            raise refused("is not valid UTF-16 text") from None
+    bom = data.startswith(codecs.BOM_UTF8)
+    body = data[len(codecs.BOM_UTF8) :] if bom else data
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.start > len(body) - 4:
+            raise refused("ends inside a character: is it cut short?") from None
+        if bom:
+            raise refused("starts as UTF-8 but is not UTF-8 text") from None
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise refused("is neither UTF-8 nor GB18030 text, nor an .xlsx") from None
 
 
 def _delimiter(text: str) -> str:
