@@ -5,6 +5,7 @@ import { ApiError, explain, forget, get, getText, post, signIn, storedKey, store
 import { bindSignIn } from "./signin.js";
 import { renderCalls } from "./calls.js";
 import { problemFromCsv } from "./csv.js";
+import { importProblem, showImportErrors, showTemplates } from "./imports.js";
 import { $, $$, fill, h, notify } from "./dom.js";
 import { courierColours, drawMap, resetMap, zoomMap } from "./map.js";
 import { scenarioPanel } from "./scenarios.js";
@@ -137,11 +138,14 @@ $("#plans-refresh").addEventListener("click", refreshPlans);
 
 for (const radio of $$("input[name=source]")) {
   radio.addEventListener("change", () => {
-    const csv = $("input[name=source]:checked").value === "csv";
-    $(".source-csv").hidden = !csv;
-    $(".source-json").hidden = csv;
+    const source = $("input[name=source]:checked").value;
+    for (const name of ["json", "csv", "sheet"]) $(`.source-${name}`).hidden = source !== name;
   });
 }
+
+$("#import-templates").addEventListener("click", () =>
+  showTemplates($("#template-links")).catch((exc) => say(`templates: ${explain(exc)}`, "error")),
+);
 
 async function readFile(input) {
   const file = input.files && input.files[0];
@@ -154,8 +158,11 @@ $("#create-form").addEventListener("submit", async (e) => {
   const form = e.currentTarget;
   const data = new FormData(form);
   let problem;
+  showImportErrors($("#import-errors"), []);
   try {
-    if (data.get("source") === "csv") {
+    if (data.get("source") === "sheet") {
+      problem = await importProblem(form);
+    } else if (data.get("source") === "csv") {
       const offset = offsetOf(String(data.get("offset") || "+00:00"));
       const date = String(data.get("date") || "");
       if (offset === null) throw new Error("the UTC offset must look like +08:00");
@@ -170,7 +177,13 @@ $("#create-form").addEventListener("submit", async (e) => {
       problem = raw && raw.problem ? raw.problem : raw;
     }
   } catch (exc) {
-    say(`cannot read the input: ${exc.message}`, "error");
+    if (exc instanceof ApiError && exc.details.some((d) => d && d.sheet)) {
+      // every bad row, where the dispatcher can fix it; nothing is planned
+      showImportErrors($("#import-errors"), exc.details, form);
+      say(`${exc.details.length} problem(s) in the sheets: nothing was planned`, "error");
+      return;
+    }
+    say(`cannot read the input: ${explain(exc)}`, "error");
     return;
   }
   try {
