@@ -17,6 +17,7 @@ the orders and couriers sheets feeds which field of the wire problem (`api.schem
     demand.weight_kg = "重量(kg)"
     service_min = { column = "服务时长(分钟)", default = 4 }
     skills = { column = "技能", separator = "、" }  # a list field: items split on the separator
+    kind = { column = "类型", values = { "派送" = "delivery", "揽收" = "pickup" } }
 
     [couriers.columns]
     id = "工号"
@@ -54,7 +55,7 @@ ROLES = {"orders": "stops", "couriers": "couriers", "depots": "depots"}
 
 TOP_KEYS = ("name", "timezone", "date", "depots", "orders", "couriers", "problem")
 SHEET_KEYS = ("columns", "sheet", "header_row")
-SPEC_KEYS = frozenset({"column", "value", "default", "separator"})
+SPEC_KEYS = frozenset({"column", "value", "default", "separator", "values"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,8 @@ class FieldMap:
     column: str | None = None
     value: Any = None
     separator: str | None = None
+    values: tuple[tuple[str, Any], ...] = ()
+    """The sheet's words for the wire's values (`"揽收" -> "pickup"`): a cell must be one of them."""
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -258,10 +261,15 @@ class _Reader:
             return None
         if separator is not None and kind != "list":
             self.fail(where, "only a list field takes a separator")
+        words = spec.get("values", {})
+        if "values" in spec and (not isinstance(words, dict) or not words):
+            self.fail(where, 'values translate the sheet\'s words: { "揽收" = "pickup", "派送" = "delivery" }')
+            words = {}
         value = spec.get("value", spec.get("default"))
         if isinstance(value, datetime | date | time):
             value = value.isoformat() if not isinstance(value, time) else value.strftime("%H:%M:%S")
-        return FieldMap(key, loc, kind, item_kind, column.strip() if column else None, value, separator)
+        column = column.strip() if column else None
+        return FieldMap(key, loc, kind, item_kind, column, value, separator, tuple(words.items()))
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from api.imports import cells
 from api.imports.errors import SheetError, SheetErrors
 from api.imports.mapping import ROLES, FieldMap, Loc, Mapping, SheetMapping, read_mapping, uncovered
-from api.imports.sheets import Sheet, read_sheet
+from api.imports.sheets import Sheet, header_key, read_sheet
 from api.schemas import ProblemIn
 from optimizer.errors import InvalidProblem, ProblemIssue
 
@@ -222,6 +222,12 @@ class _Build:
         return built
 
     def convert(self, raw: Any, fmap: FieldMap) -> Any:
+        if fmap.values:
+            words = {header_key(w): v for w, v in fmap.values}
+            word = header_key(cells.text(raw))
+            if word not in words:
+                raise cells.CellError(f"{cells.shown(raw)} is not one of {', '.join(w for w, _ in fmap.values)}")
+            raw = words[word]
         kind = fmap.kind
         if kind == "list":
             return [self.convert_one(piece, fmap.item_kind or "str") for piece in cells.items(raw, fmap.separator)]
@@ -300,7 +306,10 @@ class _Build:
             if len(loc) >= 2 and loc[0] in ROLE_OF_FIELD and isinstance(loc[1], int):
                 self.located_error(str(loc[0]), loc[1], loc[2:], message)
             elif len(loc) == 1 and loc[0] in ROLE_OF_FIELD and ROLE_OF_FIELD[str(loc[0])] in self.rows:
-                self.error(ROLE_OF_FIELD[str(loc[0])], None, "", message, str(loc[0]))
+                role = ROLE_OF_FIELD[str(loc[0])]
+                if error["type"] == "too_short" and not self.rows[role]:
+                    message = "the sheet has no rows"
+                self.error(role, None, "", message, str(loc[0]))
             else:
                 self.error("mapping", None, ".".join(map(str, loc)) or "problem", message, ".".join(map(str, loc)))
 

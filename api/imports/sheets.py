@@ -63,6 +63,7 @@ class Sheet:
 
 
 def header_key(text: str) -> str:
+    """Text as names are compared: without spacing, case or full-width forms ("重量（KG）" is "重量(kg)")."""
     return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
 

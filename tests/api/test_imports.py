@@ -270,16 +270,16 @@ def test_a_mapping_with_unknown_fields_and_unmapped_required_ones_is_refused_bef
 
 def test_the_date_given_moves_the_day_and_any_wire_field_can_be_mapped(tmp_path: Path) -> None:
     orders = rows_of("orders.csv")
-    orders[0] += ["必送", "第二时段开始", "第二时段结束"]
+    orders[0] += ["必送", "第二时段开始", "第二时段结束", "放驿站"]
     for row in orders[1:]:
-        row += ["", "", ""]
-    orders[1][-3:] = ["是", "16:00", "18:00"]
+        row += ["", "", "", ""]
+    orders[1][-4:] = ["是", "16:00", "18:00", "放驿站"]
     mapping = mapping_with(
         tmp_path,
         (
             'address = "收货地址"',
             'address = "收货地址"\nrequired = "必送"\nwindows.2.start = "第二时段开始"\n'
-            'windows.2.end = "第二时段结束"\nparcel.at = { value = "hub" }',
+            'windows.2.end = "第二时段结束"\nparcel.at = { column = "放驿站", values = { "放驿站" = "hub" } }',
         ),
         ('depot = "站点"', "# no depot column: the one depot"),
     )
@@ -290,8 +290,13 @@ def test_the_date_given_moves_the_day_and_any_wire_field_can_be_mapped(tmp_path:
     assert first.required and [w.start.hour for w in first.windows] == [9, 16]
     assert not second.required and len(second.windows) == 1
     assert first.windows[1].end.isoformat() == "2026-12-01T18:00:00+08:00"
-    assert first.parcel is not None and first.parcel.at == "hub"
+    assert first.parcel is not None and first.parcel.at == "hub" and second.parcel is None
     assert {c.depot for c in problem.couriers} == {"hub"}
+    orders[2][-1] = "驿站"  # row 3: the sheet's word for the wire's "hub" is 放驿站
+    with pytest.raises(SheetErrors) as caught:
+        import_problem(write_csv(tmp_path / "o.csv", orders), TEMPLATES / "couriers.csv", mapping)
+    assert where(caught.value) == {("orders", 3, "放驿站")}
+    assert "'驿站' is not one of 放驿站" in str(caught.value)
 
 
 @pytest.mark.skipif(
