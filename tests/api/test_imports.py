@@ -299,6 +299,21 @@ def test_the_date_given_moves_the_day_and_any_wire_field_can_be_mapped(tmp_path:
     assert "'驿站' is not one of 放驿站" in str(caught.value)
 
 
+def test_depots_can_come_from_a_sheet_of_their_own(tmp_path: Path) -> None:
+    inline = "[[depots]]                    # or read depots from a sheet: [depots.columns] id, lat, lon\n"
+    inline += 'id = "hub"\nlat = 31.2204\nlon = 121.5447\n'
+    mapping = mapping_with(tmp_path, (inline, '[depots.columns]\nid = "站点编号"\nlat = "纬度"\nlon = "经度"\n'))
+    depots = write_csv(tmp_path / "depots.csv", [["站点编号", "纬度", "经度"], ["hub", "31.2204", "121.5447"]])
+    sheets = (TEMPLATES / "orders.csv", TEMPLATES / "couriers.csv", mapping)
+    with pytest.raises(SheetErrors, match="give it"):
+        import_problem(*sheets)
+    assert import_problem(*sheets, depots=depots).model_dump() == template_problem().model_dump()
+    write_csv(depots, [["站点编号", "纬度", "经度"], ["hub", "31.2204", "121,5447"]])
+    with pytest.raises(SheetErrors) as caught:
+        import_problem(*sheets, depots=depots)
+    assert where(caught.value) == {("depots", 2, "经度")}
+
+
 @pytest.mark.skipif(
     not {"skills"} <= StopIn.model_fields.keys() & CourierIn.model_fields.keys(), reason="the wire has no skills"
 )
