@@ -9,6 +9,7 @@ downloaded from the form. No page logs a console error.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,15 @@ def choose(page: Any, orders: Path) -> None:
     page.locator("input[name=sheet_mapping]").set_input_files(str(TEMPLATES / "mapping.toml"))
 
 
+def solve(page: Any) -> str:
+    """Click Solve and answer the id of the plan the console creates."""
+    with page.expect_response(lambda r: r.url.endswith("/v1/plans") and r.request.method == "POST") as created:
+        page.locator("#create-form button[type=submit]").click()
+    assert created.value.status == 202, created.value.text()
+    plan_id: str = created.value.json()["id"]
+    return plan_id
+
+
 def plan_ids(server: Server) -> set[str]:
     answer = httpx.get(server.base + "/v1/plans?limit=500", headers=server.headers(DISPATCHER_KEY), timeout=30)
     answer.raise_for_status()
@@ -90,8 +100,9 @@ def test_a_dispatcher_plans_the_day_from_an_excel_orders_sheet(page: Any, server
 
     choose(page, orders_xlsx(tmp_path / "orders.xlsx"))
     with page.expect_response(lambda r: r.url.endswith("/v1/imports/problem")) as imported:
-        page.locator("#create-form button[type=submit]").click()
+        plan_id = solve(page)
     assert imported.value.status == 200, imported.value.text()
+    expect(page).to_have_url(re.compile(f"#plan={plan_id}$"))
     expect(page.locator("#plan-name")).to_have_text("浦东-2026-11-26")
     expect(page.locator("#plan-status")).to_have_text("solved", timeout=60_000)
     expect(page.locator("#map circle.stop")).to_have_count(16)
@@ -121,10 +132,11 @@ def test_every_bad_row_is_listed_in_the_form_and_nothing_is_planned(page: Any, s
 
     # Fixed, the same form plans it and the list goes away.
     choose(page, orders_xlsx(tmp_path / "fixed.xlsx"))
-    page.locator("#create-form button[type=submit]").click()
+    plan_id = solve(page)
     expect(page.locator("#import-errors")).to_be_hidden()
+    expect(page).to_have_url(re.compile(f"#plan={plan_id}$"))
     expect(page.locator("#plan-status")).to_have_text("solved", timeout=60_000)
-    assert len(plan_ids(server) - before) == 1
+    assert plan_ids(server) - before == {plan_id}
 
 
 def test_the_templates_can_be_downloaded_from_the_form(page: Any, tmp_path: Path) -> None:
