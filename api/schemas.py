@@ -3,14 +3,18 @@
 Shapes are checked here by pydantic; meaning (windows in order, known depots, demand a
 courier can carry...) is checked by the domain model, whose errors name field and id.
 Units exist only here: datetimes with offsets become seconds from the plan's day start,
-kilograms become grams, km/h become m/s, minutes become seconds.
+amounts become whole units of their dimension's finest given decimal (0.0099 m3 beside 12 m3:
+units of 0.0001 m3), km/h become m/s, minutes become seconds, money becomes objective units
+(`ProblemIn.cost_scale`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -18,7 +22,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from optimizer import model as m
 from optimizer.errors import InvalidProblem, ProblemIssue
-from optimizer.kpi import DEFAULT_COST, on_time_rate
+from optimizer.kpi import DEFAULT_COST, CostModel, on_time_rate
 from optimizer.schedule import RouteSchedule, Schedule
 from optimizer.solution import Solution
 
@@ -29,7 +33,16 @@ WEEK_S = 7 * 24 * 3600
 """Times on the wire must fall within a week of the plan's day start."""
 
 DEFAULT_STOP_PENALTY = 10_000_000
-"""Objective cost of leaving a stop out (about 10,000 km of driving): a last resort."""
+"""What leaving a stop out costs, in metres of driving (10,000 km) per point of priority: a last resort."""
+
+METRE_UNITS = 2
+"""Objective units a metre of driving costs at the problem's per-km rate. The engines weigh
+time-window violations with bounded penalties per second (PyVRP's at most 100,000), so the
+objective is kept at the scale of metres: a courier-day of 150 then costs 600,000 units, not
+enough to buy a late minute; two units a metre keep 35 an hour exact to 0.3%."""
+
+MAX_DECIMALS = 6
+"""Amounts keep up to this many decimals exactly."""
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, strict=True)]
@@ -82,6 +95,46 @@ class CourierIn(Wire):
     speed_kmh: Annotated[float, Field(gt=0.5, le=200, allow_inf_nan=False, strict=True)] = 18.0
     profile: Id | None = None
     breaks: list[BreakIn] = Field(default_factory=list, max_length=8)
+    skills: list[Id] = Field(
+        default_factory=list, max_length=32, description="what the courier can do: cold_chain, cod, oversize..."
+    )
+    grade: Grade | None = Field(None, description="service grade from the records (A best); see stops' min_grade")
+    costs: CostsIn | None = Field(None, description="this courier's own rates (default: the problem's)")
+    max_trips: Annotated[int, Field(ge=1, le=10, strict=True)] = Field(
+        1, description="trips a day: the courier may go back to their depot to unload pickups and reload"
+    )
+    reload_min: Annotated[float, Field(ge=0, le=120, allow_inf_nan=False, strict=True)] = Field(
+        10.0, description="minutes at the depot for each reload"
+    )
+
+
+Rate = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False, strict=True)]
+Grade = Literal["A", "B", "C"]
+GRADES = ("A", "B", "C")
+
+
+def grade_skills(grade: str | None) -> frozenset[str]:
+    """A grade as skills: an A courier may serve stops asking for A, B or C; ungraded, none."""
+    if grade is None:
+        return frozenset()
+    return frozenset(f"grade>={g}" for g in GRADES[GRADES.index(grade) :])
+
+
+class CostsIn(Wire):
+    """What a courier-day costs, in one currency. On the problem: the defaults for every
+    courier (unset: `optimizer.kpi.DEFAULT_COST`); on a courier: their own rates."""
+
+    per_courier: Rate | None = Field(None, description="a courier used at all (pay for the day, the vehicle)")
+    per_km: Rate | None = Field(None, description="each kilometre driven")
+    per_hour: Rate | None = Field(None, description="each hour from leaving the depot to coming back")
+
+    def over(self, base: CostModel) -> CostModel:
+        """These rates where set, `base`'s otherwise."""
+        return CostModel(
+            per_km=base.per_km if self.per_km is None else self.per_km,
+            per_hour=base.per_hour if self.per_hour is None else self.per_hour,
+            per_courier=base.per_courier if self.per_courier is None else self.per_courier,
+        )
 
 
 class CustomerIn(Wire):
@@ -113,9 +166,22 @@ class StopIn(Wire):
     demand: dict[Id, Amount] = Field(default_factory=dict, max_length=8, json_schema_extra=KEYS_ARE_IDS)
     customer: CustomerIn = Field(default_factory=CustomerIn)
     address: Annotated[str, Field(max_length=300)] = ""
-    penalty: Annotated[int, Field(ge=0, le=10**12, strict=True)] | None = None
+    penalty: Annotated[int, Field(ge=0, le=10**12, strict=True)] | None = Field(
+        None,
+        description="what leaving the stop out costs, in metres of driving at the problem's per-km rate "
+        "(default 10,000 km times the priority)",
+    )
     required: Annotated[bool, Field(strict=True)] = False
     parcel: ParcelIn | None = None
+    kind: Literal["delivery", "pickup"] = Field(
+        "delivery",
+        description="delivery: the demand leaves the hub on the van; pickup (上门揽收): it joins the van here",
+    )
+    skills: list[Id] = Field(default_factory=list, max_length=16, description="every one needed of the courier")
+    priority: Annotated[int, Field(ge=1, le=10, strict=True)] = Field(
+        1, description="1 (normal) to 10: when not every window can be kept, lower priorities are lost first"
+    )
+    min_grade: Grade | None = Field(None, description="only couriers of this grade or better serve it")
 
 
 class HandoverIn(Wire):
@@ -131,6 +197,7 @@ class ProblemIn(Wire):
     couriers: list[CourierIn] = Field(min_length=1, max_length=500)
     stops: list[StopIn] = Field(max_length=5000)
     handover: HandoverIn | None = None
+    costs: CostsIn | None = Field(None, description="the day's rates; the defaults make a courier-day cost its pay")
 
     @cached_property
     def day_start(self) -> datetime:
@@ -148,6 +215,9 @@ class ProblemIn(Wire):
         day = self.day_start
         dims = sorted({k for c in self.couriers for k in c.capacity} | {k for s in self.stops for k in s.demand})
         issues: list[ProblemIssue] = []
+        scales = self.amount_scales(issues)
+        scale = self.cost_scale
+        metre_cost = max(1, round(self.plan_costs.per_km * scale / 1000))
 
         def seconds(value: datetime, field_name: str, obj_id: str) -> int:
             s = math.floor((value - day).total_seconds())
@@ -177,6 +247,7 @@ class ProblemIn(Wire):
                 for k, b in enumerate(c.breaks)
             )
             speed = c.speed_kmh / 3.6
+            own = self.costs_of(c)
             couriers.append(
                 build(
                     m.Courier,
@@ -184,11 +255,17 @@ class ProblemIn(Wire):
                     c.depot,
                     seconds(c.shift_start, "couriers.shift_start", c.id),
                     seconds(c.shift_end, "couriers.shift_end", c.id),
-                    tuple(_capacity(dim, c.capacity.get(dim, 0.0)) for dim in dims),
+                    tuple(round(c.capacity.get(dim, 0.0) * scales[dim]) for dim in dims),
                     end_depot=c.end_depot,
                     profile=c.profile or f"{c.speed_kmh:g}kmh",
                     speed_mps=speed,
                     breaks=tuple(b for b in breaks if b is not None),
+                    fixed_cost=round(own.per_courier * scale),
+                    cost_per_m=round(own.per_km * scale / 1000),
+                    cost_per_s=round(own.per_hour * scale / 3600),
+                    skills=frozenset(c.skills) | grade_skills(c.grade),
+                    max_trips=c.max_trips,
+                    reload_s=round(c.reload_min * 60),
                 )
             )
         stops = []
@@ -211,23 +288,64 @@ class ProblemIn(Wire):
                     m.Location(s.lat, s.lon),
                     windows,
                     round(s.service_min * 60),
-                    tuple(_demand(dim, s.demand.get(dim, 0.0)) for dim in dims),
-                    None if s.required else (s.penalty if s.penalty is not None else DEFAULT_STOP_PENALTY),
+                    tuple(round(s.demand.get(dim, 0.0) * scales[dim]) for dim in dims),
+                    None if s.required else metre_cost * (s.penalty or DEFAULT_STOP_PENALTY * s.priority),
                     parcel_on=s.parcel.on if s.parcel else None,
                     at_hub=bool(s.parcel and s.parcel.at == "hub"),
+                    kind=s.kind,
+                    skills=frozenset(s.skills) | ({f"grade>={s.min_grade}"} if s.min_grade else set()),
+                    priority=s.priority,
                 )
             )
         try:
             if issues:
                 raise InvalidProblem(issues)
             handover_s = round(self.handover.minutes * 60) if self.handover and self.handover.allowed else None
-            return m.Problem(self.name, depots, tuple(couriers), tuple(stops), tuple(dims), day, handover_s)
+            return m.Problem(self.name, depots, tuple(couriers), tuple(stops), tuple(dims), day, handover_s, metre_cost)
         except InvalidProblem as exc:  # name the wire's fields, not the domain's
             raise InvalidProblem([replace(i, field=WIRE_FIELDS.get(i.field, i.field)) for i in exc.issues]) from None
+
+    @property
+    def plan_costs(self) -> CostModel:
+        """The problem's rates: those given over `DEFAULT_COST`."""
+        return self.costs.over(DEFAULT_COST) if self.costs else DEFAULT_COST
+
+    def costs_of(self, courier: CourierIn) -> CostModel:
+        """One courier's rates: their own over the problem's."""
+        return courier.costs.over(self.plan_costs) if courier.costs else self.plan_costs
+
+    @property
+    def cost_scale(self) -> float:
+        """Objective units per currency unit: a metre at the problem's rate costs `METRE_UNITS`
+        (without a per-km rate, a second costs 40; without either, a unit is a thousandth)."""
+        rates = self.plan_costs
+        if rates.per_km > 0:
+            return METRE_UNITS * 1000 / rates.per_km
+        return 40 * 3600 / rates.per_hour if rates.per_hour > 0 else 1000.0
+
+    def day_cost(self, routes: Iterable[tuple[str, int, int]]) -> float:
+        """What the used couriers' routes cost at their rates: (courier id, metres, seconds) each."""
+        rates = {c.id: self.costs_of(c) for c in self.couriers}
+        return sum(rates[cid].cost(metres, seconds, 1) for cid, metres, seconds in routes)
+
+    def amount_scales(self, issues: list[ProblemIssue] | None = None) -> dict[str, int]:
+        """Per dimension, the units of one whole amount inside: 10 to the most decimals any
+        amount of it is given with (at most `MAX_DECIMALS`; more is an issue naming the id)."""
+        scales: dict[str, int] = {}
+        for field_name, owners in (("couriers.capacity", self.couriers), ("stops.demand", self.stops)):
+            for owner in owners:
+                amounts = owner.capacity if isinstance(owner, CourierIn) else owner.demand
+                for dim, amount in amounts.items():
+                    places = _decimals(amount)
+                    if places > MAX_DECIMALS and issues is not None:
+                        issues.append(ProblemIssue(f"{field_name}.{dim}", owner.id, f"at most {MAX_DECIMALS} decimals"))
+                    scales[dim] = max(scales.get(dim, 1), 10 ** min(places, MAX_DECIMALS))
+        return scales
 
 
 WIRE_FIELDS = {
     "couriers.start_depot": "couriers.depot",
+    "couriers.reload": "couriers.reload_min",
     "couriers.speed": "couriers.speed_kmh",
     "stops.service": "stops.service_min",
     "breaks.duration": "couriers.breaks.duration_min",
@@ -236,13 +354,10 @@ WIRE_FIELDS = {
 """Domain issue fields whose wire field has another name."""
 
 
-def _demand(dimension: str, amount: float) -> int:
-    """Integer units inside: grams for `*_kg`, else the amount rounded up."""
-    return math.ceil(amount * 1000 - 1e-9) if dimension.endswith("_kg") else math.ceil(amount - 1e-9)
-
-
-def _capacity(dimension: str, amount: float) -> int:
-    return math.floor(amount * 1000 + 1e-9) if dimension.endswith("_kg") else math.floor(amount + 1e-9)
+def _decimals(amount: float) -> int:
+    """How many decimals `amount` is written with (0.0099: 4; 12.0: 0)."""
+    exponent = Decimal(repr(amount)).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 # --- answers -------------------------------------------------------------------------
@@ -268,6 +383,15 @@ class VisitOut(BaseModel):
     status: VisitStatus = "planned"
     wait_min: float = 0.0
     departure: datetime | None = None
+    trip: int = Field(1, description="which of the courier's trips from the depot (1: the first)")
+
+
+class ReloadOut(BaseModel):
+    """A stop at the depot between two trips: unload the pickups, load the next trip."""
+
+    before_stop: str = Field(description="the first stop of the trip it starts")
+    arrival: datetime
+    departure: datetime
 
 
 class BreakOut(BaseModel):
@@ -287,9 +411,11 @@ class RouteOut(BaseModel):
     end: datetime | None = None
     visits: list[VisitOut]
     breaks: list[BreakOut] = Field(default_factory=list)
+    reloads: list[ReloadOut] = Field(default_factory=list)
 
     @classmethod
     def from_domain(cls, day_start: datetime, timed: RouteSchedule, version: int = 1) -> RouteOut:
+        trip_of = [1 + sum(1 for r in timed.reloads if r.before <= k) for k in range(len(timed.visits))]
         return cls(
             courier_id=timed.courier_id,
             version=version,
@@ -304,10 +430,20 @@ class RouteOut(BaseModel):
                     late_min=round(v.late_s / 60, 2),
                     wait_min=round(v.wait_s / 60, 2),
                     departure=at(day_start, v.departure_s),
+                    trip=trip,
                 )
-                for v in timed.visits
+                for v, trip in zip(timed.visits, trip_of)
             ],
             breaks=[BreakOut.of(day_start, b.start_s, b.end_s) for b in timed.breaks],
+            reloads=[
+                ReloadOut(
+                    before_stop=timed.visits[r.before].stop_id,
+                    arrival=at(day_start, r.arrival_s),
+                    departure=at(day_start, r.departure_s),
+                )
+                for r in timed.reloads
+                if r.before < len(timed.visits)
+            ],
         )
 
 
@@ -339,9 +475,13 @@ class KpisOut(BaseModel):
         couriers_used: int,
         unassigned: int,
         working_s: int,
+        cost: float | None = None,
     ) -> KpisOut:
         """The wire's KPIS from a day's figures in integer units; the on-time rate is
-        `optimizer.kpi.on_time_rate`, the cost `DEFAULT_COST`'s."""
+        `optimizer.kpi.on_time_rate`; `cost` the couriers' at their rates (`ProblemIn.day_cost`),
+        else `DEFAULT_COST`'s."""
+        if cost is None:
+            cost = DEFAULT_COST.cost(distance_m, working_s, couriers_used)
         return cls(
             stops=stops,
             late_stops=late_stops,
@@ -351,7 +491,7 @@ class KpisOut(BaseModel):
             unassigned=unassigned,
             late_minutes=round(late_s / 60, 1),
             working_hours=round(working_s / 3600, 2),
-            cost=round(DEFAULT_COST.cost(distance_m, working_s, couriers_used), 2),
+            cost=round(cost, 2),
         )
 
 
@@ -368,7 +508,7 @@ def route_out(day_start: datetime, timed: RouteSchedule, version: int = 1) -> Ro
     return RouteOut.from_domain(day_start, timed, version)
 
 
-def kpis_out(problem: m.Problem, timed: Schedule, solution: Solution) -> KpisOut:
+def kpis_out(problem: m.Problem, timed: Schedule, solution: Solution, wire: ProblemIn | None = None) -> KpisOut:
     """A static plan's figures (every routed visit is served, none failed)."""
     used = [r for r in timed.routes if r.visits]
     served = sum(len(r.visits) for r in used)
@@ -381,6 +521,7 @@ def kpis_out(problem: m.Problem, timed: Schedule, solution: Solution) -> KpisOut
         couriers_used=len(used),
         unassigned=len(solution.unassigned),
         working_s=sum(r.duration_s for r in used),
+        cost=None if wire is None else wire.day_cost((r.courier_id, r.distance_m, r.duration_s) for r in used),
     )
 
 

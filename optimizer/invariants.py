@@ -46,7 +46,8 @@ Rules (the `rule` of each violation):
   time (couriers who reported in the change exempt, as above).
 - `capacity_holds`: what a van carries fits it in every dimension, now and after every visit
   left: the parcels of the stops still to do, less those a hand-over ahead brings, plus those
-  a hand-over ahead gives away. Served stops are facts, not the plan's choice (a courier may
+  a hand-over ahead gives away, and the pickups made (a pickup ahead adds its parcels where
+  it is made). Served stops are facts, not the plan's choice (a courier may
   report serving a stop the plan never gave them), and so are parcels on a van
   (`LivePlan.loaded`): when those alone exceed its room, the plan may add nothing to them. A
   van not yet gone carries its whole route, so a plan that overloads it is caught before it
@@ -518,17 +519,20 @@ def capacity_holds(check: DayCheck) -> Iterator[Violation]:
         # a meeting the taker is past has moved its parcels, though the giver's side of it is
         # still ahead on their route (they wait there, held): those are on the taker's van
         handed = {s for h in gives.values() for s in h.stop_ids if live.loaded.get(s) == h.taker}
+        # and the pickups made, which ride back to the hub; a pickup ahead is still the customer's
+        made = [v.stop_id for v in state.visits if v.status in ("done", "presumed") and _pickup(problem, v.stop_id)]
         load = [
-            *(s for s in left if not is_handover(s) and s not in coming),
+            *(s for s in left if not is_handover(s) and s not in coming and not _pickup(problem, s)),
             *(s for h in gives.values() for s in h.stop_ids if s not in handed),
         ]
         amounts = [
-            sum(problem.stop_by_id(s).demand[d] for s in load if problem.has_stop(s)) for d in range(len(capacity))
+            sum(problem.stop_by_id(s).demand[d] for s in [*load, *made] if problem.has_stop(s))
+            for d in range(len(capacity))
         ]
         # parcels already on the van are there whatever the plan says (a courier who attempted
         # a colleague's stop carried its parcel): more than the van's nominal room is a fact
         # then, and the plan may add nothing to it
-        aboard = [s for s in load if live.loaded.get(s) == state.courier_id and problem.has_stop(s)]
+        aboard = [*(s for s in load if live.loaded.get(s) == state.courier_id and problem.has_stop(s)), *made]
         capacity = tuple(
             max(cap, sum(problem.stop_by_id(s).demand[d] for s in aboard)) for d, cap in enumerate(capacity)
         )
@@ -539,7 +543,7 @@ def capacity_holds(check: DayCheck) -> Iterator[Violation]:
                 moved = meeting.stop_ids if meeting is not None else (stop_id,)
                 if stop_id in gives:
                     moved = tuple(s for s in moved if s not in handed)
-                sign = 1 if stop_id in takes else -1
+                sign = 1 if stop_id in takes or _pickup(problem, stop_id) else -1
                 for d in range(len(capacity)):
                     amounts[d] += sign * sum(problem.stop_by_id(s).demand[d] for s in moved if problem.has_stop(s))
                 where = f"after {stop_id}"
@@ -554,6 +558,10 @@ def capacity_holds(check: DayCheck) -> Iterator[Violation]:
             else:
                 continue
             break
+
+
+def _pickup(problem: Problem, stop_id: str) -> bool:
+    return problem.has_stop(stop_id) and problem.stop_by_id(stop_id).is_pickup
 
 
 def parcels_stay_on_their_van(check: DayCheck) -> Iterator[Violation]:

@@ -6,13 +6,16 @@ duplicate ids, demand no courier can carry). Variants are made with `dataclasses
 
 Times are integer seconds from the plan's day start (`Problem.day_start`, an aware datetime
 used only at the edges), distances integer metres, demand integer units per dimension.
+Costs are integer objective units: `Problem.metre_cost` units buy one metre of driving at the
+plan's reference rate, and costs stated in metres (stop penalties, lateness) scale by it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 from optimizer.errors import InvalidProblem, ProblemIssue
 
@@ -78,12 +81,21 @@ class Depot:
     location: Location
 
 
+StopKind = Literal["delivery", "pickup"]
+
+
 @dataclass(frozen=True, slots=True)
 class Stop:
-    """One delivery: booked windows (service starts inside one), service time, demand.
+    """One delivery or pickup: booked windows (service starts inside one), service time, amounts.
+
+    A delivery's `demand` is on the van from the hub until the stop; a pickup's is on the van
+    from the stop back to the hub. Capacity holds at every point of the route.
 
     `penalty` None means the stop is required; an integer makes it droppable at that cost
-    (in the objective's units) when the day cannot be met otherwise.
+    (in the objective's units) when the day cannot be met otherwise. `priority` (1 and up)
+    weighs what losing the stop costs: its lateness cost in a disrupted day is multiplied by
+    it (the penalty is given already weighed). `skills` must all be among the serving
+    courier's.
 
     Where the parcel is: `parcel_on` names the courier whose van it is on (only they can
     serve it); `at_hub` keeps it at the hub all day (it is never loaded by a courier leaving,
@@ -99,10 +111,19 @@ class Stop:
     penalty: int | None = None
     parcel_on: str | None = None
     at_hub: bool = False
+    kind: StopKind = "delivery"
+    skills: frozenset[str] = frozenset()
+    priority: int = 1
 
     def __post_init__(self) -> None:
         if not self.id:
             raise _fail("stops.id", self.id, "stop id must not be empty")
+        if self.kind not in ("delivery", "pickup"):
+            raise _fail("stops.kind", self.id, f"kind must be delivery or pickup, not {self.kind!r}")
+        if self.kind == "pickup" and (self.parcel_on is not None or self.at_hub):
+            raise _fail("stops.parcel", self.id, "a pickup's parcel is at the customer until it is picked up")
+        if not 1 <= self.priority <= 1000:
+            raise _fail("stops.priority", self.id, "priority must be between 1 and 1000")
         if not self.windows:
             raise _fail("stops.windows", self.id, "a stop needs at least one booked window")
         for before, after in zip(self.windows, self.windows[1:]):
@@ -120,6 +141,20 @@ class Stop:
     @property
     def required(self) -> bool:
         return self.penalty is None
+
+    @property
+    def is_pickup(self) -> bool:
+        return self.kind == "pickup"
+
+    @property
+    def delivery(self) -> tuple[int, ...]:
+        """What it takes off the van (a delivery's demand; nothing for a pickup)."""
+        return (0,) * len(self.demand) if self.is_pickup else self.demand
+
+    @property
+    def pickup(self) -> tuple[int, ...]:
+        """What it puts on the van (a pickup's demand; nothing for a delivery)."""
+        return self.demand if self.is_pickup else (0,) * len(self.demand)
 
     @property
     def earliest_s(self) -> int:
@@ -146,6 +181,14 @@ class Courier:
     than `available_s` (default: shift start) and must be back at `end_depot` by `shift_end_s`.
     `fixed_prefix` lists stops that must be this courier's first visits, in order (the stop
     they are already driving to). `speed_factor` scales travel times of the profile.
+
+    What the courier costs, in objective units: `fixed_cost` if used at all, `cost_per_m` per
+    metre driven, `cost_per_s` per second of their route (leaving to coming back). `skills`:
+    what stops needing skills they can serve.
+
+    Trips: a courier may go back to their `start_depot` up to `max_trips - 1` times in the day
+    to unload pickups and load the deliveries of the next trip, each stop there taking
+    `reload_s`. A later trip's parcels stay at the hub until then.
     """
 
     id: str
@@ -161,10 +204,19 @@ class Courier:
     available_s: int | None = None
     fixed_prefix: tuple[str, ...] = ()
     fixed_cost: int = 0
+    cost_per_m: int = 1
+    cost_per_s: int = 0
+    skills: frozenset[str] = frozenset()
+    max_trips: int = 1
+    reload_s: int = 0
 
     def __post_init__(self) -> None:
         if not self.id:
             raise _fail("couriers.id", self.id, "courier id must not be empty")
+        if not 1 <= self.max_trips <= 10:
+            raise _fail("couriers.max_trips", self.id, "a courier makes 1 to 10 trips")
+        if not 0 <= self.reload_s <= 7200:
+            raise _fail("couriers.reload", self.id, "a reload takes 0 to 120 minutes")
         if self.shift_end_s < self.shift_start_s:
             raise _fail("couriers.shift_end", self.id, "shift ends before it starts")
         if any(amount < 0 for amount in self.capacity):
@@ -175,6 +227,8 @@ class Courier:
             raise _fail("couriers.speed", self.id, "speed must be between 0.1 and 100 m/s")
         if self.fixed_cost < 0:
             raise _fail("couriers.fixed_cost", self.id, "fixed cost must not be negative")
+        if self.cost_per_m < 0 or self.cost_per_s < 0:
+            raise _fail("couriers.costs", self.id, "costs must not be negative")
         if len(set(self.fixed_prefix)) != len(self.fixed_prefix):
             raise _fail("couriers.fixed_prefix", self.id, "a stop appears twice in the prefix")
         for brk in self.breaks:
@@ -204,6 +258,8 @@ class Problem:
     day_start: datetime | None = None
     handover_s: int | None = None
     """Couriers may hand loaded parcels over, meeting for this long (None: they may not)."""
+    metre_cost: int = 1
+    """Objective units one metre of driving costs at the plan's reference rate."""
     _depot_index: Mapping[str, int] = field(init=False, repr=False, compare=False)
     _stop_index: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
@@ -225,6 +281,8 @@ class Problem:
             issues.append(ProblemIssue("depots", self.name, "at least one depot is needed"))
         if not self.couriers:
             issues.append(ProblemIssue("couriers", self.name, "at least one courier is needed"))
+        if self.metre_cost < 1:
+            issues.append(ProblemIssue("costs.per_km", self.name, "a metre must cost at least one unit"))
         if self.handover_s is not None and not 0 <= self.handover_s <= 7200:
             issues.append(ProblemIssue("handover.minutes", self.name, "a hand-over takes 0 to 120 minutes"))
         for kind, ids in (
@@ -266,6 +324,9 @@ class Problem:
                 all(d <= c for d, c in zip(stop.demand, cour.capacity)) for cour in self.couriers
             ):
                 issues.append(ProblemIssue("stops.demand", stop.id, "no courier can carry this demand"))
+            if stop.skills and not any(stop.skills <= c.skills for c in self.couriers):
+                missing = ", ".join(sorted(stop.skills))
+                issues.append(ProblemIssue("stops.skills", stop.id, f"no courier has every skill it needs ({missing})"))
         return issues
 
     # -- node layout -------------------------------------------------------------------
@@ -328,4 +389,26 @@ class Problem:
             found.add("fixed_prefix")
         if any(s.parcel_on is not None for s in self.stops):
             found.add("loaded_parcels")
+        if any(s.is_pickup for s in self.stops):
+            found.add("pickups")
+        if any(s.skills for s in self.stops):
+            found.add("skills")
+        if any(c.max_trips > 1 for c in self.couriers):
+            found.add("trips")
         return frozenset(found)
+
+    def can_serve(self, courier: Courier, stop: Stop) -> bool:
+        """Whether `courier` may serve `stop` at all: skills, and who holds its parcel."""
+        return stop.skills <= courier.skills and stop.parcel_on in (None, courier.id)
+
+
+def peak_load(stops: Sequence[Stop], dimensions: int) -> tuple[int, ...]:
+    """The most a van carries, per dimension, driving `stops` in order from the depot: every
+    delivery aboard at the start, each pickup from its stop on."""
+    load = [sum(s.delivery[d] for s in stops) for d in range(dimensions)]
+    peak = list(load)
+    for stop in stops:
+        for d in range(dimensions):
+            load[d] += stop.pickup[d] - stop.delivery[d]
+            peak[d] = max(peak[d], load[d])
+    return tuple(peak)

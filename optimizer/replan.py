@@ -25,8 +25,9 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from optimizer.engines import solve
+from optimizer.engines.base import PICKUPS
 from optimizer.handover import Handover, is_handover, with_handovers
-from optimizer.model import Break, Courier, Location, Problem, Stop, TimeWindow
+from optimizer.model import Break, Courier, Location, Problem, Stop, TimeWindow, peak_load
 from optimizer.params import SolveParams
 from optimizer.schedule import BreakTiming, RouteSchedule, Schedule, VisitTiming, schedule_route
 from optimizer.solution import Route, Unassigned
@@ -721,6 +722,7 @@ def remaining_problem(
     """
     policy = policy or ReplanPolicy(model_breaks=True)
     problem = live.problem
+    pickups = PICKUPS in problem.features
     couriers = []
     warm = []
     free: list[Stop] = []
@@ -736,15 +738,20 @@ def remaining_problem(
         on_van = [s for s in ahead if live.loaded.get(s) == courier.id]
         # so does the stop being driven to: it stays theirs, and takes its room even when the
         # van has less left (a parcel from a colleague's stop aboard)
-        on_van += [s for s in prefix[:1] if s == state.next_stop and s not in on_van and not is_handover(s)]
+        on_van += [
+            s
+            for s in prefix[:1]
+            if s == state.next_stop and s not in on_van and not is_handover(s) and not problem.stop_by_id(s).is_pickup
+        ]
+        # with pickups the engines follow the load along the route: parcels aboard to deliver
+        # stay demands (they free their room where delivered, for the pickups after them)
+        zeroed = set() if pickups else set(on_van)
         free.extend(
-            replace(stop, demand=(0,) * len(stop.demand)) if stop.id in on_van else stop
+            replace(stop, demand=(0,) * len(stop.demand)) if stop.id in zeroed else stop
             for stop in (_on_van(problem.stop_by_id(s), courier.id, live.loaded) for s in ahead)
         )
         available = _free_from(courier, state, live.now_s)
-        # parcels are loaded at the depot: what the locked stops take stays on this route
-        locked = [problem.stop_by_id(v.stop_id) for v in state.visits if v.status in ("done", "failed", "presumed")]
-        taken = [*locked, *(problem.stop_by_id(s) for s in on_van)]
+        taken = _aboard_off_route(problem, state, [problem.stop_by_id(s) for s in zeroed], pickups=pickups)
         capacity = tuple(max(0, cap - sum(stop.demand[d] for stop in taken)) for d, cap in enumerate(courier.capacity))
         couriers.append(
             replace(
@@ -773,6 +780,21 @@ def remaining_problem(
     kept = {s.id for s in free}
     warm = [replace(r, stop_ids=tuple(s for s in r.stop_ids if s in kept)) for r in warm]
     return _subproblem(problem, couriers, free), tuple(warm)
+
+
+def _aboard_off_route(problem: Problem, state: CourierState, zeroed: list[Stop], *, pickups: bool) -> list[Stop]:
+    """What takes room on the van for the rest of the day without being a demand of the
+    remaining problem: parcels aboard counted as room (`zeroed`), and the stops behind the
+    courier. Without pickups, parcels are loaded at the depot, so everything the locked stops
+    took stays this route's. With them, the van's load is followed along the route: what the
+    past leaves aboard is the pickups made and the parcels of failed deliveries."""
+    past = ("done", "failed", "presumed")
+    locked = [(problem.stop_by_id(v.stop_id), v.status) for v in state.visits if v.status in past]
+    if not pickups:
+        return [*(stop for stop, _ in locked), *zeroed]
+    made = [stop for stop, status in locked if stop.is_pickup and status != "failed"]
+    undelivered = [stop for stop, status in locked if not stop.is_pickup and status == "failed"]
+    return [*zeroed, *made, *undelivered]
 
 
 def _free_from(courier: Courier, state: CourierState, now_s: int) -> int | None:
@@ -832,15 +854,17 @@ def hold_the_past(live: LivePlan, day: DayState, courier_id: str) -> LivePlan:
 def _on_van(stop: Stop, courier_id: str | None, loaded: Mapping[str, str]) -> Stop:
     """`stop`, bound to `courier_id`'s van if its parcel is loaded (on theirs: a parcel changes
     van only where it is physically handed over, which the solver does not plan)."""
-    if stop.id not in loaded or courier_id is None or stop.parcel_on == courier_id:
+    if stop.id not in loaded or courier_id is None or stop.parcel_on == courier_id or stop.is_pickup:
         return stop
     return replace(stop, parcel_on=courier_id, at_hub=False)
 
 
 def _fits(stop: Stop, couriers: list[Courier]) -> bool:
-    """Some courier who may carry the stop (its parcel's van, if loaded) still has room."""
+    """Some courier who may serve the stop (its parcel's van, if loaded; the skills it needs)
+    still has room."""
     return any(
-        (stop.parcel_on is None or stop.parcel_on == courier.id)
+        stop.parcel_on in (None, courier.id)
+        and stop.skills <= courier.skills
         and all(d <= c for d, c in zip(stop.demand, courier.capacity))
         for courier in couriers
     )
@@ -863,7 +887,10 @@ def load_parcels(live: LivePlan, day: DayState) -> LivePlan:
             continue
         departed.add(state.courier_id)
         for stop_id in routes.get(state.courier_id, ()):
-            if live.problem.has_stop(stop_id) and not live.problem.stop_by_id(stop_id).at_hub:
+            if not live.problem.has_stop(stop_id):
+                continue
+            stop = live.problem.stop_by_id(stop_id)
+            if not stop.at_hub and not stop.is_pickup:  # a pickup's parcel is at the customer
                 loaded.setdefault(stop_id, state.courier_id)
     visits = day.visits
     for handover in live.handovers:
@@ -1032,6 +1059,8 @@ def served_elsewhere(live: LivePlan, event: CourierEvent, source: TravelSource) 
     taker = next((c for c in day.couriers if c.courier_id == courier_id), None)
     before = () if taker is None else tuple(v.stop_id for v in taker.visits if v.eta_s < begun)
     moved = hand_over(live, stop_id, courier_id, before)
+    if live.problem.stop_by_id(stop_id).is_pickup and event.kind == "stop_failed":
+        return moved.with_event(event)  # a pickup not made: its parcel is still with the customer
     return replace(moved, loaded={**moved.loaded, stop_id: courier_id}).with_event(event)
 
 
@@ -1078,8 +1107,10 @@ def forget_failure(plan: LivePlan, courier_id: str, stop_id: str, source: Travel
         return plan
     everyone = dict(plan.progress)
     everyone[courier_id] = replace(progress, failed={k: v for k, v in progress.failed.items() if k != stop_id})
-    # the attempt proves where the parcel is: on the attempting courier's van
-    forgotten = replace(plan, progress=everyone, loaded={**plan.loaded, stop_id: courier_id})
+    # the attempt proves where the parcel is: on the attempting courier's van (a pickup's
+    # stays with the customer)
+    aboard = {} if plan.problem.stop_by_id(stop_id).is_pickup else {stop_id: courier_id}
+    forgotten = replace(plan, progress=everyone, loaded={**plan.loaded, **aboard})
     route = next((r for r in plan.routes if r.courier_id == courier_id), None)
     stops = [s for s in route.stop_ids if plan.problem.has_stop(s)] if route is not None else []
     if stop_id not in stops:
@@ -1477,21 +1508,18 @@ def _insert_all(
     """Put each stop of `order`, in turn, where it adds the least lateness and detour."""
     routes = {cid: list(seq) for cid, seq in served.items()}
     cost = {cid: _late_cost(relaxed, matrix, index[cid], seq, part, policy) for cid, seq in routes.items()}
-    load = {
-        cid: [sum(part.stop_by_id(s).demand[d] for s in seq) for d in range(len(part.dimensions))]
-        for cid, seq in routes.items()
-    }
     for stop in order:
         best: tuple[float, str, int] | None = None
         for cid, seq in routes.items():
-            capacity = part.couriers[index[cid]].capacity
-            if stop.parcel_on not in (None, cid):
-                continue  # its parcel is on another van
-            if any(have + need > cap for have, need, cap in zip(load[cid], stop.demand, capacity)):
-                continue
-            start = len(part.courier_by_id(cid).fixed_prefix)
+            courier = part.couriers[index[cid]]
+            if not part.can_serve(courier, stop):
+                continue  # its parcel is on another van, or it needs a skill they lack
+            start = len(courier.fixed_prefix)
             for pos in range(start, len(seq) + 1):
                 trial = [*seq[:pos], stop.id, *seq[pos:]]
+                peak = peak_load([part.stop_by_id(s) for s in trial], len(part.dimensions))
+                if any(carried > cap for carried, cap in zip(peak, courier.capacity)):
+                    continue
                 delta = _late_cost(relaxed, matrix, index[cid], trial, part, policy) - cost[cid]
                 if best is None or delta < best[0]:
                     best = (delta, cid, pos)
@@ -1501,7 +1529,6 @@ def _insert_all(
             continue  # fits nowhere: it stays out, with a call
         _, cid, pos = best
         routes[cid].insert(pos, stop.id)
-        load[cid] = [have + need for have, need in zip(load[cid], stop.demand)]
         cost[cid] = _late_cost(relaxed, matrix, index[cid], routes[cid], part, policy)
     return routes
 

@@ -11,7 +11,10 @@ Rules, in the dispatcher's words:
   closed on arrival, else in the last one, late;
 - a break is taken before a leg when it fits in waiting that would happen anyway, or when
   putting it off past the next stop would pass its latest start; a break not taken by the
-  route's end is taken before the drive home.
+  route's end is taken before the drive home;
+- at a reload (`Route.reloads`) the courier drives back to their start depot, unloads the
+  pickups and loads the next trip's deliveries in `reload_s`; the van leaves each trip with
+  that trip's deliveries.
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from optimizer.model import Break, Courier, Problem, TimeWindow
+from optimizer.model import HORIZON_S, Break, Courier, Problem, Stop, TimeWindow
 from optimizer.solution import Route
 from optimizer.travel.matrix import TravelMatrix
 
-ViolationKind = Literal["late", "capacity", "shift_end", "break_late", "unknown_stop"]
+ViolationKind = Literal["late", "capacity", "shift_end", "break_late", "unknown_stop", "skill"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,15 @@ class BreakTiming:
 
 
 @dataclass(frozen=True, slots=True)
+class ReloadTiming:
+    """A stop at the depot between trips: before the `before`-th stop of the route."""
+
+    before: int
+    arrival_s: int
+    departure_s: int
+
+
+@dataclass(frozen=True, slots=True)
 class RouteSchedule:
     courier_id: str
     start_s: int
@@ -70,6 +82,7 @@ class RouteSchedule:
     late_s: int
     load: tuple[int, ...]
     violations: tuple[Violation, ...]
+    reloads: tuple[ReloadTiming, ...] = ()
 
     @property
     def duration_s(self) -> int:
@@ -118,29 +131,43 @@ def schedule(problem: Problem, matrix: TravelMatrix, routes: Iterable[Route]) ->
     for route in routes:
         if route.courier_id not in courier_index:
             raise KeyError(f"unknown courier {route.courier_id!r}")
-        timed.append(schedule_route(problem, matrix, courier_index[route.courier_id], route.stop_ids))
+        timed.append(schedule_route(problem, matrix, courier_index[route.courier_id], route.stop_ids, route.reloads))
     return Schedule(tuple(timed))
 
 
 def schedule_route(
-    problem: Problem, matrix: TravelMatrix, courier_index: int, stop_ids: tuple[str, ...] | list[str]
+    problem: Problem,
+    matrix: TravelMatrix,
+    courier_index: int,
+    stop_ids: tuple[str, ...] | list[str],
+    reloads: tuple[int, ...] = (),
 ) -> RouteSchedule:
-    """Time one courier's stop sequence."""
+    """Time one courier's stop sequence, going back to reload before the stops at `reloads`."""
     courier = problem.couriers[courier_index]
     durations = matrix.leg_durations(courier.profile)
     speed = matrix.speed
     distances = matrix.distances_m
     violations: list[Violation] = []
-    stops = []
-    for stop_id in stop_ids:
+    stops: list[Stop] = []
+    sequence: list[Stop | None] = []  # None: a reload at the depot
+    for position, stop_id in enumerate(stop_ids):
+        if position in reloads and stops:
+            sequence.append(None)
         if not problem.has_stop(stop_id):
             violations.append(Violation("unknown_stop", courier.id, stop_id, 0, f"unknown stop {stop_id!r}"))
             continue
-        stops.append(problem.stop_by_id(stop_id))
+        stop = problem.stop_by_id(stop_id)
+        if not stop.skills <= courier.skills:
+            missing = ", ".join(sorted(stop.skills - courier.skills))
+            violations.append(Violation("skill", courier.id, stop_id, 0, f"the courier lacks {missing}"))
+        stops.append(stop)
+        sequence.append(stop)
     nodes = [problem.stop_node(s.id) for s in stops]
     start_node = problem.start_node(courier_index)
+    depot_node = problem.depot_node(courier.start_depot)
     dims = len(problem.dimensions)
-    load = [sum(s.demand[d] for s in stops) for d in range(dims)]
+    reload_stop = Stop("reload", problem.depots[depot_node].location, (TimeWindow(0, HORIZON_S),), courier.reload_s)
+    load = list(_trip_deliveries(sequence, 0, dims))
 
     t = courier.ready_s
     if stops and courier.start_at is None and not courier.breaks:
@@ -153,8 +180,12 @@ def schedule_route(
     node = start_node
     distance = travel = waited = late_total = 0
     on_board = list(load)
+    peak = list(load)
+    reloaded: list[ReloadTiming] = []
 
-    for stop, stop_node in zip(stops, nodes):
+    for k, item in enumerate(sequence):
+        stop = reload_stop if item is None else item
+        stop_node = depot_node if item is None else problem.stop_node(stop.id)
         free = int(durations[node, stop_node])
         leg = free
         while pending:
@@ -178,6 +209,15 @@ def schedule_route(
         if speed is not None:
             leg = speed.travel_s(free, t)
         arrival = t + leg
+        if item is None:  # unload the pickups, load the next trip
+            reloaded.append(ReloadTiming(len(visits), arrival, arrival + courier.reload_s))
+            on_board = list(_trip_deliveries(sequence, k + 1, dims))
+            peak = [max(p, b) for p, b in zip(peak, on_board)]
+            distance += int(distances[node, stop_node])
+            travel += leg
+            t = arrival + courier.reload_s
+            node = stop_node
+            continue
         window = stop.window_for(arrival)
         start = max(arrival, window.start_s)
         late = max(0, start - window.end_s)
@@ -189,7 +229,8 @@ def schedule_route(
             VisitTiming(stop.id, arrival, start, start - arrival, late, start + stop.service_s, window, tuple(on_board))
         )
         for d in range(dims):
-            on_board[d] -= stop.demand[d]
+            on_board[d] += stop.pickup[d] - stop.delivery[d]
+            peak[d] = max(peak[d], on_board[d])
         distance += int(distances[node, stop_node])
         travel += leg
         waited += start - arrival
@@ -209,7 +250,7 @@ def schedule_route(
     if end_s > courier.shift_end_s:
         over = end_s - courier.shift_end_s
         violations.append(Violation("shift_end", courier.id, None, over, f"back {over}s after the shift ends"))
-    for d, (carried, capacity) in enumerate(zip(load, courier.capacity)):
+    for d, (carried, capacity) in enumerate(zip(peak, courier.capacity)):
         if carried > capacity:
             name = problem.dimensions[d]
             violations.append(
@@ -229,7 +270,19 @@ def schedule_route(
         late_total,
         tuple(load),
         tuple(violations),
+        tuple(reloaded),
     )
+
+
+def _trip_deliveries(sequence: list[Stop | None], begin: int, dims: int) -> tuple[int, ...]:
+    """What the van loads for the trip starting at `sequence[begin]`: its deliveries."""
+    total = [0] * dims
+    for item in sequence[begin:]:
+        if item is None:
+            break
+        for d in range(dims):
+            total[d] += item.delivery[d]
+    return tuple(total)
 
 
 def _take(brk: Break, start: int, taken: list[BreakTiming], courier: Courier, violations: list[Violation]) -> int:

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One courier's stops in visit order (depot legs implied)."""
+    """One courier's stops in visit order (depot legs implied).
+
+    `reloads`: positions in `stop_ids` before which the courier goes back to their depot to
+    unload and reload (a second trip starts at `stop_ids[reloads[0]]`), sorted, each within
+    the route (1 to len - 1)."""
 
     courier_id: str
     stop_ids: tuple[str, ...]
+    reloads: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if any(not 0 < r < len(self.stop_ids) for r in self.reloads) or list(self.reloads) != sorted(set(self.reloads)):
+            raise ValueError(f"route of {self.courier_id}: reloads {self.reloads} are not positions inside it")
+
+    @property
+    def trips(self) -> tuple[tuple[str, ...], ...]:
+        """The stops of each trip, in order."""
+        bounds = (0, *self.reloads, len(self.stop_ids))
+        return tuple(self.stop_ids[a:b] for a, b in itertools.pairwise(bounds))
 
     def __len__(self) -> int:
         return len(self.stop_ids)

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from optimizer.engines import ENGINES, solve
-from optimizer.engines.base import BREAKS, required_features
+from optimizer.engines.auto import without_breaks
+from optimizer.engines.base import required_features
 from optimizer.engines.reasons import with_reasons
 from optimizer.errors import ProblemIssue
 from optimizer.kpi import DEFAULT_COST, CostModel, day_kpis
@@ -268,9 +269,7 @@ def solve_scenario(name: str, scenario: Scenario, params: CompareParams) -> Solv
 
 def plan_reproducibly(problem: Problem, matrix: TravelMatrix, params: SolveParams) -> tuple[Solution, bool]:
     """PyVRP on its iteration budget (breaks left to `schedule()`); True when that was possible."""
-    relaxed = problem
-    if BREAKS in problem.features:
-        relaxed = replace(problem, couriers=tuple(replace(c, breaks=()) for c in problem.couriers))
+    relaxed = without_breaks(problem)
     pyvrp_params = replace(params, engine="pyvrp")
     if required_features(relaxed, pyvrp_params) <= ENGINES["pyvrp"].features:
         solution = solve(relaxed, matrix, pyvrp_params)

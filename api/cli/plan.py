@@ -84,7 +84,7 @@ def plan(
         "engine": result.solution.engine,
         "routes": [route_out(day_start, r).model_dump(mode="json") for r in result.schedule.routes],
         "unassigned": [{"stop_id": u.stop_id, "reason": u.reason} for u in result.solution.unassigned],
-        "kpis": kpis_out(problem, result.schedule, result.solution).model_dump(mode="json"),
+        "kpis": kpis_out(problem, result.schedule, result.solution, wire).model_dump(mode="json"),
         "problem": wire.model_dump(mode="json"),  # so `ontime report PLAN.json` needs nothing else
     }
     text = json.dumps(document, indent=2, ensure_ascii=False)

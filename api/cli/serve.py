@@ -49,11 +49,12 @@ def demo(
         from optimizer.params import SolveParams
         from optimizer.plan import plan_day
 
-        problem = ProblemIn.model_validate(day).to_domain()
+        wire = ProblemIn.model_validate(day)
+        problem = wire.to_domain()
         result = with_progress(
             f"planning {stops} stops", time_limit, lambda: plan_day(problem, SolveParams(time_limit_s=time_limit))
         )
-        kpis = kpis_out(problem, result.schedule, result.solution)
+        kpis = kpis_out(problem, result.schedule, result.solution, wire)
         table = Table(title=f"demo day: {stops} stops, {couriers} couriers (engine {result.solution.engine})")
         for name in ("figure", "value"):
             table.add_column(name)

@@ -72,7 +72,7 @@ def plan_out(record: PlanRecord, state: PlanState, wire: ProblemIn, *, mask: boo
         now=at(wire.day_start, state.now_s) if solved and state.now_s else None,
         routes=routes_out(state, wire, mask=mask) if solved else [],
         unassigned=unassigned_out(state) if solved else [],
-        kpis=kpis_out(state, stops_total) if solved else None,
+        kpis=kpis_out(state, stops_total, wire) if solved else None,
     )
 
 
@@ -150,10 +150,12 @@ def unassigned_out(state: PlanState) -> list[UnassignedOut]:
     return [UnassignedOut(stop_id=u.stop_id, reason=u.reason) for u in state.unassigned]
 
 
-def kpis_out(state: PlanState, stops_total: int) -> KpisOut:
-    """The plan's figures from the snapshot: a failed visit is neither on time nor late, and a
-    hand-over meeting is nobody's stop."""
-    used = [c for c in state.snapshot.values() if c.visits]
+def kpis_out(state: PlanState, stops_total: int, wire: ProblemIn | None = None) -> KpisOut:
+    """The plan's figures from the snapshot: a failed visit is neither on time nor late, a
+    hand-over meeting is nobody's stop, the cost is at each courier's rates (without the
+    problem, at `DEFAULT_COST`)."""
+    used_by = {cid: c for cid, c in state.snapshot.items() if c.visits}
+    used = list(used_by.values())
     visits = [v for c in used for v in c.visits if not is_handover(v.stop_id)]
     late = [v for v in visits if v.late_s > 0 and v.status != "failed"]
     return KpisOut.from_figures(
@@ -165,6 +167,9 @@ def kpis_out(state: PlanState, stops_total: int) -> KpisOut:
         couriers_used=len(used),
         unassigned=len(state.unassigned),
         working_s=sum(c.end_s - c.start_s for c in used),
+        cost=None
+        if wire is None
+        else wire.day_cost((cid, c.distance_m, c.end_s - c.start_s) for cid, c in used_by.items()),
     )
 
 

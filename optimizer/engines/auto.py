@@ -1,9 +1,9 @@
 """`engine="auto"`: the best engine that supports what the problem needs.
 
 PyVRP plans best (BENCHMARKS.md 1), so it takes every problem it can model faithfully.
-When only breaks stand in its way, PyVRP plans without them and `schedule()` places each
-break in waiting time or where it must go; if that breaks no window or shift, the plan
-stands. Otherwise OR-Tools, which models breaks, starts from it with the rest of the budget
+When only breaks stand in its way, PyVRP plans without them (`without_breaks`: room left for
+them) and `schedule()` places each break in waiting time or where it must go; if that breaks
+no window or shift, the plan stands. Otherwise OR-Tools, which models breaks, starts from it with the rest of the budget
 and the plan with fewer violations wins. (OR-Tools' break constraint does not scale past a
 few hundred stops in a dispatcher's budget, so it is the repair, not the planner.)
 Everything else goes to OR-Tools.
@@ -49,7 +49,7 @@ class AutoEngine:
             rest = max(params.time_limit_s - (time.perf_counter() - began), min(1.0, params.time_limit_s * 0.1))
             return self.ortools.solve(problem, matrix, replace(params, time_limit_s=rest))
         if needed - self.pyvrp.features == {BREAKS}:
-            relaxed = replace(problem, couriers=tuple(replace(c, breaks=()) for c in problem.couriers))
+            relaxed = without_breaks(problem)
             first = self.pyvrp.solve(relaxed, matrix, replace(params, time_limit_s=params.time_limit_s * _FIRST_SHARE))
             first_score = _score(problem, matrix, first)
             if first.feasible and first_score[:2] == (0, 0):
@@ -62,6 +62,29 @@ class AutoEngine:
             # The break-free plan with its breaks placed breaks a window, break or shift: say so.
             return first if first_score[1] == 0 else replace(first, feasible=False)
         return self.ortools.solve(problem, matrix, params)
+
+
+def without_breaks(problem: Problem) -> Problem:
+    """`problem` for an engine without breaks, leaving room for them: a courier with breaks
+    is back their length earlier, and their waiting is not priced (an hourly cost packs a
+    route so tight that a break placed afterwards makes the next stops late: measured on
+    generated 200-stop days, 14 to 18 late stops with it, none without)."""
+    if not any(c.breaks for c in problem.couriers):
+        return problem
+    return replace(
+        problem,
+        couriers=tuple(
+            replace(
+                c,
+                breaks=(),
+                cost_per_s=0,
+                shift_end_s=max(c.ready_s, c.shift_end_s - sum(b.duration_s for b in c.breaks)),
+            )
+            if c.breaks
+            else c
+            for c in problem.couriers
+        ),
+    )
 
 
 def _score(problem: Problem, matrix: TravelMatrix, solution: Solution) -> tuple[int, int, int, int]:

@@ -18,6 +18,12 @@ SOFT_WINDOWS = "soft_windows"
 WARM_START = "warm_start"
 LOADED_PARCELS = "loaded_parcels"
 """Stops whose parcel is on one courier's van: only that courier can serve them."""
+PICKUPS = "pickups"
+"""Stops that put their amounts on the van (capacity must hold at every point of a route)."""
+SKILLS = "skills"
+"""Stops that only couriers with the skills they need may serve."""
+TRIPS = "trips"
+"""Couriers who may go back to their depot to reload (`Courier.max_trips`)."""
 
 
 class Engine(Protocol):

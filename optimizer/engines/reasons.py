@@ -12,7 +12,12 @@ from optimizer.travel.matrix import TravelMatrix
 def explain(problem: Problem, matrix: TravelMatrix, stop: Stop) -> str:
     """The first reason that rules out every courier, or the cost trade-off otherwise."""
     node = problem.stop_node(stop.id)
-    fits = [i for i, c in enumerate(problem.couriers) if all(d <= cap for d, cap in zip(stop.demand, c.capacity))]
+    able = [i for i, c in enumerate(problem.couriers) if problem.can_serve(c, stop)]
+    if not able:
+        if stop.skills:
+            return f"no courier has every skill it needs ({', '.join(sorted(stop.skills))})"
+        return f"its parcel is on {stop.parcel_on}'s van and they cannot serve it"
+    fits = [i for i in able if all(d <= cap for d, cap in zip(stop.demand, problem.couriers[i].capacity))]
     if not fits:
         return "no courier can carry its demand"
     reachable = False

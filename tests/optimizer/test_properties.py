@@ -3,6 +3,8 @@
 - every stop is routed exactly once or reported unassigned with a reason;
 - a plan an engine calls feasible under hard windows breaks no window, capacity, shift or
   break when re-timed by `schedule()` (breaks: see `days`), and routes every required stop;
+  so does one for a real day of pickups, second trips and skills (capacity at every point of
+  every trip, each stop with a courier who has its skills);
 - `schedule()` is deterministic, its ETAs never precede a window start, and its numbers add up;
 - under soft windows OR-Tools keeps every stop and its objective covers the honest lateness;
 - on subsets of the classic instances, engine routes pass `Instance.violations` in double
@@ -63,14 +65,16 @@ def windows(draw: st.DrawFn) -> tuple[TimeWindow, ...]:
 
 
 @st.composite
-def days(draw: st.DrawFn, breaks: BreakKind = "none", capacities: bool = True) -> Problem:
+def days(draw: st.DrawFn, breaks: BreakKind = "none", capacities: bool = True, real: bool = False) -> Problem:
     """1-3 couriers (some mid-day at a position), 1-7 stops with 1-2 windows, some optional.
 
     Breaks "anywhere" open at any time of the shift; "open" ones are already open when the
     courier is ready (see `test_break_opening_mid_leg_...` for why the difference matters).
+    A `real` day always has amounts, and may have pickups, couriers allowed up to three trips,
+    and stops needing a skill some couriers have.
     """
     planar = draw(st.booleans())
-    dims = ("parcels",) if capacities and draw(st.booleans()) else ()
+    dims = ("parcels",) if capacities and (real or draw(st.booleans())) else ()
     depots = [Depot("hub", draw(locations(planar)))]
     if draw(st.booleans()):
         depots.append(Depot("east", draw(locations(planar))))
@@ -87,6 +91,13 @@ def days(draw: st.DrawFn, breaks: BreakKind = "none", capacities: bool = True) -
         )
         if draw(st.booleans()):
             courier = replace(courier, start_at=draw(locations(planar)), available_s=draw(st.integers(0, 2 * 3600)))
+        if real:
+            courier = replace(
+                courier,
+                max_trips=draw(st.integers(1, 3)),
+                reload_s=draw(st.integers(0, 900)),
+                skills=draw(st.frozensets(st.sampled_from(["cold", "cash"]))),
+            )
         if breaks != "none" and draw(st.booleans()):
             earliest = draw(st.integers(0, HORIZON_S if breaks == "anywhere" else courier.ready_s))
             latest = earliest + draw(st.integers(0, 4 * 3600))
@@ -103,6 +114,16 @@ def days(draw: st.DrawFn, breaks: BreakKind = "none", capacities: bool = True) -
         )
         for i in range(draw(st.integers(1, 7)))
     ]
+    if real:
+        held = frozenset().union(*(c.skills for c in couriers))
+        stops = [
+            replace(
+                stop,
+                kind=draw(st.sampled_from(["delivery", "pickup"])),
+                skills=draw(st.frozensets(st.sampled_from(sorted(held)))) if held else frozenset(),
+            )
+            for stop in stops
+        ]
     return Problem("random", tuple(depots), tuple(couriers), tuple(stops), dims)
 
 
@@ -132,6 +153,24 @@ def test_every_stop_is_routed_once_or_explained_and_feasible_plans_break_nothing
     if solution.feasible:
         assert schedule(problem, matrix, solution.routes).violations == ()
         assert all(s.id in solution.assigned_stop_ids for s in problem.stops if s.required)
+
+
+@pytest.mark.filterwarnings("ignore::pyvrp.exceptions.PenaltyBoundWarning")
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp", "auto"])
+@SOLVED
+@given(problem=days(real=True))
+def test_feasible_plans_of_a_real_day_keep_capacity_along_every_trip_and_skills(
+    engine: EngineName, problem: Problem
+) -> None:
+    matrix = travel(problem)
+    solution = solve(problem, matrix, SolveParams(time_limit_s=SOLVER_LIMIT_S, engine=engine))
+    assert_each_stop_routed_once_or_explained(problem, solution)
+    if solution.feasible:
+        assert schedule(problem, matrix, solution.routes).violations == ()
+        assert all(s.id in solution.assigned_stop_ids for s in problem.stops if s.required)
+        for route in solution.used_routes:
+            courier = problem.courier_by_id(route.courier_id)
+            assert len(route.trips) <= courier.max_trips
 
 
 @pytest.mark.filterwarnings("ignore::pyvrp.exceptions.PenaltyBoundWarning")
