@@ -23,6 +23,10 @@ What a day looks like, and why:
   starting between 11:30 and 13:30.
 - **Service** takes 2-6 minutes; demand is a parcel count of 1-3 and a long-tailed weight of
   0.2-15 kg.
+- **Pickups** (上门揽收, optional): a share `pickup_share` of the stops, chosen at random, are
+  pickups whose parcels join the van there. **Trips** (optional): with `max_trips` > 1 every
+  courier may go back to the hub to unload and reload, taking `reload_min` each time. Both are
+  drawn from a stream of their own, so the rest of the day is the same with or without them.
 
 Randomness comes only from `numpy.random.default_rng(seed)`, created per call.
 """
@@ -109,12 +113,18 @@ def generate_day(
     date: str = "2026-11-26",
     vans: float = 0.2,
     two_slot_share: float = 0.1,
+    pickup_share: float = 0.0,
+    max_trips: int = 1,
+    reload_min: float = 20.0,
 ) -> dict[str, Any]:
     """A seeded city day in the wire format: one hub, `couriers` couriers, `stops` stops.
 
     `vans` is the share of couriers driving a van (rounded to whole couriers), `two_slot_share`
-    the share of stops with two booked slots. Every booked slot lies inside some courier's
-    shift. Raises ValueError naming a bad argument.
+    the share of stops with two booked slots, `pickup_share` the share of stops that are
+    pickups (rounded to whole stops). With `max_trips` > 1 every courier may make that many
+    trips, each reload at the hub taking `reload_min` (the couriers then carry the wire's
+    `max_trips` and `reload_min`; with one trip they do not). Every booked slot lies inside some
+    courier's shift. Raises ValueError naming a bad argument.
     """
     if not 0 <= stops <= 5000:
         raise ValueError(f"stops must be between 0 and 5000, got {stops}")
@@ -124,6 +134,12 @@ def generate_day(
         raise ValueError(f"vans must be a share between 0 and 1, got {vans}")
     if not 0.0 <= two_slot_share <= 1.0:
         raise ValueError(f"two_slot_share must be a share between 0 and 1, got {two_slot_share}")
+    if not 0.0 <= pickup_share <= 1.0:
+        raise ValueError(f"pickup_share must be a share between 0 and 1, got {pickup_share}")
+    if not 1 <= max_trips <= 10:
+        raise ValueError(f"max_trips must be between 1 and 10, got {max_trips}")
+    if not 0.0 <= reload_min <= 120.0:
+        raise ValueError(f"reload_min must be between 0 and 120 minutes, got {reload_min}")
     if city not in CITIES:
         raise ValueError(f"unknown city {city!r}; known: {', '.join(sorted(CITIES))}")
     _check_date(date)
@@ -146,10 +162,19 @@ def generate_day(
         }
         for k in range(stops)
     ]
+    courier_list = _couriers(rng, place, date, shifts, vans)
+    # Pickups and trips draw from a stream of their own: the rest of the day does not change.
+    extra = np.random.default_rng((seed, 1))
+    for k in sorted(extra.choice(stops, size=round(stops * pickup_share), replace=False).tolist()):
+        stop_list[k]["kind"] = "pickup"
+    if max_trips > 1:
+        for courier in courier_list:
+            courier["max_trips"] = max_trips
+            courier["reload_min"] = reload_min
     return {
         "name": f"{place.name}-{date}-{stops}x{couriers}-s{seed}",
         "depots": [{"id": "hub", "lat": place.hub_lat, "lon": place.hub_lon}],
-        "couriers": _couriers(rng, place, date, shifts, vans),
+        "couriers": courier_list,
         "stops": stop_list,
     }
 

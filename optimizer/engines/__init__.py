@@ -6,13 +6,19 @@ from optimizer.engines.auto import AutoEngine
 from optimizer.engines.base import Engine, required_features
 from optimizer.engines.ortools_engine import ORToolsEngine
 from optimizer.engines.pyvrp_engine import PyVRPEngine
+from optimizer.engines.regions import RegionsEngine
 from optimizer.errors import EngineUnavailable
 from optimizer.model import Problem
 from optimizer.params import SolveParams
 from optimizer.solution import Solution
 from optimizer.travel.matrix import TravelMatrix
 
-ENGINES: dict[str, type[Engine]] = {"auto": AutoEngine, "ortools": ORToolsEngine, "pyvrp": PyVRPEngine}
+ENGINES: dict[str, type[Engine]] = {
+    "auto": AutoEngine,
+    "ortools": ORToolsEngine,
+    "pyvrp": PyVRPEngine,
+    "regions": RegionsEngine,
+}
 
 
 def solve(problem: Problem, matrix: TravelMatrix, params: SolveParams) -> Solution:
