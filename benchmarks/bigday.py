@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import resource
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -193,7 +194,7 @@ def measure(
     from scenarios.executors import make_executor
 
     runs: list[Run] = []
-    notes: dict[str, Any] = {"startup_s": {}, "identical": None, "regions": {}}
+    notes: dict[str, Any] = {"startup_s": {}, "identical": None, "regions": {}, "peak_mb": {}}
     for k, size in enumerate(sizes):
         first = k == 0
         day = build_day(size.stops, size.couriers, seed, pickups, trips, reload_min)
@@ -279,6 +280,7 @@ def measure(
             )
             runs.append(run_)
             say(f"    {run_.answer_s} s, {run_.distance_km} km, cost {run_.cost}, {run_.couriers_used} couriers")
+        notes["peak_mb"][size.label] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return runs, notes
 
 
@@ -305,7 +307,10 @@ def report(runs: list[Run], notes: dict[str, Any], sizes: list[Size], command: s
         + ", ".join(f"{label}: {count} sectors" for label, count in notes["regions"].items())
         + f", {setup['rounds']} border rounds; executors started and warmed before the solve (start-up: "
         + ", ".join(f"{k} {v} s" for k, v in notes["startup_s"].items())
-        + "). *Answer* = travel matrix + solve, wall time. PyVRP alone: `PyVRPEngine` with the time limit, one core.",
+        + "). *Answer* = travel matrix + solve, wall time. PyVRP alone: `PyVRPEngine` with the time limit, one core. "
+        + "Peak memory of the benchmark process (day, matrix, PyVRP alone; the workers hold only sectors): "
+        + ", ".join(f"{label} {mb:,} MB" for label, mb in notes["peak_mb"].items())
+        + " (cumulative).",
         "- Cost: objective units re-scored here (each used courier's fixed cost + metres at the day's rates; "
         "4,000 units = 1 CNY); *CNY* is the day's cost at the wire's rates (150 a courier, 0.5 a km, 35 an hour) "
         "timed with the breaks.",
