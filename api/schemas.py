@@ -191,7 +191,68 @@ class HandoverIn(Wire):
     minutes: Annotated[float, Field(ge=0, le=120, allow_inf_nan=False, strict=True)] = 5.0
 
 
+def _at(hhmm: str) -> str:
+    return f"2026-11-26T{hhmm}:00+08:00"
+
+
+PROBLEM_EXAMPLE: dict[str, Any] = {
+    "name": "pudong-2026-11-26",
+    "depots": [{"id": "hub", "lat": 31.2204, "lon": 121.5447}],
+    "couriers": [
+        {
+            "id": "c01",
+            "depot": "hub",
+            "shift_start": _at("08:00"),
+            "shift_end": _at("18:00"),
+            "capacity": {"weight_kg": 80, "volume_m3": 0.6, "parcels": 60},
+            "speed_kmh": 18,
+            "breaks": [{"earliest_start": _at("11:30"), "latest_start": _at("13:00"), "duration_min": 30}],
+            "skills": ["cold_chain", "cod"],
+            "grade": "A",
+            "max_trips": 2,
+            "reload_min": 10,
+        },
+        {
+            "id": "c02",
+            "depot": "hub",
+            "shift_start": _at("09:00"),
+            "shift_end": _at("17:00"),
+            "capacity": {"weight_kg": 120, "volume_m3": 1.2, "parcels": 90},
+            "speed_kmh": 25,
+            "grade": "B",
+            "costs": {"per_courier": 220},
+        },
+    ],
+    "stops": [
+        {
+            "id": "o1001",
+            "lat": 31.2301,
+            "lon": 121.5102,
+            "service_min": 4,
+            "windows": [{"start": _at("09:00"), "end": _at("11:00")}],
+            "demand": {"weight_kg": 3.2, "volume_m3": 0.0099, "parcels": 1},
+            "customer": {"name": "Li Wei", "phone": "+8613800001234"},
+            "skills": ["cold_chain"],
+            "priority": 3,
+        },
+        {
+            "id": "p2001",
+            "lat": 31.2150,
+            "lon": 121.5600,
+            "service_min": 5,
+            "windows": [{"start": _at("14:00"), "end": _at("16:00")}],
+            "demand": {"weight_kg": 6.5, "volume_m3": 0.045, "parcels": 2},
+            "kind": "pickup",
+            "min_grade": "B",
+        },
+    ],
+    "costs": {"per_km": 0.5, "per_hour": 35, "per_courier": 150},
+}
+"""A day with every kind of field: shown in the OpenAPI schema, and tested to be valid."""
+
+
 class ProblemIn(Wire):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [PROBLEM_EXAMPLE]})
     name: Annotated[str, Field(min_length=1, max_length=200)]
     depots: list[DepotIn] = Field(min_length=1, max_length=50)
     couriers: list[CourierIn] = Field(min_length=1, max_length=500)
@@ -647,6 +708,11 @@ class LiveVisitOut(VisitOut):
     customer: CustomerOut | None = None
     handover: HandoverOut | None = None
     """Set on a hand-over meeting (its stop_id starts with "handover:"), not a customer's stop."""
+    kind: Literal["delivery", "pickup", "reload", "handover"] = Field(
+        "delivery",
+        description="a customer's delivery or pickup; a reload at the depot between trips (stop_id "
+        '"reload:COURIER:N"); a hand-over meeting',
+    )
 
 
 class LiveRouteOut(BaseModel):

@@ -46,9 +46,10 @@ Rules (the `rule` of each violation):
   time (couriers who reported in the change exempt, as above).
 - `capacity_holds`: what a van carries fits it in every dimension, now and after every visit
   left: the parcels of the stops still to do, less those a hand-over ahead brings, plus those
-  a hand-over ahead gives away, and the pickups made (a pickup ahead adds its parcels where
-  it is made). Served stops are facts, not the plan's choice (a courier may
-  report serving a stop the plan never gave them), and so are parcels on a van
+  a hand-over ahead gives away, and the pickups made on this trip (a pickup ahead adds
+  its parcels where it is made; a reload ahead empties the van, loads the next trip's).
+  Served stops are facts, not the plan's choice (a courier may report serving a stop the
+  plan never gave them), and so are parcels on a van
   (`LivePlan.loaded`): when those alone exceed its room, the plan may add nothing to them. A
   van not yet gone carries its whole route, so a plan that overloads it is caught before it
   leaves.
@@ -72,6 +73,7 @@ from optimizer.handover import is_handover
 from optimizer.model import Problem
 from optimizer.replan import Anchor, CourierState, DayState, LivePlan, LiveVisit, Progress
 from optimizer.travel.matrix import TravelMatrix, TravelSource
+from optimizer.trips import is_reload
 
 EVERY_STOP_ONCE = "every_stop_once"
 ONE_CALL_PER_LATE_STOP = "one_call_per_late_stop"
@@ -206,8 +208,8 @@ def one_call_per_late_stop(check: DayCheck) -> Iterator[Violation]:
         if not problem.has_stop(stop_id) and filed.kind != "failed":
             yield Violation(ONE_CALL_PER_LATE_STOP, stop_id, f"{filed.kind} call {filed.call_id} open on no stop")
     for stop in problem.stops:
-        if is_handover(stop.id):
-            continue  # a meeting of two couriers: nobody to call
+        if is_handover(stop.id) or is_reload(stop.id):
+            continue  # a meeting of two couriers, a reload at the depot: nobody to call
         call = calls.get(stop.id)
         visit = visits.get(stop.id)
         dropped = visit is None and stop.id in left_out
@@ -519,12 +521,13 @@ def capacity_holds(check: DayCheck) -> Iterator[Violation]:
         # a meeting the taker is past has moved its parcels, though the giver's side of it is
         # still ahead on their route (they wait there, held): those are on the taker's van
         handed = {s for h in gives.values() for s in h.stop_ids if live.loaded.get(s) == h.taker}
-        # and the pickups made, which ride back to the hub; a pickup ahead is still the customer's
-        made = [v.stop_id for v in state.visits if v.status in ("done", "presumed") and _pickup(problem, v.stop_id)]
-        load = [
-            *(s for s in left if not is_handover(s) and s not in coming and not _pickup(problem, s)),
-            *(s for h in gives.values() for s in h.stop_ids if s not in handed),
-        ]
+        # and the pickups made on this trip, which ride back to the hub; a pickup ahead is still
+        # the customer's. A reload ahead unloads the van and loads the next trip's deliveries.
+        past = [v for v in state.visits if v.status not in _LEFT]
+        since = max([k + 1 for k, v in enumerate(past) if is_reload(v.stop_id)], default=0)
+        made = [v.stop_id for v in past[since:] if v.status in ("done", "presumed") and _pickup(problem, v.stop_id)]
+
+        load = [*_trip(problem, left, 0, coming), *(s for h in gives.values() for s in h.stop_ids if s not in handed)]
         amounts = [
             sum(problem.stop_by_id(s).demand[d] for s in [*load, *made] if problem.has_stop(s))
             for d in range(len(capacity))
@@ -537,8 +540,14 @@ def capacity_holds(check: DayCheck) -> Iterator[Violation]:
             max(cap, sum(problem.stop_by_id(s).demand[d] for s in aboard)) for d, cap in enumerate(capacity)
         )
         where = "now"
-        for stop_id in [None, *left]:
-            if stop_id is not None:
+        for k, stop_id in enumerate([None, *left]):
+            if stop_id is not None and is_reload(stop_id):
+                amounts = [
+                    sum(problem.stop_by_id(s).demand[d] for s in _trip(problem, left, k, coming) if problem.has_stop(s))
+                    for d in range(len(capacity))
+                ]
+                where = f"leaving {stop_id}"
+            elif stop_id is not None:
                 meeting = takes.get(stop_id) or gives.get(stop_id)
                 moved = meeting.stop_ids if meeting is not None else (stop_id,)
                 if stop_id in gives:
@@ -560,7 +569,18 @@ def capacity_holds(check: DayCheck) -> Iterator[Violation]:
             break
 
 
-def _pickup(problem: Problem, stop_id: str) -> bool:
+def _trip(problem: Problem, left: list[str], begin: int, coming: set[str]) -> list[str]:
+    """The deliveries aboard for the trip starting at `left[begin]` (but those a meeting brings)."""
+    found = []
+    for stop_id in left[begin:]:
+        if is_reload(stop_id):
+            break
+        if not is_handover(stop_id) and stop_id not in coming and not _pickup(problem, stop_id):
+            found.append(stop_id)
+    return found
+
+
+def _pickup(problem: Problem, stop_id: str) -> bool:  # a reload: neither pickup nor delivery
     return problem.has_stop(stop_id) and problem.stop_by_id(stop_id).is_pickup
 
 

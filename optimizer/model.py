@@ -81,7 +81,8 @@ class Depot:
     location: Location
 
 
-StopKind = Literal["delivery", "pickup"]
+StopKind = Literal["delivery", "pickup", "reload"]
+"""A reload is a courier's stop at their depot between trips in the live day (`optimizer.trips`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +119,10 @@ class Stop:
     def __post_init__(self) -> None:
         if not self.id:
             raise _fail("stops.id", self.id, "stop id must not be empty")
-        if self.kind not in ("delivery", "pickup"):
+        if self.kind not in ("delivery", "pickup", "reload"):
             raise _fail("stops.kind", self.id, f"kind must be delivery or pickup, not {self.kind!r}")
+        if self.kind == "reload" and any(self.demand):
+            raise _fail("stops.kind", self.id, "a reload carries nothing")
         if self.kind == "pickup" and (self.parcel_on is not None or self.at_hub):
             raise _fail("stops.parcel", self.id, "a pickup's parcel is at the customer until it is picked up")
         if not 1 <= self.priority <= 1000:
@@ -145,6 +148,10 @@ class Stop:
     @property
     def is_pickup(self) -> bool:
         return self.kind == "pickup"
+
+    @property
+    def is_reload(self) -> bool:
+        return self.kind == "reload"
 
     @property
     def delivery(self) -> tuple[int, ...]:
@@ -188,7 +195,9 @@ class Courier:
 
     Trips: a courier may go back to their `start_depot` up to `max_trips - 1` times in the day
     to unload pickups and load the deliveries of the next trip, each stop there taking
-    `reload_s`. A later trip's parcels stay at the hub until then.
+    `reload_s`. A later trip's parcels stay at the hub until then. `loaded_only`: the courier
+    is out on a trip (a live re-plan), so the deliveries of this trip are the parcels aboard
+    (given zero demand, their room taken off the capacity): one from the hub needs a reload.
     """
 
     id: str
@@ -209,6 +218,7 @@ class Courier:
     skills: frozenset[str] = frozenset()
     max_trips: int = 1
     reload_s: int = 0
+    loaded_only: bool = False
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -395,6 +405,10 @@ class Problem:
             found.add("skills")
         if any(c.max_trips > 1 for c in self.couriers):
             found.add("trips")
+        if any(s.is_reload for s in self.stops):
+            found.add("reload_stops")
+        if any(c.loaded_only for c in self.couriers):
+            found.add("loaded_only")
         return frozenset(found)
 
     def can_serve(self, courier: Courier, stop: Stop) -> bool:
@@ -402,13 +416,28 @@ class Problem:
         return stop.skills <= courier.skills and stop.parcel_on in (None, courier.id)
 
 
-def peak_load(stops: Sequence[Stop], dimensions: int) -> tuple[int, ...]:
-    """The most a van carries, per dimension, driving `stops` in order from the depot: every
-    delivery aboard at the start, each pickup from its stop on."""
-    load = [sum(s.delivery[d] for s in stops) for d in range(dimensions)]
+def peak_load(stops: Sequence[Stop], dimensions: int, aboard: Sequence[int] = ()) -> tuple[int, ...]:
+    """The most a van carries, per dimension, driving `stops` in order from the depot (or from
+    where it is, with `aboard` more on it until the next reload): every delivery of a trip
+    aboard at its start, each pickup from its stop on, emptied at a reload."""
+    load = [a + b for a, b in zip(trip_deliveries(stops, 0, dimensions), aboard or (0,) * dimensions)]
     peak = list(load)
-    for stop in stops:
+    for k, stop in enumerate(stops):
         for d in range(dimensions):
             load[d] += stop.pickup[d] - stop.delivery[d]
-            peak[d] = max(peak[d], load[d])
+        if stop.is_reload:
+            load = list(trip_deliveries(stops, k + 1, dimensions))
+        peak = [max(p, amount) for p, amount in zip(peak, load)]
     return tuple(peak)
+
+
+def trip_deliveries(stops: Sequence[Stop | None], begin: int, dimensions: int) -> tuple[int, ...]:
+    """What the van loads for the trip starting at `stops[begin]`: its deliveries, up to the
+    next reload (a reload stop, or None)."""
+    total = [0] * dimensions
+    for stop in stops[begin:]:
+        if stop is None or stop.is_reload:
+            break
+        for d in range(dimensions):
+            total[d] += stop.delivery[d]
+    return tuple(total)

@@ -25,13 +25,14 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from optimizer.engines import solve
-from optimizer.engines.base import PICKUPS
+from optimizer.engines.base import PICKUPS, RELOAD_STOPS, TRIPS
 from optimizer.handover import Handover, is_handover, with_handovers
-from optimizer.model import Break, Courier, Location, Problem, Stop, TimeWindow, peak_load
+from optimizer.model import Break, Courier, Location, Problem, Stop, TimeWindow, peak_load, trip_deliveries
 from optimizer.params import SolveParams
 from optimizer.schedule import BreakTiming, RouteSchedule, Schedule, VisitTiming, schedule_route
 from optimizer.solution import Route, Unassigned
 from optimizer.travel.matrix import TravelMatrix, TravelSource
+from optimizer.trips import is_reload, spare_reloads, with_reloads
 
 EventKind = Literal["delay", "stop_completed", "stop_failed", "position"]
 
@@ -131,7 +132,8 @@ class LivePlan:
     loaded: Mapping[str, str] = field(default_factory=dict)
     """Parcels on a van: stop -> the courier carrying it (see `load_parcels`)."""
     departed: frozenset[str] = frozenset()
-    """Couriers who have left the hub (and loaded what their route held then)."""
+    """Couriers who have left the hub (and loaded what their route held then), and reloads made
+    (`optimizer.trips`: the next trip's parcels loaded then)."""
     handovers: tuple[Handover, ...] = ()
     """Hand-overs planned so far; their meetings are stops of `problem` (`with_handovers`)."""
 
@@ -722,7 +724,8 @@ def remaining_problem(
     """
     policy = policy or ReplanPolicy(model_breaks=True)
     problem = live.problem
-    pickups = PICKUPS in problem.features
+    # pickups or trips: the engines follow the van's load along the route (see below)
+    followed = bool({PICKUPS, TRIPS, RELOAD_STOPS} & problem.features)
     couriers = []
     warm = []
     free: list[Stop] = []
@@ -743,15 +746,16 @@ def remaining_problem(
             for s in prefix[:1]
             if s == state.next_stop and s not in on_van and not is_handover(s) and not problem.stop_by_id(s).is_pickup
         ]
-        # with pickups the engines follow the load along the route: parcels aboard to deliver
-        # stay demands (they free their room where delivered, for the pickups after them)
-        zeroed = set() if pickups else set(on_van)
+        # (with pickups or trips too: a parcel aboard left out, or given to a colleague at a
+        # meeting planned after the search, still rides along until then, so its room is
+        # taken for the rest of the route, though a pickup after its stop could use it)
+        zeroed = set(on_van)
         free.extend(
             replace(stop, demand=(0,) * len(stop.demand)) if stop.id in zeroed else stop
             for stop in (_on_van(problem.stop_by_id(s), courier.id, live.loaded) for s in ahead)
         )
         available = _free_from(courier, state, live.now_s)
-        taken = _aboard_off_route(problem, state, [problem.stop_by_id(s) for s in zeroed], pickups=pickups)
+        taken = _aboard_off_route(problem, state, [problem.stop_by_id(s) for s in zeroed], followed=followed)
         capacity = tuple(max(0, cap - sum(stop.demand[d] for stop in taken)) for d, cap in enumerate(courier.capacity))
         couriers.append(
             replace(
@@ -763,12 +767,17 @@ def remaining_problem(
                 if policy.model_breaks
                 else (),
                 fixed_prefix=prefix,
+                max_trips=1,  # the trips left are its reload stops (optimizer.trips)
+                # out on a trip, a courier delivers a parcel from the hub only after a reload
+                loaded_only=followed and courier.id in live.departed,
             )
         )
         warm.append(Route(courier.id, ahead))
     served = {v.stop_id for c in day.couriers for v in c.visits}
     loose = (_on_van(s, live.loaded.get(s.id), live.loaded) for s in problem.stops if s.id not in served)
     free.extend(s for s in loose if _fits(s, couriers))
+    # the reloads no route has: a re-plan may send a courier back to the depot for another trip
+    free.extend(spare_reloads(problem, (s for r in live.routes for s in r.stop_ids)))
     # a stop no van has room for any more is left out (with its reason, by `reoptimize`),
     # but the one a courier is driving to, which stays theirs
     prefixes = {s for c in couriers for s in c.fixed_prefix}
@@ -782,16 +791,20 @@ def remaining_problem(
     return _subproblem(problem, couriers, free), tuple(warm)
 
 
-def _aboard_off_route(problem: Problem, state: CourierState, zeroed: list[Stop], *, pickups: bool) -> list[Stop]:
+def _aboard_off_route(problem: Problem, state: CourierState, zeroed: list[Stop], *, followed: bool) -> list[Stop]:
     """What takes room on the van for the rest of the day without being a demand of the
     remaining problem: parcels aboard counted as room (`zeroed`), and the stops behind the
-    courier. Without pickups, parcels are loaded at the depot, so everything the locked stops
-    took stays this route's. With them, the van's load is followed along the route: what the
-    past leaves aboard is the pickups made and the parcels of failed deliveries."""
+    courier. Deliveries only, one trip: parcels are loaded at the depot, so everything the
+    locked stops took stays this route's. With pickups or trips, the van's load is followed
+    along the route: what the past of this trip (since the last reload) leaves aboard is the
+    pickups made and the parcels of failed deliveries."""
     past = ("done", "failed", "presumed")
     locked = [(problem.stop_by_id(v.stop_id), v.status) for v in state.visits if v.status in past]
-    if not pickups:
+    if not followed:
         return [*(stop for stop, _ in locked), *zeroed]
+    reloads = [k for k, (stop, _) in enumerate(locked) if stop.is_reload]
+    if reloads:
+        locked = locked[reloads[-1] + 1 :]
     made = [stop for stop, status in locked if stop.is_pickup and status != "failed"]
     undelivered = [stop for stop, status in locked if not stop.is_pickup and status == "failed"]
     return [*zeroed, *made, *undelivered]
@@ -872,26 +885,33 @@ def _fits(stop: Stop, couriers: list[Courier]) -> bool:
 
 def load_parcels(live: LivePlan, day: DayState) -> LivePlan:
     """Parcels as they physically are at `now`: a courier who has left the hub carries every
-    parcel their route held when they left (not those kept at the hub), and a parcel the
-    problem puts on a van is there from the start. Whatever changes routes (a
-    re-optimization, `served_elsewhere`, `change_stop`) calls this first, so the route a
-    courier has when first seen gone is the one they left with."""
+    parcel their route's first trip held when they left (not those kept at the hub), one who
+    has reloaded the parcels of the trip the reload began, and a parcel the problem puts on a
+    van is there from the start. Whatever changes routes (a re-optimization,
+    `served_elsewhere`, `change_stop`) calls this first, so the trip a courier has when first
+    seen gone (or past a reload) is the one they left with."""
     loaded = dict(live.loaded)
     departed = set(live.departed)
     for stop in live.problem.stops:
-        if stop.parcel_on is not None:
+        if stop.parcel_on is not None and not stop.is_reload:
             loaded.setdefault(stop.id, stop.parcel_on)
     routes = {r.courier_id: r.stop_ids for r in live.routes}
     for state in day.couriers:
-        if state.courier_id in departed or all(v.status == "ahead" for v in state.visits):
+        if all(v.status == "ahead" for v in state.visits):
             continue
-        departed.add(state.courier_id)
+        passed = {v.stop_id for v in state.visits if v.status in ("done", "presumed", "failed")}
+        leaving: str | None = state.courier_id  # the departure loading the trip ahead
         for stop_id in routes.get(state.courier_id, ()):
-            if not live.problem.has_stop(stop_id):
+            if is_reload(stop_id):
+                leaving = stop_id if stop_id in passed else None
+                continue
+            if leaving is None or not live.problem.has_stop(stop_id) or leaving in live.departed:
                 continue
             stop = live.problem.stop_by_id(stop_id)
             if not stop.at_hub and not stop.is_pickup:  # a pickup's parcel is at the customer
                 loaded.setdefault(stop_id, state.courier_id)
+        departed.add(state.courier_id)
+        departed.update(s for s in routes.get(state.courier_id, ()) if is_reload(s) and s in passed)
     visits = day.visits
     for handover in live.handovers:
         took = visits.get(handover.take_id)
@@ -932,6 +952,8 @@ def reoptimize(
     assigned = {s for r in warm for s in r.stop_ids}
     loose = [s for s in sub.stops if s.id not in assigned]
     for stop in loose:  # stops left out are placed even when nobody is late: seed their nearest courier
+        if stop.is_reload:
+            continue  # a spare reload is no stop left out: it is there should a re-plan need it
         nearest = _nearest_courier(stop, sub, warm)
         if nearest is not None and nearest not in seeds:
             seeds.append(nearest)
@@ -986,7 +1008,8 @@ def reoptimize(
             _begun_by(state, live.now_s),
         )
     placed_anywhere = {s for r in routes for s in r.stop_ids}
-    still_out = {u.stop_id: u for u in unassigned if u.stop_id not in placed_anywhere}
+    live = replace(live, problem=with_reloads(live.problem, placed_anywhere))  # the reloads the routes make
+    still_out = {u.stop_id: u for u in unassigned if u.stop_id not in placed_anywhere and not is_reload(u.stop_id)}
     for s in live.problem.stops:  # every stop is routed or left out with a reason, never lost
         if s.id not in placed_anywhere and s.id not in still_out:
             holder = live.loaded.get(s.id)
@@ -1059,8 +1082,11 @@ def served_elsewhere(live: LivePlan, event: CourierEvent, source: TravelSource) 
     taker = next((c for c in day.couriers if c.courier_id == courier_id), None)
     before = () if taker is None else tuple(v.stop_id for v in taker.visits if v.eta_s < begun)
     moved = hand_over(live, stop_id, courier_id, before)
-    if live.problem.stop_by_id(stop_id).is_pickup and event.kind == "stop_failed":
-        return moved.with_event(event)  # a pickup not made: its parcel is still with the customer
+    if live.problem.stop_by_id(stop_id).is_pickup:
+        if event.kind == "stop_failed":
+            return moved.with_event(event)  # a pickup not made: its parcel is still with the customer
+        # a pickup made: its parcel takes room on their van, and what no longer fits leaves the route
+        return _make_room(moved.with_event(event), courier_id, source)
     return replace(moved, loaded={**moved.loaded, stop_id: courier_id}).with_event(event)
 
 
@@ -1181,10 +1207,20 @@ def _make_room(plan: LivePlan, courier_id: str, source: TravelSource) -> LivePla
     state = next(c for c in retime(plan, source).couriers if c.courier_id == courier_id)
     left = list(state.ahead)
 
-    def load(stops: list[str]) -> list[int]:
-        return [sum(plan.problem.stop_by_id(s).demand[d] for s in stops) for d in range(len(courier.capacity))]
+    # pickups made on this trip ride along until the next reload
+    past = [v for v in state.visits if v.status in ("done", "presumed", "failed")]
+    since = max([k + 1 for k, v in enumerate(past) if is_reload(v.stop_id)], default=0)
+    made = [
+        plan.problem.stop_by_id(v.stop_id).demand
+        for v in past[since:]
+        if v.status != "failed" and plan.problem.stop_by_id(v.stop_id).is_pickup
+    ]
+    aboard = [sum(amounts) for amounts in zip(*made)] if made else []
 
-    movable = [s for s in left if plan.loaded.get(s) != courier_id and s != state.next_stop]
+    def load(stops: list[str]) -> tuple[int, ...]:  # the most aboard at once, trip by trip
+        return peak_load([plan.problem.stop_by_id(s) for s in stops], len(courier.capacity), aboard)
+
+    movable = [s for s in left if plan.loaded.get(s) != courier_id and s != state.next_stop and not is_reload(s)]
     out: list[str] = []
     while movable and any(a > c for a, c in zip(load(left), courier.capacity)):
         gone = movable.pop()
@@ -1267,7 +1303,7 @@ def rebase(latest: LivePlan, base: LivePlan, better: LivePlan) -> LivePlan | Non
         if anchor is not None:
             anchors[courier_id] = anchor
     handovers = (*latest.handovers, *(h for h in better.handovers if h not in latest.handovers))
-    problem = with_handovers(latest.problem, handovers)
+    problem = with_reloads(with_handovers(latest.problem, handovers), (s for r in routes for s in r.stop_ids))
     unassigned = tuple(u for u in better.unassigned if problem.has_stop(u.stop_id))
     placed = [s for r in routes for s in r.stop_ids] + [u.stop_id for u in unassigned]
     if len(placed) != len(set(placed)) or set(placed) != {s.id for s in problem.stops}:
@@ -1517,9 +1553,12 @@ def _insert_all(
             start = len(courier.fixed_prefix)
             for pos in range(start, len(seq) + 1):
                 trial = [*seq[:pos], stop.id, *seq[pos:]]
-                peak = peak_load([part.stop_by_id(s) for s in trial], len(part.dimensions))
+                trial_stops = [part.stop_by_id(s) for s in trial]
+                peak = peak_load(trial_stops, len(part.dimensions))
                 if any(carried > cap for carried, cap in zip(peak, courier.capacity)):
                     continue
+                if courier.loaded_only and any(trip_deliveries(trial_stops, 0, len(part.dimensions))):
+                    continue  # out on a trip: a parcel from the hub comes after a reload
                 delta = _late_cost(relaxed, matrix, index[cid], trial, part, policy) - cost[cid]
                 if best is None or delta < best[0]:
                     best = (delta, cid, pos)

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from optimizer.model import HORIZON_S, Break, Courier, Problem, Stop, TimeWindow
+from optimizer.model import HORIZON_S, Break, Courier, Problem, Stop, TimeWindow, trip_deliveries
 from optimizer.solution import Route
 from optimizer.travel.matrix import TravelMatrix
 
@@ -167,7 +167,7 @@ def schedule_route(
     depot_node = problem.depot_node(courier.start_depot)
     dims = len(problem.dimensions)
     reload_stop = Stop("reload", problem.depots[depot_node].location, (TimeWindow(0, HORIZON_S),), courier.reload_s)
-    load = list(_trip_deliveries(sequence, 0, dims))
+    load = list(trip_deliveries(sequence, 0, dims))
 
     t = courier.ready_s
     if stops and courier.start_at is None and not courier.breaks:
@@ -211,7 +211,7 @@ def schedule_route(
         arrival = t + leg
         if item is None:  # unload the pickups, load the next trip
             reloaded.append(ReloadTiming(len(visits), arrival, arrival + courier.reload_s))
-            on_board = list(_trip_deliveries(sequence, k + 1, dims))
+            on_board = list(trip_deliveries(sequence, k + 1, dims))
             peak = [max(p, b) for p, b in zip(peak, on_board)]
             distance += int(distances[node, stop_node])
             travel += leg
@@ -230,7 +230,9 @@ def schedule_route(
         )
         for d in range(dims):
             on_board[d] += stop.pickup[d] - stop.delivery[d]
-            peak[d] = max(peak[d], on_board[d])
+        if stop.is_reload:  # a reload visit of the live day: unload, load the next trip
+            on_board = list(trip_deliveries(sequence, k + 1, dims))
+        peak = [max(p, b) for p, b in zip(peak, on_board)]
         distance += int(distances[node, stop_node])
         travel += leg
         waited += start - arrival
@@ -272,17 +274,6 @@ def schedule_route(
         tuple(violations),
         tuple(reloaded),
     )
-
-
-def _trip_deliveries(sequence: list[Stop | None], begin: int, dims: int) -> tuple[int, ...]:
-    """What the van loads for the trip starting at `sequence[begin]`: its deliveries."""
-    total = [0] * dims
-    for item in sequence[begin:]:
-        if item is None:
-            break
-        for d in range(dims):
-            total[d] += item.delivery[d]
-    return tuple(total)
 
 
 def _take(brk: Break, start: int, taken: list[BreakTiming], courier: Courier, violations: list[Violation]) -> int:

@@ -94,8 +94,8 @@ def store_solution(rt: Runtime, plan_id: str, solved: SolvedDay) -> None:
     with rt.store.plan_transaction(plan_id) as s:
         record = repo.get_plan(s, plan_id)
         wire = rt.wire(record)
-        problem = wire.to_domain()
         state0 = initial_state(solved.routes, solved.unassigned, solved.engine)
+        problem = state0.problem(wire)  # with the reloads the routes make
         plan = state0.live_plan(problem)
         day = retime(plan, rt.source)
         versions = {c.id: 1 for c in problem.couriers}

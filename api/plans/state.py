@@ -30,6 +30,7 @@ from optimizer.replan import Anchor, DayState, Hold, LivePlan, LiveVisit, Progre
 from optimizer.risk import NoiseModel, RouteAhead, VisitRisk, learn_pace, route_risk
 from optimizer.schedule import BreakTiming
 from optimizer.solution import Route, Unassigned
+from optimizer.trips import inline_reloads, is_reload, with_reloads
 
 Doc = dict[str, Any]
 """A JSON document as the store keeps it."""
@@ -234,8 +235,11 @@ class PlanState:
         return set(self.overrides.cancelled) - attempted
 
     def problem(self, wire: ProblemIn) -> Problem:
-        """The day's problem with its hand-overs and the customer-service overrides applied."""
-        problem = with_handovers(wire.to_domain(), self.handovers)
+        """The day's problem with its hand-overs, the reloads its routes make and the
+        customer-service overrides applied."""
+        problem = with_reloads(
+            with_handovers(wire.to_domain(), self.handovers), (s for r in self.routes.values() for s in r.stops)
+        )
         windows = self.overrides.windows
         cancelled = self.cancelled_stops()
         if not windows and not cancelled:
@@ -294,7 +298,7 @@ def initial_state(routes: tuple[Route, ...], unassigned: tuple[Unassigned, ...],
     """A day just solved, before it is re-timed."""
     return PlanState(
         engine=engine,
-        routes={r.courier_id: RouteEntry(1, r.stop_ids) for r in routes},
+        routes={r.courier_id: RouteEntry(1, inline_reloads(r).stop_ids) for r in routes},
         unassigned=unassigned,
     )
 
@@ -408,7 +412,7 @@ def plan_view(
             # not reported served: a stop the clock presumes behind the courier stays in their
             # route, so a report that shows it is not yet done does not version the route again
             ahead = v.status in ("presumed", "next", "ahead")
-            if is_handover(v.stop_id):  # a meeting is in the courier's route, but nobody's booking: no call
+            if is_handover(v.stop_id) or is_reload(v.stop_id):  # in the route, but nobody's booking: no call
                 if ahead:
                     free.append(v.stop_id)
                 continue

@@ -27,6 +27,7 @@ from api.schemas import (
 from api.store import repo
 from api.store.records import CallRecord, PlanRecord
 from optimizer.handover import Handover, is_handover
+from optimizer.trips import is_reload
 
 
 def get_plan(rt: Runtime, plan_id: str) -> PlanOut:
@@ -128,6 +129,13 @@ def visit_out(
         address=stop.address if stop else "",
         customer=CustomerOut.of(stop.customer, mask=mask) if stop is not None else None,
         handover=_meeting_out(meetings, visit.stop_id),
+        kind="handover"
+        if is_handover(visit.stop_id)
+        else "reload"
+        if is_reload(visit.stop_id)
+        else stop.kind
+        if stop is not None
+        else "delivery",
     )
 
 
@@ -156,7 +164,7 @@ def kpis_out(state: PlanState, stops_total: int, wire: ProblemIn | None = None) 
     problem, at `DEFAULT_COST`)."""
     used_by = {cid: c for cid, c in state.snapshot.items() if c.visits}
     used = list(used_by.values())
-    visits = [v for c in used for v in c.visits if not is_handover(v.stop_id)]
+    visits = [v for c in used for v in c.visits if not is_handover(v.stop_id) and not is_reload(v.stop_id)]
     late = [v for v in visits if v.late_s > 0 and v.status != "failed"]
     return KpisOut.from_figures(
         stops=stops_total,

@@ -24,6 +24,10 @@ SKILLS = "skills"
 """Stops that only couriers with the skills they need may serve."""
 TRIPS = "trips"
 """Couriers who may go back to their depot to reload (`Courier.max_trips`)."""
+LOADED_ONLY = "loaded_only"
+"""Couriers out on a trip: no delivery from the hub before a reload (`Courier.loaded_only`)."""
+RELOAD_STOPS = "reload_stops"
+"""Reloads as stops of the live day (`optimizer.trips`): the load is set anew there."""
 
 
 class Engine(Protocol):

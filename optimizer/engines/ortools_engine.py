@@ -31,10 +31,12 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from optimizer.engines.base import (
     BREAKS,
     FIXED_PREFIX,
+    LOADED_ONLY,
     LOADED_PARCELS,
     MULTIPLE_WINDOWS,
     OPTIONAL_STOPS,
     PICKUPS,
+    RELOAD_STOPS,
     SKILLS,
     SOFT_WINDOWS,
     START_POSITIONS,
@@ -63,6 +65,8 @@ class ORToolsEngine:
             PICKUPS,
             SKILLS,
             TRIPS,
+            RELOAD_STOPS,
+            LOADED_ONLY,
         }
     )
 
@@ -93,6 +97,8 @@ class ORToolsEngine:
             routing.AddDisjunction([index], 0)
             routing.VehicleVar(index).SetValues([-1, v])
             reload_nodes.append(index)
+        # the live day's reloads are stops (optional, bound to their courier): reload nodes too
+        reload_nodes += [manager.NodeToIndex(problem.stop_node(s.id)) for s in problem.stops if s.is_reload]
 
         # Nodes that are neither stops nor anyone's start or end: depots nobody uses. They are
         # never visited (a free pass through one would put a non-stop into a route).
@@ -126,7 +132,7 @@ class ORToolsEngine:
             if courier.cost_per_s:
                 time_dim.SetSpanCostCoefficientForVehicle(courier.cost_per_s, v)
 
-        _add_loads(problem, routing, size, reload_nodes)
+        _add_loads(problem, manager, routing, size, reload_nodes)
 
         fixed = {s for c in problem.couriers for s in c.fixed_prefix}
         for stop in problem.stops:
@@ -243,7 +249,13 @@ class ORToolsEngine:
         )
 
 
-def _add_loads(problem: Problem, routing: pywrapcp.RoutingModel, size: int, reload_nodes: list[int]) -> None:
+def _add_loads(
+    problem: Problem,
+    manager: pywrapcp.RoutingIndexManager,
+    routing: pywrapcp.RoutingModel,
+    size: int,
+    reload_nodes: list[int],
+) -> None:
     """One capacity dimension per amount. Deliveries only, one trip: the van leaves full and
     empties (a plain capacity dimension). Otherwise "load" is the van's load, changed by
     +pickup -delivery at a stop and set anew at a reload (its slack), and "aboard" counts the
@@ -253,7 +265,8 @@ def _add_loads(problem: Problem, routing: pywrapcp.RoutingModel, size: int, relo
     offset = len(problem.depots)
     stops = problem.stops
     solver = routing.solver()
-    plain = not reload_nodes and not any(s.is_pickup for s in stops)
+    loaded_only = [v for v, c in enumerate(problem.couriers) if c.loaded_only]
+    plain = not reload_nodes and not loaded_only and not any(s.is_pickup for s in stops)
     reloads = set(reload_nodes)
     for d, name in enumerate(problem.dimensions):
         caps = [c.capacity[d] for c in problem.couriers]
@@ -266,7 +279,7 @@ def _add_loads(problem: Problem, routing: pywrapcp.RoutingModel, size: int, relo
         room = max(caps, default=0)
         change = np.zeros(size, dtype=np.int64)
         change[offset : offset + len(stops)] = [s.pickup[d] - s.delivery[d] for s in stops]
-        change[size - len(reload_nodes) :] = -room  # with slack up to 2 * room: anything from 0 to room
+        change[[manager.IndexToNode(i) for i in reload_nodes]] = -room  # with slack to 2 * room: 0 to room
         routing.AddDimensionWithVehicleCapacity(
             routing.RegisterUnaryTransitVector(change.tolist()), 2 * room, caps, False, f"load:{name}"
         )
@@ -282,6 +295,8 @@ def _add_loads(problem: Problem, routing: pywrapcp.RoutingModel, size: int, relo
             else:
                 aboard.CumulVar(index).SetValue(0)
             solver.Add(load.CumulVar(index) >= aboard.CumulVar(index))
+        for v in loaded_only:  # out on a trip: what it delivers before a reload is aboard already
+            aboard.CumulVar(routing.Start(v)).SetMax(0)
         for v in range(len(problem.couriers)):
             aboard.CumulVar(routing.End(v)).SetValue(0)
             solver.Add(load.CumulVar(routing.End(v)) >= aboard.CumulVar(routing.End(v)))

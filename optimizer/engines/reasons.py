@@ -47,7 +47,7 @@ def with_reasons(problem: Problem, matrix: TravelMatrix, solution: Solution) -> 
     extra = tuple(
         Unassigned(s.id, explain(problem, matrix, s))
         for s in problem.stops
-        if s.id not in assigned and s.id not in known
+        if s.id not in assigned and s.id not in known and not s.is_reload  # a reload skipped is no loss
     )
     if not extra:
         return solution

@@ -51,6 +51,7 @@ from optimizer.replan import (
 )
 from optimizer.solution import Route, Unassigned
 from optimizer.travel.euclidean import EuclideanSource
+from optimizer.trips import is_reload, reload_id, with_reloads
 
 SOURCE = EuclideanSource(scale=1)  # one planar unit = one metre = one second
 POLICY = ReplanPolicy(time_limit_s=30.0, iterations=1, seed=0)
@@ -79,6 +80,10 @@ class DaySpec:
     """(earliest start, latest start - earliest start, duration) of the first courier's break."""
     handover_s: int | None
     """Couriers may hand loaded parcels over, meeting for this long (None: they may not)."""
+    pickups: frozenset[int] = frozenset()
+    """Stops (by index) that are pickups: their parcel joins the van where it is made."""
+    trips: tuple[int, int] = (1, 0)
+    """(trips a courier may make, seconds a reload at the hub takes)."""
 
 
 coordinate = st.integers(-500, 500)
@@ -99,16 +104,28 @@ day_specs = st.builds(
     st.lists(st.integers(2, 6), min_size=2, max_size=3).map(tuple),
     st.tuples(st.integers(200, 1_500), st.integers(0, 1_200), st.integers(60, 600)),
     st.one_of(st.none(), st.integers(0, 300)),
+    st.frozensets(st.integers(0, 8), max_size=4),
+    st.tuples(st.integers(1, 3), st.integers(0, 300)),
 )
 
 
 def build_day(spec: DaySpec) -> LivePlan:
     """The day and a plain first plan: stops by window start, each to the least loaded courier
-    with room, in window order; what fits nowhere is left out with a reason."""
+    with room, in window order, a courier going back to reload when their trip is full and
+    they have trips left; what fits nowhere is left out with a reason. (A trip's room counts
+    its pickups and deliveries together: more than the most aboard at once, never less.)"""
     stops = tuple(
-        Stop(f"s{k + 1}", at(x, y), (TimeWindow(a, a + length),), service, (demand,))
+        Stop(
+            f"s{k + 1}",
+            at(x, y),
+            (TimeWindow(a, a + length),),
+            service,
+            (demand,),
+            kind="pickup" if k in spec.pickups else "delivery",
+        )
         for k, (x, y, a, length, service, demand) in enumerate(spec.stops)
     )
+    max_trips, reload_s = spec.trips
     earliest, slack, duration = spec.lunch
     couriers = tuple(
         Courier(
@@ -119,22 +136,34 @@ def build_day(spec: DaySpec) -> LivePlan:
             (cap,),
             profile="planar",
             breaks=(Break("lunch", earliest, earliest + slack, duration),) if k == 0 else (),
+            max_trips=max_trips,
+            reload_s=reload_s,
         )
         for k, cap in enumerate(spec.capacities)
     )
     problem = Problem("stateful", (Depot("hub", at(0, 0)),), couriers, stops, ("parcels",), handover_s=spec.handover_s)
     load = {c.id: 0 for c in couriers}
+    trip = {c.id: 1 for c in couriers}
     routes: dict[str, list[str]] = {c.id: [] for c in couriers}
     left: list[Unassigned] = []
     for stop in sorted(stops, key=lambda s: (s.earliest_s, s.id)):
         room = [c for c in couriers if load[c.id] + stop.demand[0] <= c.capacity[0]]
+        if not room:
+            room = [c for c in couriers if trip[c.id] < c.max_trips and routes[c.id]]
+            for courier in room[:1]:
+                routes[courier.id].append(reload_id(courier.id, trip[courier.id]))
+                trip[courier.id] += 1
+                load[courier.id] = 0
+            room = room[:1]
         if not room:
             left.append(Unassigned(stop.id, "no van has room for it"))
             continue
         chosen = min(room, key=lambda c: (load[c.id], c.id))
         routes[chosen.id].append(stop.id)
         load[chosen.id] += stop.demand[0]
-    return LivePlan(problem, tuple(Route(c.id, tuple(routes[c.id])) for c in couriers), {}, tuple(left))
+    planned = tuple(Route(c.id, tuple(routes[c.id])) for c in couriers)
+    problem = with_reloads(problem, (s for r in planned for s in r.stop_ids))
+    return LivePlan(problem, planned, {}, tuple(left))
 
 
 def view_of(
@@ -153,8 +182,8 @@ def view_of(
         for v in courier.visits:
             if v.status in ("presumed", "next", "ahead"):
                 free.append(v.stop_id)
-            if is_handover(v.stop_id):
-                continue  # a meeting of two couriers: nobody's booking, no call
+            if is_handover(v.stop_id) or is_reload(v.stop_id):
+                continue  # a meeting of two couriers, a reload at the hub: nobody's booking, no call
             status: StopStatus = "done" if v.status == "done" else "failed" if v.status == "failed" else "planned"
             stops[v.stop_id] = StopView(
                 v.stop_id, courier.courier_id, status, v.eta_s, v.late_s, v.window.start_s, v.window.end_s
@@ -298,7 +327,7 @@ class LiveDay(RuleBasedStateMachine):
             {s for r in self.live.routes if r.courier_id != cid for s in r.stop_ids}
             | {u.stop_id for u in self.live.unassigned}
         )
-        others = [s for s in others if s not in served and not is_handover(s)]
+        others = [s for s in others if s not in served and not is_handover(s) and not is_reload(s)]
         if not others:
             return
         stop_id = others[pick % len(others)]

@@ -114,13 +114,16 @@ def days(draw: st.DrawFn, breaks: BreakKind = "none", capacities: bool = True, r
         )
         for i in range(draw(st.integers(1, 7)))
     ]
-    if real:
-        held = frozenset().union(*(c.skills for c in couriers))
+    if real:  # a stop asks for some of one courier's skills
         stops = [
             replace(
                 stop,
                 kind=draw(st.sampled_from(["delivery", "pickup"])),
-                skills=draw(st.frozensets(st.sampled_from(sorted(held)))) if held else frozenset(),
+                skills=draw(
+                    st.sampled_from([c.skills for c in couriers]).flatmap(
+                        lambda held: st.frozensets(st.sampled_from(sorted(held))) if held else st.just(frozenset())
+                    )
+                ),
             )
             for stop in stops
         ]

@@ -7,7 +7,7 @@ import { renderCalls } from "./calls.js";
 import { problemFromCsv } from "./csv.js";
 import { importProblem, showImportErrors, showTemplates } from "./imports.js";
 import { $, $$, fill, h, notify } from "./dom.js";
-import { courierColours, drawMap, resetMap, zoomMap } from "./map.js";
+import { courierColours, customerVisits, drawMap, resetMap, zoomMap } from "./map.js";
 import { scenarioPanel } from "./scenarios.js";
 import { drawTimeline } from "./timeline.js";
 import { hhmm, offsetOf, paceText, paceTitle, visitState } from "./time.js";
@@ -367,7 +367,7 @@ function drawDay() {
             },
           },
           h("span", { class: "swatch", style: `background:${state.colours.get(r.courier_id) || "#555"}` }),
-          `${r.courier_id} · ${r.visits.length} stops · ${r.distance_km.toFixed(1)} km`,
+          `${r.courier_id} · ${customerVisits(r).length} stops · ${r.distance_km.toFixed(1)} km`,
           late ? h("span", { class: "late" }, ` · ${late} late`) : null,
           pace ? h("span", { class: `pace${r.pace > 1 ? " slow" : ""}`, title: paceTitle(r.pace) }, ` · ${pace}`) : null,
           ` · v${r.version}`,
@@ -423,7 +423,7 @@ function renderFigures() {
           "tr",
           { "data-courier": r.courier_id },
           h("td", {}, h("span", { class: "swatch", style: `background:${state.colours.get(r.courier_id) || "#555"}` }), r.courier_id),
-          h("td", { class: "num" }, String(r.visits.length)),
+          h("td", { class: "num" }, String(customerVisits(r).length)),
           h("td", { class: "num" }, String(count("done"))),
           h("td", { class: `num${count("late") ? " late" : ""}` }, String(count("late"))),
           h("td", { class: "num" }, String(count("at-risk"))),

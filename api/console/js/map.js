@@ -105,9 +105,12 @@ export function drawMap(svg, plan, places, colours, { tileUrl = null, offset = 0
     const xy = [];
     if (start) xy.push(proj.project(start.lat, start.lon));
     for (const visit of route.visits) {
-      const p = stops.get(visit.stop_id);
+      // a reload (a second trip) goes back through the courier's depot
+      const p = visit.kind === "reload" ? start : stops.get(visit.stop_id);
       if (p) xy.push(proj.project(p.lat, p.lon));
     }
+    const customers = customerVisits(route).length;
+    const trips = 1 + route.visits.filter((v) => v.kind === "reload").length;
     if (end) xy.push(proj.project(end.lat, end.lon));
     const dim = focus && focus !== route.courier_id;
     routesLayer.append(
@@ -120,7 +123,7 @@ export function drawMap(svg, plan, places, colours, { tileUrl = null, offset = 0
           stroke: colour,
           "vector-effect": "non-scaling-stroke",
         },
-        s("title", {}, `${route.courier_id}: ${route.visits.length} stops, ${route.distance_km.toFixed(1)} km${paceText(route.pace) ? `, ${paceText(route.pace)}` : ""}`),
+        s("title", {}, `${route.courier_id}: ${customers} stops${trips > 1 ? ` in ${trips} trips` : ""}, ${route.distance_km.toFixed(1)} km${paceText(route.pace) ? `, ${paceText(route.pace)}` : ""}`),
       ),
     );
     route.visits.forEach((visit, i) => {
@@ -135,7 +138,7 @@ export function drawMap(svg, plan, places, colours, { tileUrl = null, offset = 0
         s(
           "circle",
           {
-            class: `stop ${state}${band ? ` ${riskClass(band)}` : ""}${dim ? " dim" : ""}`,
+            class: `stop ${state}${band ? ` ${riskClass(band)}` : ""}${dim ? " dim" : ""}${visit.kind === "pickup" ? " pickup" : ""}`,
             "data-stop": visit.stop_id,
             "data-courier": route.courier_id,
             cx: x.toFixed(3),
@@ -214,6 +217,11 @@ function applyView(svg) {
 }
 
 /** Zoom by `factor` around the point (fx, fy) given as fractions of the view. */
+/** A route's visits to customers: not its reloads at the depot nor its hand-over meetings. */
+export function customerVisits(route) {
+  return route.visits.filter((v) => v.kind !== "reload" && v.kind !== "handover");
+}
+
 export function zoomMap(svg, factor, fx = 0.5, fy = 0.5) {
   const v = svg._view;
   if (!v) return;
