@@ -150,12 +150,7 @@ def assert_each_stop_routed_once_or_explained(problem: Problem, solution: Soluti
 def test_every_stop_is_routed_once_or_explained_and_feasible_plans_break_nothing(
     engine: EngineName, problem: Problem
 ) -> None:
-    matrix = travel(problem)
-    solution = solve(problem, matrix, SolveParams(time_limit_s=SOLVER_LIMIT_S, engine=engine))
-    assert_each_stop_routed_once_or_explained(problem, solution)
-    if solution.feasible:
-        assert schedule(problem, matrix, solution.routes).violations == ()
-        assert all(s.id in solution.assigned_stop_ids for s in problem.stops if s.required)
+    assert_routed_once_and_feasible_plans_break_nothing(problem, engine)
 
 
 @pytest.mark.filterwarnings("ignore::pyvrp.exceptions.PenaltyBoundWarning")
@@ -165,6 +160,13 @@ def test_every_stop_is_routed_once_or_explained_and_feasible_plans_break_nothing
 def test_feasible_plans_of_a_real_day_keep_capacity_along_every_trip_and_skills(
     engine: EngineName, problem: Problem
 ) -> None:
+    assert_routed_once_and_feasible_plans_break_nothing(problem, engine)
+
+
+def assert_routed_once_and_feasible_plans_break_nothing(problem: Problem, engine: EngineName) -> None:
+    """Every stop routed once or explained; a plan the engine calls feasible, re-timed, breaks
+    no window, capacity (at every point of every trip), skill, shift or break, routes every
+    required stop, and makes no more trips than each courier may."""
     matrix = travel(problem)
     solution = solve(problem, matrix, SolveParams(time_limit_s=SOLVER_LIMIT_S, engine=engine))
     assert_each_stop_routed_once_or_explained(problem, solution)
@@ -172,8 +174,7 @@ def test_feasible_plans_of_a_real_day_keep_capacity_along_every_trip_and_skills(
         assert schedule(problem, matrix, solution.routes).violations == ()
         assert all(s.id in solution.assigned_stop_ids for s in problem.stops if s.required)
         for route in solution.used_routes:
-            courier = problem.courier_by_id(route.courier_id)
-            assert len(route.trips) <= courier.max_trips
+            assert len(route.trips) <= problem.courier_by_id(route.courier_id).max_trips
 
 
 @pytest.mark.filterwarnings("ignore::pyvrp.exceptions.PenaltyBoundWarning")
