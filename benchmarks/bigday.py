@@ -305,7 +305,8 @@ def report(runs: list[Run], notes: dict[str, Any], sizes: list[Size], command: s
         "breaks*). Straight-line travel x 1.3.",
         "- Regions engine: two workers; "
         + ", ".join(f"{label}: {count} sectors" for label, count in notes["regions"].items())
-        + f", {setup['rounds']} border rounds; executors started and warmed before the solve (start-up: "
+        + f", {setup['rounds']} border rounds (every other one squeezing out a courier per group); "
+        + "executors started and warmed before the solve (start-up: "
         + ", ".join(f"{k} {v} s" for k, v in notes["startup_s"].items())
         + "). *Answer* = travel matrix + solve, wall time. PyVRP alone: `PyVRPEngine` with the time limit, one core. "
         + "Peak memory of the benchmark process (day, matrix, PyVRP alone; the workers hold only sectors): "
@@ -354,10 +355,11 @@ def goals(runs: list[Run], notes: dict[str, Any], sizes: list[Size]) -> list[str
             text += ")"
             if reference is not None:
                 gap = 100 * (r.distance_km / reference.distance_km - 1)
-                text += (
-                    f"; distance {gap:+.2f}% against PyVRP's {reference.limit} (goal: at most +1%: "
-                    f"{'met' if gap <= 1 else 'NOT met'}), cost {_gap(r.cost, reference.cost)}"
-                )
+                text += f"; distance {gap:+.2f}% against PyVRP alone given {reference.limit}"
+                if size.reference_s > size.budget_s:  # the goal: within 1% of a longer search
+                    text += f" (goal: at most +1%: {'met' if gap <= 1 else 'NOT met'})"
+                text += f", cost {_gap(r.cost, reference.cost)}"
+                text += f", {r.couriers_used} couriers to its {reference.couriers_used}"
             lines.append(text + ".")
     if notes["identical"] is not None:
         lines.append(

@@ -16,12 +16,15 @@ import pytest
 from optimizer.engines import ENGINES, solve
 from optimizer.engines.pyvrp_engine import build_data
 from optimizer.engines.regions import (
+    Group,
     RegionsEngine,
     Search,
     _Geometry,
+    _kept,
     cut,
     initial_solution,
     local_pool,
+    plan_cost,
     route_groups,
     run_search,
     sectors,
@@ -30,7 +33,7 @@ from optimizer.engines.regions import (
 from optimizer.model import Courier, Depot, Location, Problem, Stop, TimeWindow
 from optimizer.params import SolveParams
 from optimizer.schedule import schedule
-from optimizer.solution import Route, Solution
+from optimizer.solution import Route, Solution, Unassigned
 from optimizer.travel.euclidean import EuclideanSource
 from optimizer.travel.matrix import TravelMatrix
 
@@ -151,12 +154,32 @@ def test_border_groups_take_whole_routes_with_their_couriers_and_the_stops_left_
     problem = compass_day()
     routes = [Route("c0", ("E0", "E1", "N0")), Route("c1", ("W0", "W1")), Route("c2", ("S0",))]
     groups = route_groups(problem, _Geometry.of(problem, matrix_of(problem)), routes, 2, 0.5)
-    for stops_in, couriers, warm in groups:
-        for route in warm:
-            assert problem.couriers.index(problem.courier_by_id(route.courier_id)) in couriers
-            assert {problem.stop_node(s) - 1 for s in route.stop_ids} <= set(stops_in)
-    assert sorted(s for stops_in, _, _ in groups for s in stops_in) == list(range(len(problem.stops)))
-    assert sorted(c for _, couriers, _ in groups for c in couriers) == list(range(8))
+    for group in groups:
+        for route in group.warm:
+            assert problem.couriers.index(problem.courier_by_id(route.courier_id)) in group.couriers
+            assert {problem.stop_node(s) - 1 for s in route.stop_ids} <= set(group.stops)
+    assert sorted(s for g in groups for s in g.stops) == list(range(len(problem.stops)))
+    assert sorted(c for g in groups for c in g.couriers) == list(range(8))
+
+
+def test_a_squeezed_group_does_without_its_lightest_route_and_gets_no_unused_courier() -> None:
+    problem = compass_day()
+    routes = [Route("c0", ("E0", "E1", "E2", "E3")), Route("c1", ("E4",)), Route("c2", ("E5", "E6"))]
+    (group,) = route_groups(problem, _Geometry.of(problem, matrix_of(problem)), routes, 1, 0.0, squeeze=True)
+    assert group.dropped == (routes[1],)
+    assert group.warm == (routes[0], routes[2])
+    assert group.couriers == (0, 2)
+    assert len(group.stops) == len(problem.stops)
+
+
+def test_a_squeeze_keeps_the_new_routes_only_if_every_stop_placed_before_still_is() -> None:
+    warm = (Route("c0", ("E0", "E1")),)
+    group = Group((0, 1, 2), (0,), warm, (Route("c1", ("E2",)),))
+    placed = Solution((Route("c0", ("E0", "E2", "E1")),))
+    short = Solution((Route("c0", ("E0", "E1")),), (Unassigned("E2", "no room"),))
+    assert _kept(group, placed) == (placed.routes, True)
+    assert _kept(group, short) == (group.warm + group.dropped, False)
+    assert _kept(group, replace(placed, feasible=False)) == (group.warm + group.dropped, False)
 
 
 # -- sub-problems -------------------------------------------------------------------------
@@ -200,6 +223,8 @@ def test_a_city_day_is_planned_region_by_region_keeping_every_rule() -> None:
     assert engine().region_count(len(problem.stops)) == 4
     check_plan(problem, matrix, solution)
     assert solution.unassigned == ()
+    assert any(r.reloads for r in solution.routes)  # small vans: some couriers reload
+    assert solution.objective == plan_cost(problem, matrix, solution.routes)
 
 
 def test_the_same_seed_gives_the_same_plan_in_this_process_and_on_a_process_pool() -> None:
