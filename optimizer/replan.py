@@ -1244,7 +1244,8 @@ def change_stop(plan: LivePlan, problem: Problem, stop_id: str, source: TravelSo
     breaks they have begun, so neither the stop leaving their route nor moving in it moves
     what they have done. A failed stop rebooked is then open again on its van
     (`reopen_failed`); a rebooked stop the plan had behind them is free again right after
-    where they are (`unlock_rebooked`)."""
+    where they are (`unlock_rebooked`), and a rebooked pickup leaves the route if the van has
+    no room left for it there (`_make_room`)."""
     reopen = rebooked and any(stop_id in p.failed for p in plan.progress.values())
     day = retime(plan, source)
     plan = load_parcels(plan, day)  # the vans as they are before the route changes
@@ -1267,7 +1268,12 @@ def change_stop(plan: LivePlan, problem: Problem, stop_id: str, source: TravelSo
             kept = unlock_rebooked(plan, anchors, route.courier_id, kept, stop_id, statuses)
         routes.append(replace(route, stop_ids=kept))
     unassigned = tuple(u for u in plan.unassigned if problem.has_stop(u.stop_id))
-    return replace(plan, problem=problem, routes=tuple(routes), anchors=anchors, unassigned=unassigned)
+    changed = replace(plan, problem=problem, routes=tuple(routes), anchors=anchors, unassigned=unassigned)
+    holder = next((r.courier_id for r in routes if stop_id in r.stop_ids), None)
+    if rebooked and holder is not None and problem.stop_by_id(stop_id).is_pickup:
+        # a pickup presumed made is not: it takes room again where the route now makes it
+        return _make_room(changed, holder, source)
+    return changed
 
 
 def rebase(latest: LivePlan, base: LivePlan, better: LivePlan) -> LivePlan | None:

@@ -56,10 +56,12 @@ from api.store import Store, repo
 from api.store.records import CallRecord, PlanRecord
 from api.tasks import SolvedDay
 from optimizer.events import CallKind, OpenCall
+from optimizer.handover import is_handover
 from optimizer.invariants import check_day
 from optimizer.replan import DayState, LivePlan, retime
 from optimizer.solution import Route, Unassigned
 from optimizer.travel.haversine import HaversineSource
+from optimizer.trips import is_reload
 from tests.api.test_live_corrections import BOSS, HUB, PAST, SERVICE, InlineExecutor, at, courier, stop
 
 EXAMPLES = int(os.environ.get("ONTIME_STATEFUL_EXAMPLES", "10"))
@@ -88,6 +90,10 @@ class DaySpec:
     """(line 0-2, distance east 1-8, window start in quarter hours after 08:00, length 60/90/120 min)."""
     capacities: tuple[int, int, int]
     handover: bool
+    pickups: frozenset[int] = frozenset()
+    """Stops (by index) that are pickups."""
+    trips: bool = False
+    """Couriers may make a second trip: a route takes twice its van's room, reloading between."""
 
 
 day_specs = st.builds(
@@ -99,33 +105,40 @@ day_specs = st.builds(
     ).map(tuple),
     st.tuples(st.integers(2, 4), st.integers(2, 4), st.integers(3, 4)),
     st.booleans(),
+    st.frozensets(st.integers(0, 9), max_size=3),
+    st.booleans(),
 )
 
 
-def problem_of(spec: DaySpec) -> tuple[dict[str, Any], dict[str, list[str]], list[tuple[str, str]]]:
-    """The wire problem, each courier's route (their line's stops by window, as many as fit) and
-    what fits nowhere."""
+def problem_of(spec: DaySpec) -> tuple[dict[str, Any], dict[str, Route], list[tuple[str, str]]]:
+    """The wire problem, each courier's route (their line's stops by window, as many as fit, on
+    two trips when they may) and what fits nowhere."""
     stops = []
     lines: dict[int, list[tuple[int, str]]] = {0: [], 1: [], 2: []}
     for k, (line, east, quarter, length) in enumerate(spec.stops):
         start = FIRST_MIN + 15 * quarter
         sid = f"s{k + 1}"
         placed = stop(sid, east, PAST, (hhmm(start), hhmm(start + length)))
-        stops.append({**placed, "lat": round(HUB[0] + 0.01 * (line - 1), 4)})
+        kind = {"kind": "pickup"} if k in spec.pickups else {}
+        stops.append({**placed, "lat": round(HUB[0] + 0.01 * (line - 1), 4), **kind})
         lines[line].append((start, sid))
     couriers = []
-    routes: dict[str, list[str]] = {}
+    routes: dict[str, Route] = {}
     left: list[tuple[str, str]] = []
     for j, cid in enumerate(COURIERS):
         doc = {**courier(cid, PAST), "capacity": {"parcels": spec.capacities[j]}}
+        if spec.trips:
+            doc |= {"max_trips": 2, "reload_min": 10}
         if j == 0:
             doc["breaks"] = [
                 {"earliest_start": at(PAST, "11:30"), "latest_start": at(PAST, "12:30"), "duration_min": 30}
             ]
         couriers.append(doc)
         mine = [sid for _, sid in sorted(lines[j])]
-        routes[cid] = mine[: spec.capacities[j]]
-        left += [(sid, "no van has room for it") for sid in mine[spec.capacities[j] :]]
+        room = spec.capacities[j] * (2 if spec.trips else 1)
+        reloads = (spec.capacities[j],) if spec.trips and len(mine) > spec.capacities[j] else ()
+        routes[cid] = Route(cid, tuple(mine[:room]), reloads)
+        left += [(sid, "no van has room for it") for sid in mine[room:]]
     problem = {
         "name": "stateful-service",
         "depots": [{"id": "hub", "lat": HUB[0], "lon": HUB[1]}],
@@ -193,13 +206,13 @@ class ServiceDay(RuleBasedStateMachine):
     def plan_the_day(self, spec: DaySpec, first: int) -> None:
         """The day planned; reports begin `first` quarter hours after 08:00."""
         problem, routes, left = problem_of(spec)
-        note(f"routes {routes}, left out {left}, handover {spec.handover}")
+        note(f"routes {routes}, left out {left}, handover {spec.handover}, pickups {sorted(spec.pickups)}")
         self.clock = FIRST_MIN + 15 * first
         self.plan_id = "stateful"
         with self.store.transaction() as s:
             repo.create_plan(s, self.plan_id, problem["name"], problem, {"time_limit_s": 1})
         solved = SolvedDay(
-            tuple(Route(c, tuple(r)) for c, r in routes.items()),
+            tuple(routes.values()),
             tuple(Unassigned(sid, reason) for sid, reason in left),
             "test",
             0.0,
@@ -392,7 +405,7 @@ class ServiceDay(RuleBasedStateMachine):
             return
         shown = self.service.get_plan(self.plan_id, BOSS)
         cancelled = self._state().cancelled_stops()
-        seen = Counter(v.stop_id for r in shown.routes for v in r.visits if not _meeting(v.stop_id))
+        seen = Counter(v.stop_id for r in shown.routes for v in r.visits if not _not_a_customer(v.stop_id))
         seen.update(u.stop_id for u in shown.unassigned)
         expected = Counter(s.id for s in self._wire().stops if s.id not in cancelled)
         assert seen == expected, f"stops shown {dict(seen)}, expected each of {sorted(expected)} once"
@@ -457,14 +470,14 @@ class ServiceDay(RuleBasedStateMachine):
     def _not_theirs(self, cid: str) -> list[str]:
         """Stops (not cancelled) the plan has with another courier, or left out."""
         state = self._state()
-        others = [s for c, entry in state.routes.items() if c != cid for s in entry.stops if not _meeting(s)]
+        others = [s for c, entry in state.routes.items() if c != cid for s in entry.stops if not _not_a_customer(s)]
         others += [u.stop_id for u in state.unassigned]
         cancelled = state.cancelled_stops()
         return [s for s in others if s not in cancelled]
 
     def _route(self, cid: str) -> list[str]:
         entry = self._state().routes.get(cid)
-        return [s for s in (entry.stops if entry else ()) if not _meeting(s)]
+        return [s for s in (entry.stops if entry else ()) if not _not_a_customer(s)]
 
     def _served(self, cid: str) -> set[str]:
         progress = self._state().progress.get(cid)
@@ -503,8 +516,9 @@ def _shown(state: PlanState) -> dict[str, CourierSnapshot]:
     }
 
 
-def _meeting(stop_id: str) -> bool:
-    return stop_id.startswith("handover:")
+def _not_a_customer(stop_id: str) -> bool:
+    """A hand-over meeting or a reload at the hub: in a route, nobody's booking."""
+    return is_handover(stop_id) or is_reload(stop_id)
 
 
 ServiceDay.TestCase.settings = settings(

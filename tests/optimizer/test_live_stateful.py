@@ -1203,17 +1203,28 @@ def test_two_couriers_who_already_meet_at_a_second_are_not_given_a_second_meetin
 
 @pytest.mark.xfail(
     strict=True,
-    reason="open (issue 13's trips): a re-plan gives a courier already on the road a stop whose parcel is at "
-    "the hub, and the clock presumes it served; rebooked, it counts on their van",
+    reason="open on days of one trip a van: a re-plan gives a courier already on the road a stop whose parcel "
+    "is at the hub, and the clock presumes it served; rebooked, it counts on their van (with trips: fixed)",
 )
 def test_a_rebooked_stop_whose_parcel_never_left_the_hub_is_not_counted_on_a_van_on_the_road() -> None:
     """A sequence the machine found (seed 3, at 49cbd85 and at the session's start commit): c2
     (a van for 2) left with s1 (2) and s3; a re-plan then gave them s4, whose parcel was still at
     the hub, and the clock presumed it served. Rebooked, s4 counts on c2's van with s1: 3 on a
-    van for 2. Only a return to the hub (a second trip) can bring it."""
+    van for 2. Only a return to the hub (a second trip) can bring it: on a day of one trip a
+    van, a re-plan still gives a courier on the road parcels from the hub as if loaded."""
+    rebooked_on_the_road(trips=(1, 0))
+
+
+def test_with_second_trips_a_parcel_from_the_hub_comes_after_a_reload() -> None:
+    """The sequence above on a day of two trips: a courier out on a trip is given a parcel from
+    the hub only after a reload, so the rebooked stop is never counted on the van beforehand."""
+    rebooked_on_the_road(trips=(2, 0))
+
+
+def rebooked_on_the_road(trips: tuple[int, int]) -> None:
     day = LiveDay()
     spec = ((0, 0, 0, 150, 0, 2), *[(0, 0, 0, 150, 0, 1)] * 4, (0, 0, 0, 182, 0, 1))
-    day.start(DaySpec(spec, (2, 2), (200, 0, 60), None))
+    day.start(DaySpec(spec, (2, 2), (200, 0, 60), None, frozenset(), trips))
     day.re_plan()
     day.re_plan()
     day.served_by_another(done=False, offset=151, pick=0, who=0)
