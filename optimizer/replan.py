@@ -899,7 +899,11 @@ def load_parcels(live: LivePlan, day: DayState) -> LivePlan:
     for state in day.couriers:
         if all(v.status == "ahead" for v in state.visits):
             continue
-        passed = {v.stop_id for v in state.visits if v.status in ("done", "presumed", "failed")}
+        # a reload is made once the courier reports it or a stop after it: the clock alone
+        # presuming it (a report may yet show them before it) loads nothing
+        reported = [k for k, v in enumerate(state.visits) if v.status in ("done", "failed")]
+        last = max(reported, default=-1)
+        passed = {v.stop_id for k, v in enumerate(state.visits) if v.status == "done" or k < last}
         leaving: str | None = state.courier_id  # the departure loading the trip ahead
         for stop_id in routes.get(state.courier_id, ()):
             if is_reload(stop_id):
@@ -981,7 +985,9 @@ def reoptimize(
         for route in routes_k:
             new_routes[route.courier_id] = route
     handovers: tuple[Handover, ...] = ()
-    if live.problem.handover_s is not None:
+    # hand-overs are planned on days of deliveries in one trip: a parcel handed over on a day
+    # of pickups or trips would ride through reloads and pickups the search did not see coming
+    if live.problem.handover_s is not None and not ({PICKUPS, TRIPS, RELOAD_STOPS} & live.problem.features):
         deadline = float("inf") if policy.iterations is not None else began + policy.time_limit_s
         new_routes, handovers = _plan_handovers(live, sub, new_routes, source, policy, deadline)
         if handovers:
