@@ -1062,6 +1062,18 @@ def hand_over(live: LivePlan, stop_id: str, courier_id: str, behind: Collection[
     return replace(live, routes=tuple(routes), unassigned=unassigned, anchors=anchors)
 
 
+def own_report(live: LivePlan, event: CourierEvent, source: TravelSource) -> LivePlan:
+    """`live` with `event`, a courier's report on their own route (`LivePlan.with_event`). A
+    pickup made puts its parcel on the van then and there: when that leaves no room for what
+    the route picks up after it, the stops that no longer fit leave the route (`_make_room`)."""
+    reported = live.with_event(event)
+    if event.kind != "stop_completed" or event.stop_id is None or not live.problem.has_stop(event.stop_id):
+        return reported
+    if not live.problem.stop_by_id(event.stop_id).is_pickup:
+        return reported
+    return _make_room(reported, event.courier_id, source)
+
+
 def served_elsewhere(live: LivePlan, event: CourierEvent, source: TravelSource) -> LivePlan:
     """`live` with `event`, a courier's report of serving or attempting a stop the plan has on
     someone else's route (a re-optimization they had not fetched yet) or left out: what they

@@ -21,7 +21,7 @@ from api.plans.state import PlanState
 from api.schemas import WEEK_S, EventIn, EventOut, ProblemIn, seconds_since
 from api.store import Conflict, repo
 from optimizer.model import Location
-from optimizer.replan import CourierEvent, LivePlan, served_elsewhere
+from optimizer.replan import CourierEvent, LivePlan, own_report, served_elsewhere
 
 
 class Repeated(Exception):
@@ -61,7 +61,7 @@ def post_event(rt: Runtime, plan_id: str, body: EventIn, principal: Principal) -
                 if holder is not None and body.stop_id in plan.progress_of(holder).done:
                     raise invalid("stop_id", body.stop_id, f"courier {holder} already delivered this stop")
                 return served_elsewhere(plan, event, rt.source)
-        return plan.with_event(event)
+        return own_report(plan, event, rt.source)
 
     def record_event(s: Session, response: EventOut | None) -> None:
         try:

@@ -44,6 +44,7 @@ from optimizer.replan import (
     LivePlan,
     ReplanPolicy,
     change_stop,
+    own_report,
     reopen_failed,
     reoptimize,
     retime,
@@ -422,9 +423,14 @@ class LiveDay(RuleBasedStateMachine):
         return at((a.lon + b.lon) / 2, (a.lat + b.lat) / 2)
 
     def _send(self, event: CourierEvent) -> None:
+        """A courier's report on their own route, as the service takes it (`own_report`): when
+        a pickup made left no room for stops after it, the route changed, and the day since is
+        a new base for the reports that follow."""
         self.sent.append(event)
         self.since_base.append(event)
-        self._change(f"report {event}", self.live.with_event(event), rebase=False)
+        plan = own_report(self.live, event, SOURCE)
+        changed = plan.routes != self.live.routes
+        self._change(f"report {event}", plan, rebase=changed)
 
     def _change(self, label: str, plan: LivePlan, *, rebase: bool = True, rebooked: str | None = None) -> None:
         day = retime(plan, SOURCE)
@@ -1238,3 +1244,28 @@ def rebooked_on_the_road(trips: tuple[int, int]) -> None:
         day.re_plan()
     day.rebook(length=0, opens_in=0, pick=0)
     day.rebook(length=0, opens_in=0, pick=32)  # checks the day after each step
+
+
+def test_a_pickup_made_after_an_attempt_takes_room_from_the_pickup_planned_after_it() -> None:
+    """A sequence the machine found (seed 1, 2000 x 25): c1 (a van for 5) attempts two of its
+    colleagues' stops, so they join its route with their parcel aboard (s2) or as a pickup not
+    made (s3); it then reports s3 made after all. With s1 (2) and s6 to deliver, the failed s2
+    aboard and s3 made, the pickup of 2 at s7 before the deliveries no longer fits: it leaves
+    the route, with its reason, instead of the van carrying 6 parcels for 5."""
+    day = LiveDay()
+    spec = (
+        (0, 0, 42, 150, 0, 2),
+        (0, 0, 42, 150, 1, 1),
+        (0, 0, 42, 150, 1, 1),
+        (0, 0, 42, 150, 1, 1),
+        (0, 0, 41, 150, 0, 2),
+        (0, 0, 42, 150, 1, 1),
+        (0, 0, 0, 150, 0, 2),
+        (0, 0, 42, 150, 1, 1),
+        (0, 0, 0, 150, 0, 1),
+    )
+    day.start(DaySpec(spec, (5, 2, 5), (200, 0, 60), None, frozenset([6, 2]), (1, 0)))
+    day.served_by_another(done=False, offset=0, pick=91, who=0)
+    day.served_by_another(done=False, offset=0, pick=0, who=0)
+    day.report([(0, "stop_completed", False, 0, 6, 30, 0, 0)], False)  # checks the day
+    assert "s7" in {u.stop_id for u in day.live.unassigned}
