@@ -32,7 +32,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -84,28 +84,14 @@ class Day:
 
 
 def build_day(stops: int, couriers: int, seed: int, pickups: float, trips: int, reload_min: float) -> Day:
-    """The generated day with pickups and trips, converted by the wire. While the wire does
-    not carry trips yet, they are set on the domain couriers (the same values)."""
-    from api.schemas import CourierIn, ProblemIn
+    """The generated day with pickups and trips, converted by the wire."""
+    from api.schemas import ProblemIn
     from optimizer.engines.auto import without_breaks
     from scenarios.generate import generate_day
 
     day = generate_day(stops, couriers, seed, pickup_share=pickups, max_trips=trips, reload_min=reload_min)
-    own_trips: dict[str, tuple[int, int]] = {}
-    if "max_trips" not in CourierIn.model_fields:
-        for courier in day["couriers"]:
-            if "max_trips" in courier:
-                own_trips[courier["id"]] = (courier.pop("max_trips"), round(courier.pop("reload_min") * 60))
     wire = ProblemIn.model_validate(day)
     real = wire.to_domain()
-    if own_trips:
-        real = replace(
-            real,
-            couriers=tuple(
-                replace(c, max_trips=own_trips[c.id][0], reload_s=own_trips[c.id][1]) if c.id in own_trips else c
-                for c in real.couriers
-            ),
-        )
     return Day(wire, real, without_breaks(real))
 
 
