@@ -19,6 +19,18 @@ API = REPO_ROOT / "api"
 COMMANDS = ("solve-instance", "plan", "serve", "demo", "whatif", "report", "bench")
 
 BENCH_OPTIONS = {
+    "bigday": (
+        "--sizes",
+        "--seed",
+        "--pickups",
+        "--trips",
+        "--reload-min",
+        "--executors",
+        "--strategies",
+        "--iterations",
+        "--region-stops",
+        "--out",
+    ),
     "vrptw": ("--set", "--time-limit", "--data", "--jobs", "--solvers", "--only", "--out"),
     "live": ("--sizes", "--replan-budget", "--reference", "--out"),
     "whatif": ("--stops", "--couriers", "--variants", "--time-limit", "--workers", "--rounds", "--out"),
