@@ -1238,7 +1238,14 @@ def _make_room(plan: LivePlan, courier_id: str, source: TravelSource) -> LivePla
     def load(stops: list[str]) -> tuple[int, ...]:  # the most aboard at once, trip by trip
         return peak_load([plan.problem.stop_by_id(s) for s in stops], len(courier.capacity), aboard)
 
-    movable = [s for s in left if plan.loaded.get(s) != courier_id and s != state.next_stop and not is_reload(s)]
+    # the stop being driven to stays, but a pickup: no parcel of it is aboard to deliver
+    movable = [
+        s
+        for s in left
+        if plan.loaded.get(s) != courier_id
+        and not is_reload(s)
+        and (s != state.next_stop or plan.problem.stop_by_id(s).is_pickup)
+    ]
     out: list[str] = []
     while movable and any(a > c for a, c in zip(load(left), courier.capacity)):
         gone = movable.pop()
