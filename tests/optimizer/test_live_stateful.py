@@ -1269,3 +1269,16 @@ def test_a_pickup_made_after_an_attempt_takes_room_from_the_pickup_planned_after
     day.served_by_another(done=False, offset=0, pick=0, who=0)
     day.report([(0, "stop_completed", False, 0, 6, 30, 0, 0)], False)  # checks the day
     assert "s7" in {u.stop_id for u in day.live.unassigned}
+
+
+def test_a_colleague_s_pickup_made_first_takes_the_room_of_the_pickup_being_driven_to() -> None:
+    """A sequence the machine found (seed 1, 2000 x 25): c2 (a van for 2, s6 aboard) drives to
+    the pickup s4 when it reports making c1's pickup s2: with s6 and s2 aboard, s4 no longer
+    fits. Though the stop being driven to, no parcel of it is aboard: it leaves the route."""
+    day = LiveDay()
+    spec = ((0, 0, 0, 150, 0, 1), (0, 0, 1, 150, 0, 1), (0, 0, 1, 150, 0, 1), (0, 1, 0, 150, 0, 1))
+    spec += ((0, 0, 0, 150, 0, 1),) * 5
+    day.start(DaySpec(spec, (2, 2), (200, 0, 60), None, frozenset([3, 1]), (1, 0)))
+    day.report([(0, "delay", False, 1, 0, 30, 0, 0)], False)
+    day.served_by_another(done=True, offset=-1, pick=1, who=1)  # checks the day
+    assert "s4" in {u.stop_id for u in day.live.unassigned}
