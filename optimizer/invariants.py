@@ -21,8 +21,9 @@ Rules (the `rule` of each violation):
   attempted again by a colleague who reports it, or is
   open again when it was rebooked (its windows changed since `before_plan`). With
   `before_plan` too: the stop a courier was driving to (`next`) stays on their route, first
-  of what is left, unless served since; couriers who reported in the change are exempt (their
-  own report is the better word on where they are).
+  of what is left, unless served since, or a pickup left out (the van has no room for it);
+  couriers who reported in the change are exempt (their own report is the better word on
+  where they are).
 - `no_eta_before_own_clock`: nothing left to do (`next`/`ahead`) starts before its courier's
   latest report, nor before the end of a hold (delay) they reported, unless a stop reported
   served after the hold began shows them at work again.
@@ -269,6 +270,8 @@ def served_never_move(check: DayCheck) -> Iterator[Violation]:
         holder, after = now.get(driving_to, (None, None))
         if after is not None and (after.status in _SERVED or (holder == courier and after.status == "presumed")):
             continue  # served since
+        if holder is None and problem.stop_by_id(driving_to).is_pickup:
+            continue  # a pickup left out when the van has no room for it: nothing of it is aboard
         if holder != courier:
             yield Violation(
                 SERVED_NEVER_MOVE,
