@@ -538,7 +538,12 @@ def capacity_holds(check: DayCheck) -> Iterator[Violation]:
         # parcels already on the van are there whatever the plan says (a courier who attempted
         # a colleague's stop carried its parcel): more than the van's nominal room is a fact
         # then, and the plan may add nothing to it
-        aboard = [*(s for s in load if live.loaded.get(s) == state.courier_id and problem.has_stop(s)), *made]
+        # (a parcel aboard stays aboard through a reload: a fact on every trip)
+        aboard = [
+            *(s for s in [*load, *left] if live.loaded.get(s) == state.courier_id and problem.has_stop(s)),
+            *made,
+        ]
+        aboard = list(dict.fromkeys(aboard))
         capacity = tuple(
             max(cap, sum(problem.stop_by_id(s).demand[d] for s in aboard)) for d, cap in enumerate(capacity)
         )
