@@ -1294,3 +1294,19 @@ def test_parcels_aboard_stay_aboard_through_a_reload() -> None:
     day.start(DaySpec(spec, (3, 4), (200, 0, 60), None, frozenset(), (2, 0)))
     day.served_by_another(done=False, offset=0, pick=0, who=0)
     day.rebook(length=0, opens_in=0, pick=0)  # checks the day after each step
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open (issue 13, live trips): a reload presumed by the clock is timed inside a lunch break taken "
+    "at the same second",
+)
+def test_a_reload_presumed_by_the_clock_is_not_timed_inside_a_lunch_break() -> None:
+    """A sequence the machine found (seed 1, 2000 x 25, at d2d76b4): c1 (two trips, a reload of
+    1 s) is held, re-planned, then reports a stop served; the reload before it is presumed at
+    813 s, the very second its lunch (813-873 s) begins."""
+    day = LiveDay()
+    day.start(DaySpec(((0, 0, 0, 150, 0, 1),) * 6, (2, 2), (813, 0, 60), None, frozenset(), (2, 1)))
+    day.report([(0, "delay", False, 0, 0, 1310, 0, 0), (0, "delay", True, 1, 0, 30, 0, 0)], False)
+    day.re_plan()
+    day.report([(0, "delay", False, -1, 0, 30, 0, 0), (0, "stop_completed", False, -498, 0, 30, 0, 0)], False)
