@@ -158,6 +158,19 @@ def executor_map(executor: Any) -> Callable[..., list[Any]]:
     return mapped
 
 
+def timed(
+    day: Day, matrix: Any, matrix_s: float, size: Size, engine: Any, params: Any, who: str, executor: str, limit: str
+) -> Run:
+    """One planner's answer on `day`, timed (the matrix's time counted) and scored."""
+    began = time.perf_counter()
+    solution = engine.solve(day.planned, matrix, params)
+    run_ = score(
+        day, matrix, solution, size, who, executor, limit, matrix_s=matrix_s, solve_s=time.perf_counter() - began
+    )
+    say(f"    {run_.answer_s} s, {run_.distance_km} km, cost {run_.cost}, {run_.couriers_used} couriers")
+    return run_
+
+
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -205,67 +218,23 @@ def measure(
                 for strategy in todo:
                     say(f"  {strategy} on {kind}, {limit:.1f} s ...")
                     engine = RegionsEngine(parallel, workers=2, mode=strategy, region_stops=region_stops)
-                    began = time.perf_counter()
-                    solution = engine.solve(day.planned, matrix, SolveParams(time_limit_s=limit, seed=seed))
-                    solve_s = time.perf_counter() - began
-                    run_ = score(
-                        day,
-                        matrix,
-                        solution,
-                        size,
-                        strategy,
-                        kind,
-                        f"{limit:.1f} s",
-                        matrix_s=matrix_s,
-                        solve_s=solve_s,
-                    )
-                    runs.append(run_)
-                    say(
-                        f"    {run_.answer_s} s, {run_.distance_km} km, cost {run_.cost}, {run_.couriers_used} couriers"
-                    )
+                    params = SolveParams(time_limit_s=limit, seed=seed)
+                    runs.append(timed(day, matrix, matrix_s, size, engine, params, strategy, kind, f"{limit:.1f} s"))
                 if first and iterations:
                     say(f"  regions on {kind}, {iterations} iterations per search ...")
                     engine = RegionsEngine(parallel, workers=2, region_stops=region_stops)
                     params = SolveParams(time_limit_s=3600, seed=seed, iterations=iterations)
-                    began = time.perf_counter()
-                    solution = engine.solve(day.planned, matrix, params)
-                    solve_s = time.perf_counter() - began
-                    run_ = score(
-                        day,
-                        matrix,
-                        solution,
-                        size,
-                        "regions",
-                        kind,
-                        f"{iterations} it",
-                        matrix_s=matrix_s,
-                        solve_s=solve_s,
-                    )
-                    runs.append(run_)
-                    deterministic[kind] = run_.routes
-                    say(f"    {run_.answer_s} s, {run_.distance_km} km, cost {run_.cost}")
+                    runs.append(timed(day, matrix, matrix_s, size, engine, params, "regions", kind, f"{iterations} it"))
+                    deterministic[kind] = runs[-1].routes
             finally:
                 executor.shutdown()
         if len(deterministic) > 1:
             notes["identical"] = all(r == next(iter(deterministic.values())) for r in deterministic.values())
         if size.reference_s:
             say(f"  PyVRP alone on one core, {size.reference_s:g} s ...")
-            began = time.perf_counter()
-            solution = PyVRPEngine().solve(day.planned, matrix, SolveParams(time_limit_s=size.reference_s, seed=seed))
-            solve_s = time.perf_counter() - began
-            run_ = score(
-                day,
-                matrix,
-                solution,
-                size,
-                "pyvrp",
-                "one core",
-                f"{size.reference_s:g} s",
-                matrix_s=matrix_s,
-                solve_s=solve_s,
-            )
-            runs.append(run_)
-            say(f"    {run_.answer_s} s, {run_.distance_km} km, cost {run_.cost}, {run_.couriers_used} couriers")
+            params = SolveParams(time_limit_s=size.reference_s, seed=seed)
+            limit_text = f"{size.reference_s:g} s"
+            runs.append(timed(day, matrix, matrix_s, size, PyVRPEngine(), params, "pyvrp", "one core", limit_text))
         notes["peak_mb"][size.label] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return runs, notes
 
