@@ -20,7 +20,7 @@ from api import errors
 from api.auth import KeyRing
 from api.outbox import OutboxWorker
 from api.plans.service import PlanService
-from api.routers import calls, console, events, health, imports, plans
+from api.routers import calls, console, events, health, imports, maps, plans
 from api.routers.scenarios import router as scenarios_router
 from api.scenarios_service import ScenarioService
 from api.settings import Settings, get_settings
@@ -154,7 +154,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["X-API-Key", "Content-Type"],
         )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    for router in (health.router, plans.router, events.router, calls.router, console.router, imports.router):
+    for router in (
+        health.router,
+        plans.router,
+        events.router,
+        calls.router,
+        console.router,
+        imports.router,
+        maps.router,
+    ):
         app.include_router(router)
     app.include_router(scenarios_router)
     if CONSOLE_DIR.is_dir():

@@ -259,6 +259,12 @@ class ProblemIn(Wire):
     stops: list[StopIn] = Field(max_length=5000)
     handover: HandoverIn | None = None
     costs: CostsIn | None = Field(None, description="the day's rates; the defaults make a courier-day cost its pay")
+    road_map: Id | None = Field(
+        None,
+        description="the road network to plan and time on, by name: one of the service's maps "
+        "(`GET /v1/maps`), or `straight` for straight lines x the detour factor; "
+        "default: the service's `ONTIME_ROAD_MAP`, else straight lines",
+    )
 
     @cached_property
     def day_start(self) -> datetime:
@@ -362,7 +368,17 @@ class ProblemIn(Wire):
             if issues:
                 raise InvalidProblem(issues)
             handover_s = round(self.handover.minutes * 60) if self.handover and self.handover.allowed else None
-            return m.Problem(self.name, depots, tuple(couriers), tuple(stops), tuple(dims), day, handover_s, metre_cost)
+            return m.Problem(
+                self.name,
+                depots,
+                tuple(couriers),
+                tuple(stops),
+                tuple(dims),
+                day,
+                handover_s,
+                metre_cost,
+                self.road_map,
+            )
         except InvalidProblem as exc:  # name the wire's fields, not the domain's
             raise InvalidProblem([replace(i, field=WIRE_FIELDS.get(i.field, i.field)) for i in exc.issues]) from None
 
@@ -724,6 +740,35 @@ class LiveRouteOut(BaseModel):
     visits: list[LiveVisitOut]
     breaks: list[BreakOut] = Field(default_factory=list)
     pace: float = Field(1.0, description="the courier's pace learned from their reports (1.2: 20% slower than planned)")
+    next_leg: list[tuple[float, float]] | None = Field(
+        None,
+        description="points [lat, lon] from where the courier is to their next stop, along the streets on a "
+        "road map (only in a single courier's route)",
+    )
+
+
+class LegOut(BaseModel):
+    """One leg of a route: the points driven from one place to the next, [lat, lon] each."""
+
+    from_id: str = Field(description='a depot id, a stop id, or "position" (where the courier last reported)')
+    to_id: str
+    done: bool = Field(description="the leg is behind the courier")
+    points: list[tuple[float, float]] = Field(
+        description="along the streets on a road map, the straight line otherwise; empty if no road joins them"
+    )
+
+
+class CourierPathOut(BaseModel):
+    courier_id: str
+    legs: list[LegOut]
+    next_leg: LegOut | None = Field(None, description="from where the courier is to their next place")
+
+
+class PathsOut(BaseModel):
+    plan_id: str
+    road_map: str | None = Field(description="the road map the legs follow; null: straight lines")
+    attribution: str | None = Field(description="credit owed to the map's authors, to show with it")
+    couriers: list[CourierPathOut]
 
 
 class PlanOut(BaseModel):

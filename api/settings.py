@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -81,6 +82,19 @@ class Settings(BaseSettings):
     )
     solver_workers: int = Field(1, ge=1, le=16)
     tile_url: str | None = None
+    road_map: str | None = Field(
+        None,
+        description="the road network travel is timed on: an .osm.pbf file, or an embedded city "
+        "(xuzhou, porto); unset: straight lines x detour_factor",
+    )
+    road_maps: str = Field(
+        "", description="more road networks a problem may name (`road_map`): comma-separated NAME=FILE.osm.pbf"
+    )
+    road_cache: Path = Field(
+        Path.home() / ".cache" / "ontime" / "roads",
+        description="where prepared road graphs are kept, keyed by the map file's hash",
+    )
+    road_speeds: Path | None = Field(None, description="a speed table (TOML) instead of the shipped road_speeds.toml")
     cors_origins: list[str] = Field(default_factory=list)
 
 

@@ -9,7 +9,7 @@ from optimizer.params import SolveParams
 from optimizer.plan import plan_day
 from optimizer.replan import DayState, LivePlan, ReplanPolicy, reoptimize
 from optimizer.solution import Route, Unassigned
-from optimizer.travel.haversine import HaversineSource
+from optimizer.travel.matrix import TravelSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,7 @@ class SolvedDay:
     runtime_s: float
 
 
-def solve_problem(problem_json: dict[str, Any], params: dict[str, Any], detour_factor: float) -> SolvedDay:
+def solve_problem(problem_json: dict[str, Any], params: dict[str, Any], source: TravelSource) -> SolvedDay:
     """Plan a wire-format day (validated again here: the worker trusts nothing)."""
     from api.schemas import ProblemIn
 
@@ -32,15 +32,15 @@ def solve_problem(problem_json: dict[str, Any], params: dict[str, Any], detour_f
         seed=int(params.get("seed", 0)),
         iterations=int(iterations) if iterations is not None else None,
     )
-    result = plan_day(problem, solve_params, HaversineSource(detour_factor))
+    result = plan_day(problem, solve_params, source)
     solution = result.solution
     return SolvedDay(solution.routes, solution.unassigned, solution.engine, solution.runtime_s)
 
 
 def reoptimize_day(
-    live: LivePlan, day: DayState, detour_factor: float, policy: ReplanPolicy, focus: frozenset[str] = frozenset()
+    live: LivePlan, day: DayState, source: TravelSource, policy: ReplanPolicy, focus: frozenset[str] = frozenset()
 ) -> LivePlan:
-    return reoptimize(live, day, HaversineSource(detour_factor), policy, focus)
+    return reoptimize(live, day, source, policy, focus)
 
 
 def warm_up() -> bool:

@@ -270,6 +270,9 @@ class Problem:
     """Couriers may hand loaded parcels over, meeting for this long (None: they may not)."""
     metre_cost: int = 1
     """Objective units one metre of driving costs at the plan's reference rate."""
+    road_map: str | None = None
+    """The road network travel is timed on, by name (`travel.maps.MapSource`); None: the
+    source's default."""
     _depot_index: Mapping[str, int] = field(init=False, repr=False, compare=False)
     _stop_index: Mapping[str, int] = field(init=False, repr=False, compare=False)
 

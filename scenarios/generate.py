@@ -75,6 +75,8 @@ class City:
     hub_lon: float
     utc_offset: str
     radius_km: float = 9.0
+    road_map: str | None = None
+    """The embedded road map (`scenarios.maps`) the city's streets are on, if any."""
 
 
 CITIES: dict[str, City] = {
@@ -82,6 +84,8 @@ CITIES: dict[str, City] = {
     "beijing": City("beijing", 39.9087, 116.3975, "+08:00"),
     "shenzhen": City("shenzhen", 22.5431, 114.0579, "+08:00"),
     "hangzhou": City("hangzhou", 30.2741, 120.1551, "+08:00"),
+    "xuzhou": City("xuzhou", 34.2580, 117.1880, "+08:00", 7.0, road_map="xuzhou"),
+    "porto": City("porto", 41.1600, -8.6000, "+00:00", 6.0, road_map="porto"),
 }
 
 SHIFTS = ((8, 18), (10, 20))

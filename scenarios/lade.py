@@ -69,7 +69,6 @@ from __future__ import annotations
 import csv
 import itertools
 import math
-import os
 import sys
 import time
 from collections import defaultdict
@@ -85,6 +84,7 @@ from optimizer.model import HORIZON_S, Courier, Depot, Location, Problem, Stop, 
 from optimizer.risk import NoiseModel, Pace, RouteAhead, learn_pace, route_risk
 from optimizer.schedule import schedule_route
 from optimizer.travel.haversine import HaversineSource, durations_from_distances, great_circle_m
+from scenarios.data import data_dir
 
 DETOUR_FACTOR = 1.3
 """OnTime's default road distance / straight-line distance."""
@@ -108,9 +108,7 @@ FloatArray = npt.NDArray[np.float64]
 
 def lade_data_dir() -> Path:
     """The LaDe folder: `$ONTIME_DATA_DIR/lade`, else `../shared/data/lade` beside the project."""
-    configured = os.environ.get("ONTIME_DATA_DIR")
-    data = Path(configured) if configured else Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    return data / "lade"
+    return data_dir() / "lade"
 
 
 # -- loading -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from api.imports import SheetErrors
     from api.schemas import ProblemIn
     from optimizer.model import Problem
+    from optimizer.travel.matrix import TravelSource
 
 
 def _sheet(name: str, text: str) -> Any:
@@ -50,6 +51,15 @@ def plan(
         str | None,
         typer.Option("--date", help="the plan's date (YYYY-MM-DD) for times written as HH:MM; default: the mapping's"),
     ] = None,
+    roads: Annotated[
+        str | None,
+        typer.Option(
+            "--roads",
+            help="plan and time on this road network: an .osm.pbf file or an embedded map (xuzhou, porto); "
+            "default: the map the problem names, else straight lines",
+            show_default=False,
+        ),
+    ] = None,
     template: Annotated[
         Path | None,
         typer.Option(
@@ -77,7 +87,10 @@ def plan(
     else:
         wire, problem = _imported(orders, couriers, mapping, depots, day)
     params = SolveParams(time_limit_s=time_limit, engine=engine, seed=seed, iterations=iterations)  # type: ignore[arg-type]
-    result = with_progress(f"planning {len(problem.stops)} stops", time_limit, lambda: plan_day(problem, params))
+    source, road_map = _roads(roads or wire.road_map)
+    result = with_progress(
+        f"planning {len(problem.stops)} stops", time_limit, lambda: plan_day(problem, params, source)
+    )
     day_start = wire.day_start
     document = {
         "name": problem.name,
@@ -85,6 +98,7 @@ def plan(
         "routes": [route_out(day_start, r).model_dump(mode="json") for r in result.schedule.routes],
         "unassigned": [{"stop_id": u.stop_id, "reason": u.reason} for u in result.solution.unassigned],
         "kpis": kpis_out(problem, result.schedule, result.solution, wire).model_dump(mode="json"),
+        "road_map": road_map,
         "problem": wire.model_dump(mode="json"),  # so `ontime report PLAN.json` needs nothing else
     }
     text = json.dumps(document, indent=2, ensure_ascii=False)
@@ -94,6 +108,28 @@ def plan(
         out.write_text(text + "\n")
         kpis = document["kpis"]
         err.print(f"wrote {out}: {kpis}")
+
+
+def _roads(name: str | None) -> tuple[TravelSource | None, str | None]:
+    """The road source of a map file or embedded map, opened from the cache (`ONTIME_ROAD_CACHE`)."""
+    if name is None or name == "straight":
+        return None, None
+    from api.settings import Settings
+    from optimizer.travel.roads import RoadNetwork, RoadSource
+    from scenarios.maps import map_file, map_name
+
+    try:
+        path = map_file(name)
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+    settings = Settings()
+    profiles = None
+    if settings.road_speeds is not None:
+        from optimizer.travel.roads import RoadProfiles
+
+        profiles = RoadProfiles.load(settings.road_speeds)
+    err.print(f"road map {path.name} (prepared once, then read from {settings.road_cache})")
+    return RoadSource(RoadNetwork.open(path, settings.road_cache, profiles)), map_name(name)
 
 
 def _imported(

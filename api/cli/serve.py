@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from api.cli.common import err, with_progress
+from api.cli.common import err, fail, with_progress
 
 
 def serve(
@@ -37,11 +37,41 @@ def demo(
     time_limit: Annotated[float, typer.Option("--time-limit", min=0.5)] = 10.0,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    city: Annotated[
+        str,
+        typer.Option(
+            "--city",
+            help="where the day happens: xuzhou or porto put it on the real streets of an embedded "
+            "OpenStreetMap extract and plan on its roads; shanghai (default), beijing, shenzhen, hangzhou "
+            "use straight lines",
+        ),
+    ] = "shanghai",
 ) -> None:
     """Generate a realistic day and plan it: print its figures, or (--serve) serve it."""
-    from scenarios.generate import generate_day
+    from scenarios.generate import CITIES, generate_day
 
-    day = generate_day(stops, couriers, seed)
+    if city not in CITIES:
+        raise fail(f"--city {city!r} is not one of {', '.join(sorted(CITIES))}")
+    day = generate_day(stops, couriers, seed, city=city)
+    source = None
+    road_map = CITIES[city].road_map
+    if road_map is not None:
+        from api.settings import Settings
+        from optimizer.travel.roads import RoadNetwork, RoadSource
+        from scenarios.maps import ATTRIBUTION, map_file, on_streets
+
+        try:
+            path = map_file(road_map)
+        except FileNotFoundError as exc:
+            raise fail(str(exc)) from None
+        err.print(f"road map {path.name} ({ATTRIBUTION}); the first use prepares it, then it is cached")
+        source = RoadSource(RoadNetwork.open(path, Settings().road_cache))
+        day = on_streets(day, source) | {"road_map": road_map}
+        if os.environ.get("ONTIME_ROAD_MAP", road_map) == road_map:
+            os.environ["ONTIME_ROAD_MAP"] = road_map
+        else:  # the service has a map of its own: the demo's is one more it knows
+            extra = os.environ.get("ONTIME_ROAD_MAPS", "")
+            os.environ["ONTIME_ROAD_MAPS"] = ",".join(filter(None, (extra, f"{road_map}={road_map}")))
     if not serve_:
         from rich.table import Table
 
@@ -52,7 +82,9 @@ def demo(
         wire = ProblemIn.model_validate(day)
         problem = wire.to_domain()
         result = with_progress(
-            f"planning {stops} stops", time_limit, lambda: plan_day(problem, SolveParams(time_limit_s=time_limit))
+            f"planning {stops} stops",
+            time_limit,
+            lambda: plan_day(problem, SolveParams(time_limit_s=time_limit), source),
         )
         kpis = kpis_out(problem, result.schedule, result.solution, wire)
         table = Table(title=f"demo day: {stops} stops, {couriers} couriers (engine {result.solution.engine})")

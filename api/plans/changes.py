@@ -358,7 +358,7 @@ def search(rt: Runtime, plan: LivePlan, day: DayState, began: float, focus: froz
     plan as it was if the search fails."""
     left = rt.policy.time_limit_s - (time.perf_counter() - began) - ANSWER_MARGIN_S
     policy = replace(rt.policy, time_limit_s=max(left, MIN_SEARCH_S))
-    future = rt.replan_executor.submit(reoptimize_day, plan, day, rt.settings.detour_factor, policy, focus)
+    future = rt.replan_executor.submit(reoptimize_day, plan, day, rt.source, policy, focus)
     try:
         return future.result(timeout=rt.policy.time_limit_s * 5 + 30)
     except Exception as exc:

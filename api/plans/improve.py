@@ -74,7 +74,7 @@ def improve_once(rt: Runtime, plan_id: str) -> None:
     if not day.at_risk:
         return
     policy = replace(rt.policy, time_limit_s=rt.settings.polish_time_limit_s)
-    future = executor.submit(reoptimize_day, plan, day, rt.settings.detour_factor, policy)
+    future = executor.submit(reoptimize_day, plan, day, rt.source, policy)
     better = future.result(timeout=rt.settings.polish_time_limit_s * 5 + 30)
     better_day = retime(better, rt.source)
     if changes.shortfall(better_day) >= changes.shortfall(day):

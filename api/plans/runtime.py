@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.plans.state import Doc, PlanState
+from api.roads import ServiceMaps
 from api.schemas import ProblemIn
 from api.settings import Settings
 from api.store import Store, repo
@@ -25,7 +26,7 @@ from api.store.repo.cache import LRUCache
 from optimizer.events import CallPolicy, PlanView
 from optimizer.replan import DayState, LivePlan, ReplanPolicy
 from optimizer.risk import NoiseModel
-from optimizer.travel.haversine import HaversineSource
+from optimizer.travel.maps import MapSource
 from scenarios.executors import Executor
 
 CACHED_PLANS = 32
@@ -61,7 +62,8 @@ class Runtime:
     polish_executor: Executor | None
     """Improves plans in the background; None: no background improvement."""
     wake_outbox: Callable[[], None]
-    source: HaversineSource
+    maps: ServiceMaps
+    """The road maps this service knows (`source` times every plan on the one it names)."""
     policy: ReplanPolicy
     calls_policy: CallPolicy
     noise: NoiseModel = field(default_factory=NoiseModel)
@@ -87,6 +89,11 @@ class Runtime:
     polishing: set[str] = field(default_factory=set)
     """Plans being improved in the background now (under `guard`)."""
     guard: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def source(self) -> MapSource:
+        """Travel for every plan: on the road map its problem names, else the service's default."""
+        return self.maps.source
 
     def wire(self, record: PlanRecord) -> ProblemIn:
         """The plan's problem as sent, validated once per process."""

@@ -10,15 +10,18 @@ from collections.abc import Callable
 from functools import partial
 
 from api.auth import Principal
-from api.plans import calls, changes, events, solving, views
+from api.errors import ApiError
+from api.plans import calls, changes, events, paths, solving, views
 from api.plans.changes import Answered, Change, Record
 from api.plans.runtime import PlanLock, Runtime, Search
+from api.roads import ServiceMaps
 from api.schemas import (
     Accepted,
     CallOut,
     EventIn,
     LiveRouteOut,
     OutcomeIn,
+    PathsOut,
     PlanCreateIn,
     PlanOut,
     PlanSummaryOut,
@@ -31,7 +34,6 @@ from api.tasks import SolvedDay
 from optimizer.events import CallPolicy
 from optimizer.replan import ReplanPolicy
 from optimizer.risk import NoiseModel
-from optimizer.travel.haversine import HaversineSource
 from scenarios.executors import Executor
 
 __all__ = ["Answered", "PlanService"]
@@ -49,6 +51,7 @@ class PlanService:
         *,
         replan_executor: Executor | None = None,
         polish_executor: Executor | None = None,
+        maps: ServiceMaps | None = None,
     ) -> None:
         self.runtime = Runtime(
             settings,
@@ -57,7 +60,7 @@ class PlanService:
             replan_executor or executor,
             polish_executor,
             wake_outbox,
-            HaversineSource(settings.detour_factor),
+            maps or ServiceMaps.from_settings(settings),
             ReplanPolicy(
                 time_limit_s=settings.replan_time_limit_s,
                 lateness_cost_per_s=max(1, round(settings.lateness_cost_per_min / 60)),
@@ -111,6 +114,11 @@ class PlanService:
 
     def courier_route(self, plan_id: str, courier_id: str, principal: Principal) -> LiveRouteOut:
         return views.courier_route(self.runtime, plan_id, courier_id, mask=principal.role == "courier")
+
+    def plan_paths(self, plan_id: str, courier_id: str | None, principal: Principal) -> PathsOut:
+        if principal.role == "courier" and courier_id != principal.courier_id:
+            raise ApiError(403, "forbidden", "a courier key reads only its own courier's paths (courier_id)")
+        return paths.plan_paths(self.runtime, plan_id, courier_id)
 
     def resume(self) -> None:
         solving.resume(self.runtime)

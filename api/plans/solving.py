@@ -30,6 +30,7 @@ log = logging.getLogger("ontime.service")
 def create_plan(rt: Runtime, body: PlanCreateIn, principal: Principal) -> Accepted:
     """Store the day `queued` and start solving it."""
     body.problem.to_domain()  # meaning checked before anything is stored
+    rt.maps.resolve(body.problem.road_map)
     plan_id = uuid.uuid4().hex
     params = {"time_limit_s": body.time_limit_s, "engine": body.engine, "seed": body.seed}
     if body.iterations is not None:
@@ -46,7 +47,7 @@ def start_solve(rt: Runtime, plan_id: str) -> None:
         record = repo.get_plan(s, plan_id)
         repo.update_plan(s, plan_id, status="solving")
     try:
-        future = rt.executor.submit(solve_problem, record.problem, record.params, rt.settings.detour_factor)
+        future = rt.executor.submit(solve_problem, record.problem, record.params, rt.source)
     except Exception as exc:
         _fail(rt, plan_id, f"the solver could not be started: {type(exc).__name__}")
         raise ApiError(503, "unavailable", "the solver is unavailable; try again shortly") from exc

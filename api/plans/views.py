@@ -5,6 +5,7 @@ stored snapshot), figures, stops left out, calls."""
 from __future__ import annotations
 
 from api.errors import ApiError
+from api.plans import paths
 from api.plans.runtime import Runtime
 from api.plans.state import CourierSnapshot, PlanState, SnapshotVisit
 from api.schemas import (
@@ -53,10 +54,15 @@ def courier_route(rt: Runtime, plan_id: str, courier_id: str, *, mask: bool) -> 
         raise ApiError(404, "not_found", f"plan {plan_id} has no courier {courier_id}")
     if record.status != "solved" or not record.state:
         raise ApiError(409, "conflict", f"plan {plan_id} is {record.status}, not solved yet")
-    routes = routes_out(rt.state_of(record), wire, mask=mask, only=courier_id)
+    state = rt.state_of(record)
+    routes = routes_out(state, wire, mask=mask, only=courier_id)
     if not routes:
         raise ApiError(404, "not_found", f"courier {courier_id} has no route in plan {plan_id}")
-    return routes[0]
+    problem = state.problem(wire)
+    courier = next(c for c in problem.couriers if c.id == courier_id)
+    places = paths.route_places(problem, courier, [(v.stop_id, v.status) for v in routes[0].visits])
+    leg = paths.next_leg(state, problem, courier, places, rt.maps.resolve(wire.road_map))
+    return routes[0].model_copy(update={"next_leg": leg.points if leg else None})
 
 
 def plan_out(record: PlanRecord, state: PlanState, wire: ProblemIn, *, mask: bool) -> PlanOut:

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CourierReader, Planner, Reader, ServiceDep
+from api.deps import CourierReader, CurrentPrincipal, Planner, Reader, ServiceDep
 from api.errors import ApiError
 from api.quality import plan_kpis
 from api.scenario_schemas import PlanKpisOut
-from api.schemas import Accepted, LiveRouteOut, PlanCreateIn, PlanOut, PlanSummaryOut
+from api.schemas import Accepted, LiveRouteOut, PathsOut, PlanCreateIn, PlanOut, PlanSummaryOut
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
@@ -43,6 +43,19 @@ def get_kpis(plan_id: str, service: ServiceDep, principal: Reader) -> PlanKpisOu
     if plan.kpis is None:
         raise ApiError(409, "conflict", f"plan {plan_id} is {plan.status}, not solved yet")
     return plan_kpis(service.store, plan_id, plan.kpis)
+
+
+@router.get("/{plan_id}/paths", response_model=PathsOut)
+def plan_paths(
+    plan_id: str,
+    service: ServiceDep,
+    principal: CurrentPrincipal,
+    courier_id: Annotated[str | None, Query(description="only this courier's route (a courier key: their own)")] = None,
+) -> PathsOut:
+    """Each route's legs as points along the streets of the plan's road map (straight lines
+    without one), done or ahead, and each courier's next leg from where they last reported.
+    Show the map's attribution (`attribution`) with them."""
+    return service.plan_paths(plan_id, courier_id, principal)
 
 
 @router.get("/{plan_id}/couriers/{courier_id}/route", response_model=LiveRouteOut)

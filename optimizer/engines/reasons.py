@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from optimizer.model import Problem, Stop
 from optimizer.solution import Solution, Unassigned
-from optimizer.travel.matrix import TravelMatrix
+from optimizer.travel.matrix import UNREACHABLE, TravelMatrix
 
 
 def explain(problem: Problem, matrix: TravelMatrix, stop: Stop) -> str:
@@ -20,6 +20,19 @@ def explain(problem: Problem, matrix: TravelMatrix, stop: Stop) -> str:
     fits = [i for i in able if all(d <= cap for d, cap in zip(stop.demand, problem.couriers[i].capacity))]
     if not fits:
         return "no courier can carry its demand"
+    cut_off = []
+    for i in fits:
+        durations = matrix.durations(problem.couriers[i].profile)
+        there = durations[problem.start_node(i), node] >= UNREACHABLE
+        back = durations[node, problem.end_node(i)] >= UNREACHABLE
+        if there or back:
+            cut_off.append("to" if there and not back else "back from" if back and not there else "to or from")
+    if len(cut_off) == len(fits):
+        way = cut_off[0] if len(set(cut_off)) == 1 else "to or from"
+        return (
+            f"no road leads {way} it from any courier's depot on the road map: it snaps to a road "
+            "cut off from the depots' network (one-way, private or a separate piece of the map)"
+        )
     reachable = False
     for i in fits:
         courier = problem.couriers[i]

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 IntMatrix = npt.NDArray[np.int64]
 
+UNREACHABLE = 10_000_000
+"""Seconds and metres of a pair no road joins: solvers avoid it; `engines.reasons` names it."""
+
 
 @dataclass(frozen=True, slots=True)
 class TravelMatrix:

@@ -44,13 +44,11 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from optimizer.model import Location, Problem
-from optimizer.travel.matrix import TravelMatrix
+from optimizer.travel.matrix import UNREACHABLE, TravelMatrix
 from optimizer.travel.osm import CLASSES, UNSNAPPABLE, RoadGraph, read_roads
 
 FORMAT = 1
 """Bumped whenever what `read_roads` keeps or how it is ordered changes: old caches are ignored."""
-UNREACHABLE = 10_000_000
-"""Seconds and metres of a pair with no road path (solvers avoid it; reasons name it)."""
 SPLIT_M = 25.0
 LEX = 16
 SAMPLE_M = 30.0
