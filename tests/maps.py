@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import osmium
 import pytest
 
+from optimizer.travel.roads import RoadSource
 from scenarios.data import data_dir
-from scenarios.maps import EMBEDDED
+from scenarios.generate import generate_day
+from scenarios.maps import EMBEDDED, on_streets
 
 XUZHOU_CENTRE = (117.17, 34.245, 117.21, 34.275)
 """west, south, east, north: central Xuzhou (Quanshan and Gulou districts), ~3.7 x 3.3 km."""
@@ -63,3 +67,17 @@ def write_map(
         for way_id, refs, tags in ways:
             writer.add_way(osmium.osm.mutable.Way(id=way_id, nodes=refs, tags=tags, version=1))
     return dst
+
+
+def day_in_box(
+    source: RoadSource, bbox: tuple[float, float, float, float], stops: int, couriers: int, seed: int = 0
+) -> dict[str, Any]:
+    """A generated Porto day (wire format) moved into `bbox`: the hub at its centre, the stops
+    spread over it, all on the map's streets, naming no map (the service's default is used)."""
+    day = generate_day(stops, couriers, seed, city="porto")
+    rng = np.random.default_rng(seed)
+    west, south, east, north = bbox
+    day["depots"][0] |= {"lat": (south + north) / 2, "lon": (west + east) / 2}
+    for stop in day["stops"]:
+        stop |= {"lat": float(rng.uniform(south, north)), "lon": float(rng.uniform(west, east))}
+    return on_streets(day, source)

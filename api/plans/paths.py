@@ -38,7 +38,8 @@ def plan_paths(rt: Runtime, plan_id: str, only: str | None = None) -> PathsOut:
         if only is not None and courier_id != only:
             continue
         courier = couriers[courier_id]
-        places = route_places(problem, courier, [(v.stop_id, v.status) for v in snapshot.visits])
+        ahead = [(v.stop_id, "planned" if v.status in ("next", "ahead") else "done") for v in snapshot.visits]
+        places = route_places(problem, courier, ahead)
         legs = [
             LegOut(
                 from_id=a[0],
@@ -67,15 +68,17 @@ def route_places(problem: Problem, courier: Courier, visits: list[tuple[str, str
 def next_leg(
     state: PlanState, problem: Problem, courier: Courier, places: list[Place], source: RoadSource | None
 ) -> LegOut | None:
-    """From the courier's last reported position (else their last place done) to the first
-    place still planned; None once the route is driven."""
+    """From the courier's last reported position (unless a stop done since is later) or their
+    last place done, to the first place still planned; None once the route is driven."""
     ahead = next((k for k, p in enumerate(places) if p[1] == "planned"), None)
     if ahead is None:
         return None
-    stored = state.anchors.get(courier.id)
     here: Place = places[max(ahead - 1, 0)]
-    if stored is not None and stored.position is not None:
-        here = ("position", "done", stored.position)
+    progress = state.progress.get(courier.id)
+    snapshot = state.snapshot.get(courier.id)
+    behind = [v.departure_s for v in snapshot.visits if v.status in ("done", "failed")] if snapshot else []
+    if progress is not None and progress.position is not None and progress.position[1] >= max(behind, default=-1):
+        here = ("position", "done", progress.position[0])
     target = places[ahead]
     points = leg_path(source, here[2], target[2], courier.profile, courier.speed_mps)
     return LegOut(from_id=here[0], to_id=target[0], done=False, points=points)
