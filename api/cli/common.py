@@ -24,6 +24,7 @@ from optimizer.errors import OnTimeError
 if TYPE_CHECKING:
     from api.schemas import ProblemIn
     from optimizer.model import Problem
+    from optimizer.travel.matrix import TravelSource
 
 err = Console(stderr=True)
 """Progress, messages and errors; stdout holds only a command's result."""
@@ -95,3 +96,25 @@ def with_progress(label: str, limit_s: float, work: Callable[[], T]) -> T:
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["result"]  # type: ignore[return-value]
+
+
+def road_source(name: str | None) -> tuple[TravelSource | None, str | None]:
+    """The road source of a map file or embedded map, opened from the cache (`ONTIME_ROAD_CACHE`)."""
+    if name is None or name == "straight":
+        return None, None
+    from api.settings import Settings
+    from optimizer.travel.roads import RoadNetwork, RoadSource
+    from scenarios.maps import map_file, map_name
+
+    try:
+        path = map_file(name)
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+    settings = Settings()
+    profiles = None
+    if settings.road_speeds is not None:
+        from optimizer.travel.roads import RoadProfiles
+
+        profiles = RoadProfiles.load(settings.road_speeds)
+    err.print(f"road map {path.name} (prepared once, then read from {settings.road_cache})")
+    return RoadSource(RoadNetwork.open(path, settings.road_cache, profiles)), map_name(name)

@@ -12,14 +12,13 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from api.cli.common import EngineOption, err, fail, read_problem, with_progress
+from api.cli.common import EngineOption, err, fail, read_problem, road_source, with_progress
 from optimizer.errors import OnTimeError
 
 if TYPE_CHECKING:
     from api.imports import SheetErrors
     from api.schemas import ProblemIn
     from optimizer.model import Problem
-    from optimizer.travel.matrix import TravelSource
 
 
 def _sheet(name: str, text: str) -> Any:
@@ -87,7 +86,7 @@ def plan(
     else:
         wire, problem = _imported(orders, couriers, mapping, depots, day)
     params = SolveParams(time_limit_s=time_limit, engine=engine, seed=seed, iterations=iterations)  # type: ignore[arg-type]
-    source, road_map = _roads(roads or wire.road_map)
+    source, road_map = road_source(roads or wire.road_map)
     result = with_progress(
         f"planning {len(problem.stops)} stops", time_limit, lambda: plan_day(problem, params, source)
     )
@@ -108,28 +107,6 @@ def plan(
         out.write_text(text + "\n")
         kpis = document["kpis"]
         err.print(f"wrote {out}: {kpis}")
-
-
-def _roads(name: str | None) -> tuple[TravelSource | None, str | None]:
-    """The road source of a map file or embedded map, opened from the cache (`ONTIME_ROAD_CACHE`)."""
-    if name is None or name == "straight":
-        return None, None
-    from api.settings import Settings
-    from optimizer.travel.roads import RoadNetwork, RoadSource
-    from scenarios.maps import map_file, map_name
-
-    try:
-        path = map_file(name)
-    except FileNotFoundError as exc:
-        raise fail(str(exc)) from None
-    settings = Settings()
-    profiles = None
-    if settings.road_speeds is not None:
-        from optimizer.travel.roads import RoadProfiles
-
-        profiles = RoadProfiles.load(settings.road_speeds)
-    err.print(f"road map {path.name} (prepared once, then read from {settings.road_cache})")
-    return RoadSource(RoadNetwork.open(path, settings.road_cache, profiles)), map_name(name)
 
 
 def _imported(

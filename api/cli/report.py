@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.cli.common import fail, figure_text, read_problem
+from api.cli.common import fail, figure_text, read_problem, road_source
 from optimizer.errors import OnTimeError
 
 
@@ -52,7 +52,8 @@ def report(
     try:
         routes = tuple(Route(r["courier_id"], tuple(v["stop_id"] for v in r["visits"])) for r in document["routes"])
         left = tuple(Unassigned(u["stop_id"], u.get("reason", "")) for u in document.get("unassigned", []))
-        timed = schedule(problem, HaversineSource().matrix(problem), routes)
+        source, _ = road_source(document.get("road_map") or wire.road_map)
+        timed = schedule(problem, (source or HaversineSource()).matrix(problem), routes)
         outcomes = read_outcomes(events, wire.day_start, problem) if events is not None else None
         kpis = day_kpis(problem, timed, Solution(routes, left), outcomes)
     except (KeyError, TypeError) as exc:
