@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             polish_executor=polish,
         )
         app.state.service = service
-        app.state.scenarios = ScenarioService(settings, store, plans_executor)
+        app.state.scenarios = ScenarioService(settings, store, plans_executor, service.runtime.source)
         app.state.keys = keys
         outbox.start()
         if isinstance(replan_executor, LocalExecutor):

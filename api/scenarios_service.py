@@ -25,6 +25,7 @@ from api.settings import Settings
 from api.store import Store, repo
 from api.store.records import ScenarioRecord
 from optimizer.model import Problem
+from optimizer.travel.matrix import TravelSource
 from scenarios.compare import BASE_NAME, CompareParams, Comparison, PreparedVariant, compare, prepare
 from scenarios.executors import Executor
 
@@ -32,10 +33,14 @@ log = logging.getLogger("ontime.scenarios")
 
 
 class ScenarioService:
-    def __init__(self, settings: Settings, store: Store, executor: Executor) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, executor: Executor, source: TravelSource | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
         self.executor = executor
+        self.source = source
+        """Base travel of every scenario (the plan service's maps); None: straight lines."""
 
     def create(self, body: ScenarioCreateIn, principal: Principal) -> Accepted:
         problem = self._base_problem(body)
@@ -88,6 +93,7 @@ class ScenarioService:
             iterations=body.iterations,
             detour_factor=self.settings.detour_factor,
             cost_model=body.cost.to_domain(),
+            source=self.source,
         )
         runs = prepare(problem, [(v.name, v.changes) for v in body.variants])
         thread = threading.Thread(

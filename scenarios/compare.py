@@ -47,7 +47,7 @@ from optimizer.params import SolveParams
 from optimizer.schedule import schedule
 from optimizer.solution import Solution
 from optimizer.travel.haversine import HaversineSource
-from optimizer.travel.matrix import TravelMatrix
+from optimizer.travel.matrix import TravelMatrix, TravelSource
 from scenarios.executors import Executor
 from scenarios.variants import InvalidChange, Scenario, Variant, apply_changes, parse_changes
 
@@ -97,6 +97,8 @@ class CompareParams:
     iterations: int | None = None
     detour_factor: float = 1.3
     cost_model: CostModel = field(default=DEFAULT_COST)
+    source: TravelSource | None = None
+    """Base travel (a road map, a service's `MapSource`); None: straight lines x `detour_factor`."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.time_limit_s) and 0 < self.time_limit_s <= 3600):
@@ -252,7 +254,7 @@ def solve_scenario(name: str, scenario: Scenario, params: CompareParams) -> Solv
     """Plan one scenario and measure it: the work item, top-level and picklable."""
     began = time.perf_counter()
     problem = scenario.problem
-    matrix = scenario.source(HaversineSource(params.detour_factor)).matrix(problem)
+    matrix = scenario.source(params.source or HaversineSource(params.detour_factor)).matrix(problem)
     solve_params = params.solve_params(problem)
     solution, deterministic = plan_reproducibly(problem, matrix, solve_params)
     timed = schedule(problem, matrix, solution.routes)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli.common import err, fail, figure_text, read_problem
+from api.cli.common import err, fail, figure_text, read_problem, road_source
 from api.cli.variants_file import VariantFileError, explain_issues, read_variant_file
 
 FIGURES: tuple[tuple[str, str], ...] = (
@@ -43,6 +43,10 @@ def whatif(
     seed: Annotated[int | None, typer.Option("--seed")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="scenarios solved at once")] = 2,
     out: Annotated[Path | None, typer.Option("--out", help="write whatif.csv, whatif.json and whatif.png here")] = None,
+    roads: Annotated[
+        str | None,
+        typer.Option("--roads", help="plan every scenario on this road network (.osm.pbf or xuzhou, porto)"),
+    ] = None,
 ) -> None:
     """Solve a base day and its variants alike, in parallel; print the comparison table.
 
@@ -57,6 +61,7 @@ def whatif(
     if executor not in ("local", "ray"):
         raise fail(f"--executor must be local or ray, not {executor!r}")
     wire, problem = read_problem(base_path)
+    source, _ = road_source(roads or wire.road_map)
     try:
         spec = read_variant_file(variants_path)
         runs = prepare(problem, spec.variants, where="variant")
@@ -65,6 +70,7 @@ def whatif(
             seed=seed if seed is not None else spec.seed or 0,
             iterations=iterations or spec.iterations,
             cost_model=CostModel(**spec.cost),
+            source=source,
         )
     except VariantFileError as exc:
         raise fail(str(exc)) from None

@@ -14,6 +14,7 @@ import pytest
 from optimizer.model import Location
 from optimizer.travel.roads import LEX, RoadNetwork, RoadSource
 from tests.api.conftest import InProcess, database, in_process, wait_solved
+from tests.api.test_scenarios_api import wait_done
 from tests.maps import PORTO_CENTRE, crop, day_in_box, embedded
 
 MAP = "porto-centre"
@@ -151,3 +152,26 @@ def test_a_problem_may_ask_for_straight_lines(app: InProcess, day: dict[str, Any
         paths = client.get(f"/v1/plans/{solved['id']}/paths").json()
     assert paths["road_map"] is None and paths["attribution"] is None
     assert all(len(leg["points"]) == 2 for c in paths["couriers"] for leg in c["legs"])
+
+
+def test_what_if_scenarios_are_planned_on_the_base_days_roads(
+    app: InProcess, plan: dict[str, Any], day: dict[str, Any]
+) -> None:
+    """A scenario of the plan runs on its road map: the base's distance is the road plan's kind of
+    distance, not the straight-line one a `straight` base gives."""
+    fast = {"time_limit_s": 1, "iterations": 150, "seed": 3}
+    variants = [{"name": "one courier off", "changes": [{"kind": "remove_couriers", "count": 1}]}]
+    with app.client("planner") as client:
+        runs = {}
+        for name, base in (
+            ("roads", {"plan_id": plan["id"]}),
+            ("straight", {"problem": day | {"road_map": "straight"}}),
+        ):
+            answer = client.post("/v1/scenarios", json={"base": base, "variants": variants, **fast})
+            assert answer.status_code == 202, answer.text
+            runs[name] = wait_done(client, answer.json()["id"])
+    assert runs["roads"]["status"] == runs["straight"]["status"] == "done"
+    on_roads = runs["roads"]["results"][0]["kpis"]["distance_km"]
+    straight = runs["straight"]["results"][0]["kpis"]["distance_km"]
+    assert on_roads == pytest.approx(plan["kpis"]["distance_km"], rel=0.25)
+    assert on_roads != pytest.approx(straight, rel=0.02)
