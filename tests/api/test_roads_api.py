@@ -175,3 +175,24 @@ def test_what_if_scenarios_are_planned_on_the_base_days_roads(
     straight = runs["straight"]["results"][0]["kpis"]["distance_km"]
     assert on_roads == pytest.approx(plan["kpis"]["distance_km"], rel=0.25)
     assert on_roads != pytest.approx(straight, rel=0.02)
+
+
+def test_a_delay_on_a_road_map_is_re_timed_and_re_optimized_on_the_roads(app: InProcess, plan: dict[str, Any]) -> None:
+    """The live loop on roads: a long delay re-times the courier (the road matrix, remembered) and
+    the re-optimization runs in the solver's worker process (the source pickled, the map opened
+    there from the cache)."""
+    route = next(r for r in plan["routes"] if r["courier_id"] == "c02" and r["visits"])
+    with app.client("c02") as phone:
+        report = {"event_id": "late-1", "courier_id": "c02", "type": "delay", "at": route["start"], "delay_min": 90}
+        answer = phone.post(f"/v1/plans/{plan['id']}/events", json=report)
+        assert answer.status_code == 200, answer.text
+        again = phone.post(f"/v1/plans/{plan['id']}/events", json=report)  # idempotent
+        assert again.json()["plan_version"] == answer.json()["plan_version"]
+    with app.client() as client:
+        after = client.get(f"/v1/plans/{plan['id']}").json()
+        paths = client.get(f"/v1/plans/{plan['id']}/paths").json()
+    moved = next(r for r in after["routes"] if r["courier_id"] == "c02")
+    if moved["visits"]:
+        assert moved["visits"][0]["eta"] > route["visits"][0]["eta"]
+    assert after["version"] >= plan["version"]
+    assert all(leg["points"] for c in paths["couriers"] for leg in c["legs"])
