@@ -1,10 +1,14 @@
-// The courier's phone view: my stops in order (address, window, ETA, masked phone), and the
-// reports a courier makes: delivered, failed (with a reason), "I will be N minutes late".
+// The courier's phone view: my stops in order (address, window, ETA, masked phone), the way
+// to the next stop on a small map (the route's `next_leg`, along the streets on a road map,
+// over the map's own streets), and the reports a courier makes: delivered, failed (with a
+// reason), "I will be N minutes late".
 // Events carry a fresh event_id and `at` = now; `?at=ISO` overrides `at` (the service's
 // clock is event time, so a test or a replayed day can say when things happen).
 
 import { ApiError, explain, forget, get, getText, newId, post, signIn, storedKey, storedMe } from "../js/api.js";
-import { $, fill, h, notify } from "../js/dom.js";
+import { $, fill, h, notify, s } from "../js/dom.js";
+import { projection } from "../js/map.js";
+import { boxAround, fetchRoads, pathData, roadsLayer } from "../js/roads.js";
 import { bindSignIn } from "../js/signin.js";
 import { hhmm, nowIso, offsetOf, paceText, paceTitle, riskBand, riskClass, riskText, RISK_LABEL, STATE_LABEL, visitState } from "../js/time.js";
 
@@ -12,7 +16,17 @@ const POLL_MS = 1500;
 const REASONS = ["customer not at home", "wrong address", "refused by customer", "parcel damaged", "no access to building"];
 
 const params = new URLSearchParams(window.location.search);
-const state = { me: null, planId: params.get("plan"), text: "", route: null, timer: null, busy: false };
+const state = {
+  me: null,
+  planId: params.get("plan"),
+  text: "",
+  route: null,
+  timer: null,
+  busy: false,
+  map: undefined, // the plan's road map {name, attribution}; null: none; undefined: not asked yet
+  roads: null, // GET /v1/maps/{name}/roads around the next leg
+  roadsKey: "",
+};
 const say = (text, kind = "info") => notify($("#notice"), text, kind, kind === "error" ? 10000 : 5000);
 const eventTime = () => params.get("at") || nowIso();
 
@@ -94,6 +108,7 @@ async function refresh() {
       flash._timer = setTimeout(() => { flash.hidden = true; }, 8000);
     }
     render();
+    await drawNext(route);
   } catch (exc) {
     if (exc instanceof ApiError && exc.status === 401) {
       forget();
@@ -229,6 +244,88 @@ function render() {
     return item;
   });
   fill($("#stops"), items.length ? items : h("li", { class: "muted" }, "No stops on your route."));
+}
+
+// --- the way to the next stop ---------------------------------------------------------------
+
+/** The plan's road map and its credit, asked once (the courier's own paths say which). */
+async function roadMap() {
+  if (state.map !== undefined) return state.map;
+  try {
+    const paths = await get(`/v1/plans/${encodeURIComponent(state.planId)}/paths?courier_id=${encodeURIComponent(state.me.courier_id)}`);
+    state.map = paths.road_map ? { name: paths.road_map, attribution: paths.attribution || "" } : null;
+  } catch {
+    state.map = null; // the leg is still drawn, without the streets around it
+  }
+  return state.map;
+}
+
+/** The next leg (`route.next_leg`, [lat, lon] from where the courier is to the next stop) on
+ * a phone-sized map: the map's streets around it when the plan has a road map, the way in
+ * blue, the courier and the next stop as dots. Hidden once the route is driven. */
+async function drawNext(route) {
+  const card = $("#next-card");
+  const leg = route.next_leg;
+  const next = route.visits.find((v) => v.status === "planned");
+  if (!leg) {
+    card.hidden = true;
+    return;
+  }
+  card.hidden = false;
+  $("#next-what").textContent = next ? (next.customer && next.customer.name) || next.stop_id : "back to the depot";
+  $("#next-no-road").hidden = leg.length > 0;
+  $("#next-wrap").hidden = leg.length === 0;
+  if (!leg.length) return;
+  const svg = $("#next-map");
+  const proj = projection(leg.map(([lat, lon]) => ({ lat, lon })));
+  // the leg's box widened to the map's shape, so the streets fill what is shown
+  const size = svg.getBoundingClientRect();
+  const aspect = size.width > 0 && size.height > 0 ? size.width / size.height : 2;
+  const xy = leg.map(([lat, lon]) => proj.project(lat, lon));
+  const xs = xy.map((q) => q[0]);
+  const ys = xy.map((q) => q[1]);
+  const pad = Math.max(0.12, (Math.max(...xs) - Math.min(...xs)) * 0.12, (Math.max(...ys) - Math.min(...ys)) * 0.12); // km
+  const b = {
+    x: Math.min(...xs) - pad,
+    y: Math.min(...ys) - pad,
+    w: Math.max(...xs) - Math.min(...xs) + 2 * pad,
+    h: Math.max(...ys) - Math.min(...ys) + 2 * pad,
+  };
+  const w = Math.max(b.w, b.h * aspect);
+  const hgt = w / aspect;
+  const v = { x: b.x - (w - b.w) / 2, y: b.y - (hgt - b.h) / 2, w, h: hgt };
+  svg.setAttribute("viewBox", `${v.x} ${v.y} ${v.w} ${v.h}`);
+  svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+  const map = await roadMap();
+  if (map) {
+    const corners = [proj.unproject(v.x, v.y), proj.unproject(v.x + v.w, v.y + v.h)].map(([lat, lon]) => ({ lat, lon }));
+    const box = boxAround(corners, { margin: 0.05, min: 0, grid: 0.002 });
+    const key = `${map.name}|${box.join(",")}`;
+    if (key !== state.roadsKey) {
+      try {
+        state.roads = await fetchRoads(map.name, box);
+        state.roadsKey = key;
+      } catch {
+        state.roads = null;
+        state.roadsKey = "";
+      }
+    }
+  }
+  const r = Math.max(v.w, v.h) / 60;
+  const roads = map && state.roads ? roadsLayer(state.roads, proj.project) : null;
+  const [ax, ay] = proj.project(...leg[0]);
+  const [bx, by] = proj.project(...leg[leg.length - 1]);
+  fill(
+    svg,
+    roads,
+    s("path", { class: "next-leg", d: pathData(leg, proj.project), "data-points": leg.length, "vector-effect": "non-scaling-stroke" }),
+    s("circle", { class: "you", cx: ax, cy: ay, r, "vector-effect": "non-scaling-stroke" }, s("title", {}, "you")),
+    s("circle", { class: "next-stop", cx: bx, cy: by, r, "vector-effect": "non-scaling-stroke" }, s("title", {}, next ? next.stop_id : "depot")),
+  );
+  svg.classList.toggle("has-roads", Boolean(roads));
+  const credit = $("#next-attribution");
+  credit.hidden = !(map && map.attribution);
+  if (!credit.hidden) credit.textContent = map.attribution;
 }
 
 document.addEventListener("visibilitychange", () => {

@@ -8,6 +8,7 @@ import { problemFromCsv } from "./csv.js";
 import { importProblem, showImportErrors, showTemplates } from "./imports.js";
 import { $, $$, fill, h, notify } from "./dom.js";
 import { courierColours, customerVisits, drawMap, resetMap, zoomMap } from "./map.js";
+import { boxAround, fetchRoads } from "./roads.js";
 import { scenarioPanel } from "./scenarios.js";
 import { drawTimeline } from "./timeline.js";
 import { hhmm, offsetOf, paceText, paceTitle, visitState } from "./time.js";
@@ -15,6 +16,7 @@ import { hhmm, offsetOf, paceText, paceTitle, visitState } from "./time.js";
 const POLL_MS = 1000;
 const HIDDEN_POLL_MS = 5000;
 const PLANS_EVERY_MS = 10000;
+const STREETS_RETRY_MS = 10000;
 
 const state = {
   me: null,
@@ -23,6 +25,11 @@ const state = {
   plan: null,
   planText: "",
   places: null,
+  paths: null, // GET /v1/plans/{id}/paths: the routes along the streets, for `pathsKey`
+  pathsKey: "", // plan id @ version the paths were asked for: once per version
+  pathsRetry: 0,
+  roads: null, // GET /v1/maps/{name}/roads: the base layer, once per plan
+  roadsKey: "",
   colours: new Map(),
   offset: 0,
   callsText: "",
@@ -211,6 +218,11 @@ async function openPlan(id, { collapse = true } = {}) {
   state.planText = "";
   state.callsText = "";
   state.places = null;
+  state.paths = null;
+  state.pathsKey = "";
+  state.pathsRetry = 0;
+  state.roads = null;
+  state.roadsKey = "";
   state.focus = null;
   window.location.hash = `plan=${encodeURIComponent(id)}`;
   for (const row of $$("#plan-list tr")) {
@@ -263,6 +275,7 @@ async function poll(generation) {
       state.plan = plan;
       renderPlan(before);
     }
+    if (can("dispatcher", "planner") && state.plan && state.plan.status === "solved") await refreshStreets(generation);
     if (can("dispatcher", "service") && state.plan && state.plan.status === "solved") await refreshCalls(generation);
     if (Date.now() - state.plansAt > PLANS_EVERY_MS) refreshPlans();
   } catch (exc) {
@@ -280,6 +293,41 @@ async function poll(generation) {
     }
     say(explain(exc), "error");
   }
+}
+
+/** The routes along the streets, fetched once per plan version (a report that only marks a
+ * stop served changes no path: the legs driven are read from the plan), and on a road map
+ * without a tile server the map's own streets around the plan, once per plan. */
+async function refreshStreets(generation) {
+  const plan = state.plan;
+  const key = `${plan.id}@${plan.version}`;
+  if (key === state.pathsKey || Date.now() < state.pathsRetry) return;
+  let paths;
+  try {
+    paths = await get(`/v1/plans/${encodeURIComponent(plan.id)}/paths`);
+  } catch (exc) {
+    if (generation === state.generation) {
+      state.pathsRetry = Date.now() + STREETS_RETRY_MS;
+      say(`routes along the streets: ${explain(exc)}`, "error");
+    }
+    return;
+  }
+  if (generation !== state.generation) return;
+  state.pathsKey = key;
+  state.paths = paths;
+  const roadsKey = `${plan.id}|${paths.road_map}`;
+  if (paths.road_map && !state.config.tile_url && state.places && roadsKey !== state.roadsKey) {
+    state.roadsKey = roadsKey;
+    const box = boxAround([...state.places.stops, ...state.places.depots], { margin: 0.12, min: 0.004, grid: 0.001 });
+    try {
+      const roads = await fetchRoads(paths.road_map, box);
+      if (generation !== state.generation) return;
+      state.roads = roads;
+    } catch (exc) {
+      if (generation === state.generation) say(`the map's streets: ${explain(exc)}`, "error");
+    }
+  }
+  drawDay();
 }
 
 async function refreshCalls(generation) {
@@ -335,11 +383,19 @@ function renderPlan(before) {
 function drawDay() {
   const plan = state.plan;
   if (!plan || !state.places) return;
-  drawMap($("#map"), plan, state.places, state.colours, {
+  const drew = drawMap($("#map"), plan, state.places, state.colours, {
     tileUrl: state.config.tile_url,
     offset: state.offset,
     focus: state.focus,
+    paths: state.paths && state.paths.plan_id === plan.id ? state.paths : null,
+    roads: state.roads,
   });
+  // the map's authors are credited wherever their data is drawn (ODbL)
+  const credit = $("#map-attribution");
+  const attribution = (state.paths && state.paths.attribution) || (state.roads && state.roads.attribution) || "";
+  credit.hidden = !(drew.streets || drew.roads) || !attribution;
+  $("#driven-key").hidden = !drew.streets;
+  if (!credit.hidden && credit.textContent !== attribution) fill(credit, credited(attribution));
   drawTimeline($("#timeline-svg"), plan, state.places, state.colours, {
     offset: state.offset,
     focus: state.focus,
@@ -375,6 +431,12 @@ function drawDay() {
       );
     }),
   );
+}
+
+/** The map's attribution, linked to the licence when the data is OpenStreetMap's. */
+function credited(text) {
+  if (!/openstreetmap/i.test(text)) return text;
+  return h("a", { href: "https://www.openstreetmap.org/copyright", target: "_blank", rel: "noopener" }, text);
 }
 
 $("#show-idle").addEventListener("change", drawDay);

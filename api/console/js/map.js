@@ -1,9 +1,12 @@
 // The day on a map: an equirectangular projection around the plan's centre (flat enough for
 // a city), one path per courier in its colour, stops coloured by their risk band (on track,
 // at risk, likely late; served and failed ones by how they stand), the depots.
-// Raster tiles (Web Mercator, {z}/{x}/{y}) are drawn underneath only when a tile URL is set.
+// On a road map the paths follow the streets (GET /paths), the legs already driven fainter.
+// Underneath: raster tiles (Web Mercator, {z}/{x}/{y}) when a tile URL is set, else the road
+// map's own streets when the plan has one (GET /v1/maps/{name}/roads), else nothing.
 
 import { s, fill } from "./dom.js";
+import { legsOfRoute, pathData, roadsLayer } from "./roads.js";
 import { hhmm, paceText, riskBand, riskClass, riskText, visitState, RISK_LABEL, STATE_LABEL } from "./time.js";
 
 const KM_PER_DEG_LAT = 110.574;
@@ -17,6 +20,7 @@ export function projection(points) {
   const lon0 = (Math.min(...lons) + Math.max(...lons)) / 2;
   const cos0 = Math.cos((lat0 * Math.PI) / 180);
   const project = (lat, lon) => [(lon - lon0) * cos0 * KM_PER_DEG_LON, -(lat - lat0) * KM_PER_DEG_LAT];
+  const unproject = (x, y) => [lat0 - y / KM_PER_DEG_LAT, lon0 + x / (cos0 * KM_PER_DEG_LON)];
   const xy = points.map((p) => project(p.lat, p.lon));
   const xs = xy.map((p) => p[0]);
   const ys = xy.map((p) => p[1]);
@@ -27,7 +31,7 @@ export function projection(points) {
     w: Math.max(...xs) - Math.min(...xs) + 2 * pad,
     h: Math.max(...ys) - Math.min(...ys) + 2 * pad,
   };
-  return { project, box, lat0, lon0 };
+  return { project, unproject, box, lat0, lon0 };
 }
 
 function tileLayer(tileUrl, proj, points) {
@@ -69,16 +73,26 @@ function tileLayer(tileUrl, proj, points) {
 
 /**
  * Draw `plan` (GET /v1/plans/{id}) with `places` (GET /v1/console/plans/{id}/places) into
- * `svg`. `colours` maps courier id -> CSS colour. Keeps the user's zoom across redraws.
+ * `svg`. `colours` maps courier id -> CSS colour. `paths` (GET /v1/plans/{id}/paths) on a road
+ * map draws the routes along the streets; `roads` (GET /v1/maps/{name}/roads) is the base
+ * layer when no `tileUrl` is set. Keeps the user's zoom across redraws. Returns what map data
+ * it drew: {streets, roads} (both owe the map's attribution).
  */
-export function drawMap(svg, plan, places, colours, { tileUrl = null, offset = 0, focus = null } = {}) {
+export function drawMap(
+  svg,
+  plan,
+  places,
+  colours,
+  { tileUrl = null, offset = 0, focus = null, paths = null, roads = null } = {},
+) {
   const stops = new Map(places.stops.map((p) => [p.id, p]));
   const depots = new Map(places.depots.map((d) => [d.id, d]));
   const couriers = new Map(places.couriers.map((c) => [c.id, c]));
   const points = [...places.stops, ...places.depots];
+  const drew = { streets: false, roads: false };
   if (!points.length) {
     fill(svg);
-    return;
+    return drew;
   }
   const proj = svg._proj && svg._planId === plan.id ? svg._proj : projection(points);
   const fresh = svg._planId !== plan.id;
@@ -92,6 +106,18 @@ export function drawMap(svg, plan, places, colours, { tileUrl = null, offset = 0
 
   const layers = [];
   if (tileUrl) layers.push(tileLayer(tileUrl, proj, points));
+  else if (roads && roads.lines.length) {
+    // built once per plan and set of roads: redraws (every change of the plan) reuse it
+    if (svg._roads !== roads || svg._roadsProj !== proj) {
+      svg._roadsLayer = roadsLayer(roads, proj.project);
+      svg._roads = roads;
+      svg._roadsProj = proj;
+    }
+    layers.push(svg._roadsLayer);
+    drew.roads = true;
+  }
+  svg.classList.toggle("has-roads", drew.roads);
+  const onStreets = paths && paths.road_map ? new Map(paths.couriers.map((c) => [c.courier_id, c])) : null;
 
   const routesLayer = s("g", { class: "routes" });
   const stopsLayer = s("g", { class: "stops" });
@@ -113,19 +139,27 @@ export function drawMap(svg, plan, places, colours, { tileUrl = null, offset = 0
     const trips = 1 + route.visits.filter((v) => v.kind === "reload").length;
     if (end) xy.push(proj.project(end.lat, end.lon));
     const dim = focus && focus !== route.courier_id;
-    routesLayer.append(
-      s(
-        "path",
-        {
-          class: `route${dim ? " dim" : ""}`,
-          "data-courier": route.courier_id,
-          d: xy.map(([x, y], i) => `${i ? "L" : "M"}${x.toFixed(3)} ${y.toFixed(3)}`).join(" "),
-          stroke: colour,
-          "vector-effect": "non-scaling-stroke",
-        },
-        s("title", {}, `${route.courier_id}: ${customers} stops${trips > 1 ? ` in ${trips} trips` : ""}, ${route.distance_km.toFixed(1)} km${paceText(route.pace) ? `, ${paceText(route.pace)}` : ""}`),
-      ),
-    );
+    const title = s("title", {}, `${route.courier_id}: ${customers} stops${trips > 1 ? ` in ${trips} trips` : ""}, ${route.distance_km.toFixed(1)} km${paceText(route.pace) ? `, ${paceText(route.pace)}` : ""}`);
+    const legs = onStreets && legsOfRoute(onStreets.get(route.courier_id), route);
+    if (legs) {
+      routesLayer.append(...streetRoute(route, legs, { proj, colour, dim, title, place: placeOf(route, stops, depots, start) }));
+      drew.streets = true;
+    } else {
+      routesLayer.append(
+        s(
+          "path",
+          {
+            class: `route${dim ? " dim" : ""}`,
+            "data-courier": route.courier_id,
+            "data-along": "straight",
+            d: xy.map(([x, y], i) => `${i ? "L" : "M"}${x.toFixed(3)} ${y.toFixed(3)}`).join(" "),
+            stroke: colour,
+            "vector-effect": "non-scaling-stroke",
+          },
+          title,
+        ),
+      );
+    }
     route.visits.forEach((visit, i) => {
       const p = stops.get(visit.stop_id);
       if (!p) return;
@@ -194,6 +228,56 @@ export function drawMap(svg, plan, places, colours, { tileUrl = null, offset = 0
   layers.push(routesLayer, stopsLayer, depotLayer);
   fill(svg, layers);
   if (!svg._interactive) makeInteractive(svg);
+  return drew;
+}
+
+/** Where a route's place id lies, as [lat, lon]: a stop, a depot, a reload (the courier's
+ * depot); null for one the console does not know (a hand-over meeting). */
+function placeOf(route, stops, depots, start) {
+  const reloads = new Set(route.visits.filter((v) => v.kind === "reload").map((v) => v.stop_id));
+  return (id) => {
+    const p = reloads.has(id) ? start : stops.get(id) || depots.get(id);
+    return p ? [p.lat, p.lon] : null;
+  };
+}
+
+/**
+ * A route along the streets: the legs still ahead as `path.route` in the courier's colour,
+ * those driven as a fainter dashed `path.route-driven`, and a leg no road joins as a thin
+ * dotted straight `path.route-gap`. `data-points` counts the points drawn.
+ */
+function streetRoute(route, legs, { proj, colour, dim, title, place }) {
+  const parts = { ahead: [], driven: [], gap: [] };
+  const counts = { ahead: 0, driven: 0, gap: 0 };
+  for (const leg of legs) {
+    let points = leg.points;
+    let part = leg.done ? "driven" : "ahead";
+    if (points.length < 2) {
+      const a = place(leg.from_id);
+      const b = place(leg.to_id);
+      if (!a || !b) continue;
+      points = [a, b];
+      part = "gap";
+    }
+    parts[part].push(pathData(points, proj.project));
+    counts[part] += points.length;
+  }
+  const common = {
+    "data-courier": route.courier_id,
+    "data-along": "streets",
+    stroke: colour,
+    "vector-effect": "non-scaling-stroke",
+  };
+  const out = [];
+  if (parts.driven.length) {
+    out.push(s("path", { ...common, class: `route-driven${dim ? " dim" : ""}`, d: parts.driven.join(""), "data-points": counts.driven }));
+  }
+  if (parts.gap.length) {
+    out.push(s("path", { ...common, class: `route-gap${dim ? " dim" : ""}`, d: parts.gap.join(""), "data-points": counts.gap }, s("title", {}, "no road joins these places on the map")));
+  }
+  // always one path.route per courier, the one the legend and the tests look for
+  out.push(s("path", { ...common, class: `route${dim ? " dim" : ""}`, d: parts.ahead.join(""), "data-points": counts.ahead }, title));
+  return out;
 }
 
 function stopRadius(svg) {
