@@ -585,8 +585,18 @@ class _Walk:
                 floor = start if floor is None else max(floor, start)
             if visit.status == "presumed":
                 eta = visit.eta_s if floor is None else max(visit.eta_s, floor)
-                self._presume_at(k, int(min(eta, bound)))
+                self._presume_at(k, self._beside_breaks(visit.stop_id, int(min(eta, bound)), bound))
             heapq.heappush(pending, self.visits[k].eta_s)
+
+    def _beside_breaks(self, stop_id: str, start: int, bound: float) -> int:
+        """`start` of a presumed service moved past a break already taken that it would fall in,
+        when the reports after it allow (else left: a report binds it, the break is then the
+        guess that yields, as the checker reads it)."""
+        service = self.problem.stop_by_id(stop_id).service_s
+        for t in sorted(self.taken, key=lambda t: t.start_s):
+            if _during(t, start, start + service) and t.end_s <= bound:
+                start = t.end_s
+        return start
 
     def _presume_at(self, k: int, eta: int) -> None:
         visit = self.visits[k]
