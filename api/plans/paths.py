@@ -38,6 +38,9 @@ def plan_paths(rt: Runtime, plan_id: str, only: str | None = None) -> PathsOut:
         if only is not None and courier_id != only:
             continue
         courier = couriers[courier_id]
+        if not snapshot.visits:  # a courier the plan does not use drives nowhere
+            out.append(CourierPathOut(courier_id=courier_id, legs=[], next_leg=None))
+            continue
         ahead = [(v.stop_id, "planned" if v.status in ("next", "ahead") else "done") for v in snapshot.visits]
         places = route_places(problem, courier, ahead)
         legs = [

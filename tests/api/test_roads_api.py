@@ -196,3 +196,27 @@ def test_a_delay_on_a_road_map_is_re_timed_and_re_optimized_on_the_roads(app: In
         assert moved["visits"][0]["eta"] > route["visits"][0]["eta"]
     assert after["version"] >= plan["version"]
     assert all(leg["points"] for c in paths["couriers"] for leg in c["legs"])
+
+
+def test_paths_before_any_report_are_all_ahead_and_idle_couriers_drive_nowhere(
+    app: InProcess, day: dict[str, Any]
+) -> None:
+    """A fresh plan: no leg is driven, each next leg leads from the hub to the first stop; a
+    courier with no stops has no legs."""
+    first = day["couriers"][0]
+    spare = first | {"id": "spare", "shift_end": first["shift_start"][:11] + "08:30:00+00:00", "breaks": []}
+    idle = day | {"couriers": [*day["couriers"], spare]}
+    with app.client() as client:
+        answer = client.post("/v1/plans", json={"problem": idle, "time_limit_s": 2, "iterations": 200})
+        assert answer.status_code == 202, answer.text
+        plan = wait_solved(client, answer.json()["id"])
+        paths = client.get(f"/v1/plans/{plan['id']}/paths").json()
+    routes = {r["courier_id"]: r for r in plan["routes"]}
+    for courier in paths["couriers"]:
+        visits = routes[courier["courier_id"]]["visits"]
+        if not visits:
+            assert courier["legs"] == [] and courier["next_leg"] is None
+            continue
+        assert not any(leg["done"] for leg in courier["legs"])
+        assert courier["next_leg"]["from_id"] == "hub" and courier["next_leg"]["to_id"] == visits[0]["stop_id"]
+    assert any(not routes[c["courier_id"]]["visits"] for c in paths["couriers"])
