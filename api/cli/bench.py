@@ -40,6 +40,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "fuzz": ("fuzz", "Schemathesis against a loopback server's own OpenAPI schema, as every role."),
     "calls": ("calls", "Right calls, early: the day simulator over many seeds, three policies (BENCHMARKS.md 6)."),
     "bigday": ("bigday", "City-size days: regions on both cores (local pool, Ray) vs PyVRP on one (BENCHMARKS.md 3)."),
+    "roads": ("roads", "Road networks: preparing, loading and matrices on one core; straight-line ETAs against roads."),
 }
 """`ontime bench` command -> (module in benchmarks/, one line of help)."""
 
