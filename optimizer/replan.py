@@ -1280,7 +1280,8 @@ def change_stop(plan: LivePlan, problem: Problem, stop_id: str, source: TravelSo
     what they have done. A failed stop rebooked is then open again on its van
     (`reopen_failed`); a rebooked stop the plan had behind them is free again right after
     where they are (`unlock_rebooked`), and a rebooked pickup leaves the route if the van has
-    no room left for it there (`_make_room`)."""
+    no room left for it there, or a delivery moved past a reload leaves the trip's last parcel
+    from the hub out (`_make_room`)."""
     reopen = rebooked and any(stop_id in p.failed for p in plan.progress.values())
     day = retime(plan, source)
     plan = load_parcels(plan, day)  # the vans as they are before the route changes
@@ -1305,8 +1306,9 @@ def change_stop(plan: LivePlan, problem: Problem, stop_id: str, source: TravelSo
     unassigned = tuple(u for u in plan.unassigned if problem.has_stop(u.stop_id))
     changed = replace(plan, problem=problem, routes=tuple(routes), anchors=anchors, unassigned=unassigned)
     holder = next((r.courier_id for r in routes if stop_id in r.stop_ids), None)
-    if rebooked and holder is not None and problem.stop_by_id(stop_id).is_pickup:
-        # a pickup presumed made is not: it takes room again where the route now makes it
+    if rebooked and holder is not None:
+        # a pickup presumed made is not, a delivery presumed made is still aboard: either takes
+        # room again where the route now serves it (after a reload, on that trip's van)
         return _make_room(changed, holder, source)
     return changed
 
