@@ -7,8 +7,9 @@ Each vehicle profile (`RoadProfiles`, from `road_speeds.toml`) is a metric custo
 same hierarchy in milliseconds.
 
 A location snaps to the nearest edge (segment) of a road a customer can be on, not to the
-nearest node, preferring the network's main strongly connected part unless a stray piece is
-much nearer. A point on a one-way segment leaves by its head and is entered from its tail; a
+nearest node, preferring the main strongly connected part of the roads the vehicle profile
+drives (an e-scooter's has no motorways) unless a stray piece is much nearer: so a location
+may meet the roads at different points for different profiles. A point on a one-way segment leaves by its head and is entered from its tail; a
 point on a two-way segment more than `SPLIT_M` from both ends may leave and be entered either
 way; one nearer an end uses that end, which may add a U-turn of at most 2 x `SPLIT_M` (the
 price of one matrix entry per location instead of four: see the roads benchmark).
@@ -180,7 +181,8 @@ class RoadNetwork:
     _weights: dict[tuple[str, float | None, str], FloatArray] = field(default_factory=dict, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _snap_index: tuple[Any, IntArray, float] | None = field(default=None, repr=False)
-    _main: npt.NDArray[np.bool_] | None = field(default=None, repr=False)
+    _main: dict[str | None, npt.NDArray[np.bool_]] = field(default_factory=dict, repr=False)
+    _topology: Any = field(default=None, repr=False)
 
     # -- opening and caching --------------------------------------------------------------
 
@@ -251,12 +253,13 @@ class RoadNetwork:
             if found is not None:
                 return found
             weight = np.minimum(self.arc_weights(profile, cap_kmh, kind), INF)
-            segment = self.graph.arc_segment
-            cch = pyroutingkit.CCH()
-            cch.load_topology(str(self.topology_dir))
-            cch.customize_weights(weight[segment].astype(np.uint32))
-            self._metrics[key] = cch
-            return cch
+            if self._topology is None:
+                self._topology = pyroutingkit.CCHTopology()
+                self._topology.load(str(self.topology_dir))
+            metric = pyroutingkit.CCHMetric(self._topology)  # every metric shares the one topology
+            metric.customize(weight[self.graph.arc_segment].astype(np.uint32))
+            self._metrics[key] = metric
+            return metric
 
     @property
     def _length_dm(self) -> FloatArray:
@@ -296,24 +299,33 @@ class RoadNetwork:
                 self._snap_index = (cKDTree(xy), owner, lat0)
             return self._snap_index
 
-    def main_part(self) -> npt.NDArray[np.bool_]:
-        """Nodes in the largest strongly connected part of the graph (every profile's arcs)."""
+    def main_part(self, profile: str | None = None) -> npt.NDArray[np.bool_]:
+        """Nodes in the largest strongly connected part of the roads `profile` may drive (None:
+        of every road)."""
         with self._lock:
-            if self._main is None:
+            found = self._main.get(profile)
+            if found is None:
                 tail, head = self.graph.arcs()
+                if profile is not None:
+                    drivable = np.isfinite(self.arc_weights(profile, None, "time"))[self.graph.arc_segment]
+                    tail, head = tail[drivable], head[drivable]
                 n = self.graph.node_count
                 adjacency = coo_matrix((np.ones(tail.size), (tail, head)), shape=(n, n)).tocsr()
                 _, labels = connected_components(adjacency, directed=True, connection="strong")
-                self._main = labels == np.bincount(labels).argmax()
-            return self._main
+                found = self._main[profile] = labels == np.bincount(labels).argmax()
+            return found
 
-    def snap(self, locations: Sequence[Location]) -> list[Snap]:
-        """The nearest customer-reachable segment of each location (see the module doc)."""
+    def snap(self, locations: Sequence[Location], profile: str | None = None) -> list[Snap]:
+        """The nearest customer-reachable segment of each location (see the module doc),
+        preferring the connected part of the roads `profile` drives (None: of every road)."""
         if not locations:
             return []
         tree, owner, lat0 = self._index()
         g = self.graph
-        main = self.main_part()
+        main = self.main_part(profile)
+        drivable = (
+            np.isfinite(self.arc_weights(profile, None, "time")) if profile is not None else np.ones(g.seg_a.size, bool)
+        )
         lat = np.array([loc.lat for loc in locations])
         lon = np.array([loc.lon for loc in locations])
         k = min(24, owner.size)
@@ -333,7 +345,7 @@ class RoadNetwork:
             f = np.clip(np.divide(-(ax * dx + ay * dy), span, out=np.zeros_like(span), where=span > 0), 0.0, 1.0)
             px, py = ax + f * dx, ay + f * dy
             metres = np.hypot(px, py) * math.radians(1) * 6_371_008.8
-            in_main = main[g.seg_a[candidates]] & main[g.seg_b[candidates]]
+            in_main = main[g.seg_a[candidates]] & main[g.seg_b[candidates]] & drivable[candidates]
             best = int(np.argmin(metres))
             if not in_main[best] and in_main.any():
                 main_best = int(np.argmin(np.where(in_main, metres, np.inf)))
@@ -420,7 +432,7 @@ class RoadNetwork:
         for x, sx, wx in self.ends(a).exits:
             for y, sy, wy in self.ends(b).entries:
                 with self._lock:
-                    weight, nodes = cch.query(x, y)
+                    weight, nodes, _arcs = cch.query(x, y)
                 if weight >= INF:
                     continue
                 total = _share(wx, weights[sx]) + weight + _share(wy, weights[sy])
@@ -488,7 +500,7 @@ class RoadSource:
 
     network: RoadNetwork
     memory_locations: int = 2500
-    _snaps: dict[Location, Snap] = field(default_factory=dict, repr=False)
+    _snaps: dict[tuple[Location, str], Snap] = field(default_factory=dict, repr=False)
     _known: dict[tuple[str, float | None], tuple[dict[Location, int], FloatArray, FloatArray]] = field(
         default_factory=dict, repr=False
     )
@@ -497,11 +509,13 @@ class RoadSource:
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return RoadSource, (self.network, self.memory_locations)
 
-    def snaps(self, locations: Sequence[Location]) -> list[Snap]:
-        missing = [loc for loc in dict.fromkeys(locations) if loc not in self._snaps]
+    def snaps(self, locations: Sequence[Location], profile: str | None = None) -> list[Snap]:
+        """Where each location meets the roads of `profile` (default: the table's default)."""
+        profile = profile or self.network.profiles.default
+        missing = [loc for loc in dict.fromkeys(locations) if (loc, profile) not in self._snaps]
         if missing:
-            self._snaps.update(zip(missing, self.network.snap(missing)))
-        return [self._snaps[loc] for loc in locations]
+            self._snaps.update(((loc, profile), s) for loc, s in zip(missing, self.network.snap(missing, profile)))
+        return [self._snaps[(loc, profile)] for loc in locations]
 
     def weights(self, locations: Sequence[Location], profile: str, cap: float | None) -> tuple[FloatArray, FloatArray]:
         """(time ms, lexicographic time-and-length) between `locations`, from memory where known."""
@@ -513,7 +527,7 @@ class RoadSource:
                 index, times, lex = {}, np.zeros((0, 0)), np.zeros((0, 0))
                 new = list(dict.fromkeys(locations))
                 if len(new) > self.memory_locations:  # too big to keep: computed, not remembered
-                    snaps = self.snaps(new)
+                    snaps = self.snaps(new, profile)
                     at = {loc: i for i, loc in enumerate(new)}
                     rows = np.array([at[loc] for loc in locations], dtype=np.int64)
                     both = [
@@ -524,7 +538,7 @@ class RoadSource:
             if new:
                 old = list(index)
                 all_locs = old + new
-                old_snaps, new_snaps = self.snaps(old), self.snaps(new)
+                old_snaps, new_snaps = self.snaps(old, profile), self.snaps(new, profile)
                 all_snaps = old_snaps + new_snaps
                 grown = []
                 for kind, known in (("time", times), ("lex", lex)):
@@ -564,5 +578,5 @@ class RoadSource:
     def path(self, a: Location, b: Location, courier_profile: str, speed_mps: float) -> list[tuple[float, float]]:
         """The fastest path between two locations for a courier's profile, as (lat, lon)."""
         profile, cap = self.network.profiles.metric_for(courier_profile, speed_mps)
-        sa, sb = self.snaps([a, b])
+        sa, sb = self.snaps([a, b], profile)
         return self.network.path(sa, sb, profile, cap)

@@ -223,7 +223,7 @@ def test_matrix_equals_networkx_shortest_paths_on_a_sample_of_porto(porto: RoadN
     source = RoadSource(porto)
     times, lex = source.weights(locations, "van", None)
     digraph, seg_times, seg_length = _reference(porto, "van")
-    snaps = source.snaps(locations)
+    snaps = source.snaps(locations, "van")
     ends = [porto.ends(s) for s in snaps]
     from_exit = {x: nx.single_source_dijkstra(digraph, x, weight="time") for e in ends for x, _, _ in e.exits}
     checked = same = 0
@@ -264,7 +264,7 @@ def test_a_point_near_a_street_end_pays_at_most_a_short_u_turn(porto: RoadNetwor
     times, _ = source.weights(locations, "van", None)
     digraph, seg_times, _ = _reference(porto, "van")
     graph = porto.graph
-    for k, snap in enumerate(source.snaps(locations)):  # split each point's segment at the point
+    for k, snap in enumerate(source.snaps(locations, "van")):  # split each point's segment at the point
         a, b, s, f = int(graph.seg_a[snap.segment]), int(graph.seg_b[snap.segment]), snap.segment, snap.fraction
         point = ("p", k)
         if digraph.has_edge(a, b) and graph.seg_forward[s] >= 0:
@@ -368,3 +368,23 @@ def test_a_speed_table_names_its_errors(tmp_path: Path) -> None:
     assert shipped.default == "escooter" and {"escooter", "van", "car"} <= set(shipped.profiles)
     assert shipped.metric_for("van", 5.0) == ("van", None)
     assert shipped.metric_for("18kmh", 5.0) == ("escooter", 18.0)
+
+
+def test_each_profile_snaps_to_the_roads_it_can_reach(tmp_path: Path) -> None:
+    """Street B is joined to street A only by motorways: a van reaches it, an e-scooter cannot.
+    A door 33 m from B and 78 m from A meets B for the van and A for the scooter, so the
+    scooter can serve it (found by the roads benchmark: 28 of 300 Xuzhou stops stranded)."""
+    nodes = {1: at(0, 0), 2: at(0, 0.01), 3: at(0.001, 0.01), 4: at(0.001, 0)}
+    ways = [
+        (1, [1, 2], {"highway": "residential"}),
+        (2, [2, 3], {"highway": "motorway"}),
+        (3, [3, 4], {"highway": "residential"}),
+        (4, [4, 1], {"highway": "motorway"}),
+    ]
+    source = RoadSource(RoadNetwork.open(write_map(tmp_path / "b.osm.pbf", nodes, ways)))
+    door = place(0.0007, 0.005)
+    (by_van,) = source.snaps([door], "van")
+    (by_scooter,) = source.snaps([door], "escooter")
+    assert by_van.off_road_m == pytest.approx(33, abs=2) and by_scooter.off_road_m == pytest.approx(78, abs=2)
+    problem = problem_at([place(0, 0.002), door], profile="ebike", speed_mps=5.0)
+    assert source.matrix(problem).durations("ebike").max() < UNREACHABLE
