@@ -580,9 +580,9 @@ def report(
             "fastest paths: two CCH many-to-many searches), a fresh `RoadSource` each run, snapping included. "
             "Generated day: `RoadSource(network).matrix(generate_day(N - 1, (N - 1) // 17, seed, city))` "
             "(e-bikes and vans: two profiles, four searches; the first of its runs also customizes those profiles' "
-            "four metrics). *Pairs without a path*: points snapped onto streets an e-scooter (no motorways, no trunk "
-            "roads) can reach or leave only by a trunk road; snapping prefers the largest strongly connected part "
-            "of every profile's arcs, not of the e-scooter's.",
+            "four metrics). *Pairs without a path*: points whose nearest street lies on a piece of the map the "
+            "e-scooter's network (no motorways) does not join, more than 100 m nearer than any street of it "
+            "(snapping prefers the largest strongly connected part of the profile's own roads).",
             "",
             "| map | file | drivable nodes | segments | arcs |",
             "| --- | --- | --- | --- | --- |",
