@@ -203,6 +203,13 @@ def test_a_stop_no_road_joins_to_the_depot_is_left_out_with_that_reason(tmp_path
 # -- matrices against networkx ------------------------------------------------------------
 
 
+def points_in(box: tuple[float, float, float, float], count: int, seed: int) -> list[Location]:
+    """`count` seeded random points inside `box` (west, south, east, north)."""
+    rng = np.random.default_rng(seed)
+    west, south, east, north = box
+    return [Location(float(rng.uniform(south, north)), float(rng.uniform(west, east))) for _ in range(count)]
+
+
 def _reference(network: RoadNetwork, profile: str) -> tuple[nx.DiGraph, np.ndarray, np.ndarray]:
     graph = network.graph
     times = network.arc_weights(profile, None, "time")
@@ -217,9 +224,7 @@ def _reference(network: RoadNetwork, profile: str) -> tuple[nx.DiGraph, np.ndarr
 def test_matrix_equals_networkx_shortest_paths_on_a_sample_of_porto(porto: RoadNetwork) -> None:
     """Every pair of 25 random points: the CCH's fastest time equals Dijkstra's (networkx) over
     the same ways in and out of each point, and the distance is the length of that path."""
-    rng = np.random.default_rng(5)
-    west, south, east, north = PORTO_CENTRE
-    locations = [Location(float(rng.uniform(south, north)), float(rng.uniform(west, east))) for _ in range(25)]
+    locations = points_in(PORTO_CENTRE, 25, seed=5)
     source = RoadSource(porto)
     times, lex = source.weights(locations, "van", None)
     digraph, seg_times, seg_length = _reference(porto, "van")
@@ -257,9 +262,7 @@ def test_matrix_equals_networkx_shortest_paths_on_a_sample_of_porto(porto: RoadN
 def test_a_point_near_a_street_end_pays_at_most_a_short_u_turn(porto: RoadNetwork) -> None:
     """The one matrix entry per point near a segment's end (see `roads.SPLIT_M`) is never better
     than the exact answer (the point splitting its segment) and at most 2 x SPLIT_M worse."""
-    rng = np.random.default_rng(9)
-    west, south, east, north = PORTO_CENTRE
-    locations = [Location(float(rng.uniform(south, north)), float(rng.uniform(west, east))) for _ in range(12)]
+    locations = points_in(PORTO_CENTRE, 12, seed=9)
     source = RoadSource(porto)
     times, _ = source.weights(locations, "van", None)
     digraph, seg_times, _ = _reference(porto, "van")
@@ -282,10 +285,7 @@ def test_a_point_near_a_street_end_pays_at_most_a_short_u_turn(porto: RoadNetwor
 
 
 def test_the_matrix_remembers_what_it_computed_and_adds_only_new_positions(porto: RoadNetwork) -> None:
-    rng = np.random.default_rng(3)
-    west, south, east, north = PORTO_CENTRE
-    base = [Location(float(rng.uniform(south, north)), float(rng.uniform(west, east))) for _ in range(30)]
-    moved = Location(float(rng.uniform(south, north)), float(rng.uniform(west, east)))
+    *base, moved = points_in(PORTO_CENTRE, 31, seed=3)
     warm = RoadSource(porto)
     warm.matrix(problem_at(base))
     grown = warm.matrix(problem_at([*base, moved]))
