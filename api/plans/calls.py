@@ -78,7 +78,7 @@ def record_outcome(rt: Runtime, call_id: str, body: OutcomeIn, principal: Princi
             changes.enqueue_call(s, call.plan_id, "call_closed", repo.get_call(s, call_id), wire)
 
     if body.outcome in ("accepted_late", "unreachable"):
-        with rt.plan_lock(call.plan_id), rt.store.plan_transaction(call.plan_id) as s:
+        with rt.changing(call.plan_id), rt.store.plan_transaction(call.plan_id) as s:
             changes.require_open(s, call_id)
             if body.outcome == "accepted_late":
                 state = rt.state_of(repo.get_plan(s, call.plan_id)).with_quiet(stop_id)

@@ -118,7 +118,7 @@ def advance(
     whose report this is (their route alone is re-timed when nothing else moved). `began`:
     when the request arrived (the answer budget counts from then); now if not given."""
     began = time.perf_counter() if began is None else began
-    with rt.plan_lock(plan_id):
+    with rt.changing(plan_id):
         step = prepare(rt, plan_id, change, amend, only)
         searching = bool(reoptimize or (reoptimize is None and step.worse))
         if not searching:
@@ -126,11 +126,11 @@ def advance(
     if not searching:
         return _answered(rt, done, began, reoptimized=False)
     with rt.search_lock(plan_id):
-        with rt.plan_lock(plan_id):
+        with rt.changing(plan_id):
             if rt.seq(plan_id) != step.seq or only is not None:
                 step = prepare(rt, plan_id, change, amend, None)  # everyone's status at the clock
         better = (rt.search or partial(search, rt))(step.plan, step.day, began, focus | step.worse)
-        with rt.plan_lock(plan_id):
+        with rt.changing(plan_id):
             latest = step if rt.seq(plan_id) == step.seq else prepare(rt, plan_id, change, amend, None)
             plan, day = latest.plan, latest.day
             carried = better if latest is step else rebase(latest.plan, step.plan, better)

@@ -9,8 +9,9 @@ so another process's write is never mistaken for the kept one.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +95,13 @@ class Runtime:
     def source(self) -> MapSource:
         """Travel for every plan: on the road map its problem names, else the service's default."""
         return self.maps.source
+
+    @contextlib.contextmanager
+    def changing(self, plan_id: str) -> Iterator[None]:
+        """Held from a change's read to its commit: the plan's lock in this process, and the
+        store's across processes (another replica's change waits its turn)."""
+        with self.plan_lock(plan_id), self.store.plan_mutex(plan_id):
+            yield
 
     def wire(self, record: PlanRecord) -> ProblemIn:
         """The plan's problem as sent, validated once per process."""

@@ -83,7 +83,7 @@ def _finish_solve(rt: Runtime, plan_id: str, future: Future[SolvedDay], limit_s:
         _fail(rt, plan_id, f"the solver failed: {type(exc).__name__}: {str(exc)[:200]}")
         return
     try:
-        with rt.plan_lock(plan_id):
+        with rt.changing(plan_id):
             store_solution(rt, plan_id, solved)
     except Exception as exc:
         log.exception("storing the solution of plan %s failed", plan_id)

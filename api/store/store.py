@@ -6,6 +6,9 @@ Locking
   first, so transactions on the same plan queue up behind each other (READ COMMITTED: each
   statement after the lock sees everything committed before it) and transactions on other plans
   run in parallel. Waiting for the lock is bounded by `lock_timeout_s` (SET LOCAL lock_timeout).
+* Across processes (replicas): `plan_mutex(plan_id)` holds a PostgreSQL advisory lock from a
+  change's read to its commit, so a replica waits its turn rather than finding at commit that
+  another changed the plan.
 * SQLite: pysqlite's own transaction handling is switched off and SQLAlchemy's `begin` event
   emits the BEGIN itself: `BEGIN IMMEDIATE` for writing transactions (`plan_transaction` and
   `transaction()`), which takes the database's write lock at the start, so read-modify-write
@@ -19,6 +22,7 @@ Failures to reach the database (and lock waits that time out) surface as `StoreU
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import sqlite3
 import threading
@@ -230,6 +234,31 @@ class Store:
         """
         with self._session(self._read_engine if readonly else self._write_engine) as session:
             yield session
+
+    @contextlib.contextmanager
+    def plan_mutex(self, plan_id: str) -> Iterator[None]:
+        """One change of the plan at a time across every process on this database, from its
+        read to its commit, so replicas take turns instead of one finding the plan changed
+        under it. PostgreSQL: a session advisory lock on a connection of its own, waited for at
+        most `lock_timeout_s` (then StoreUnavailable); SQLite: nothing (one process serves a
+        SQLite file, its plan transactions serialise the commits)."""
+        if self.is_sqlite:
+            yield
+            return
+        key = int.from_bytes(hashlib.sha256(f"ontime-plan:{plan_id}".encode()).digest()[:8], "big", signed=True)
+        with self._wrap_errors(), self._write_engine.connect() as conn:
+            conn.execute(text(f"SET lock_timeout = {max(1, round(self.lock_timeout_s * 1000))}"))
+            conn.execute(select(func.pg_advisory_lock(key)))
+            conn.commit()  # the session lock outlives the transaction: nothing is left open
+            try:
+                yield
+            finally:
+                try:
+                    conn.execute(select(func.pg_advisory_unlock(key)))
+                    conn.execute(text("RESET lock_timeout"))
+                    conn.commit()
+                except DBAPIError:
+                    conn.invalidate()  # closing the connection releases the lock on the server
 
     @contextlib.contextmanager
     def plan_transaction(self, plan_id: str) -> Iterator[Session]:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from api.store import NotFound, Store, StoreUnavailable, repo
@@ -165,3 +166,37 @@ def test_committed_data_survives_a_new_store(make_store: Callable[..., Store]) -
         {"k": "v"},
         {"stops": [1, 2]},
     )
+
+
+def test_the_plan_mutex_makes_other_processes_wait_their_turn(store: Store, make_store: Callable[..., Store]) -> None:
+    """Replicas: a second store (another process's engine) waits for the plan's mutex, gives up
+    after its lock timeout, and gets it once released; other plans are not held up."""
+    if store.is_sqlite:
+        pytest.skip("one process serves a SQLite file: the mutex is nothing there")
+    impatient = make_store(lock_timeout_s=0.3)
+    with store.plan_mutex("p1"):
+        began = time.monotonic()
+        with pytest.raises(StoreUnavailable), impatient.plan_mutex("p1"):
+            pytest.fail("got the mutex another process holds")
+        assert time.monotonic() - began < 5
+        with impatient.plan_mutex("p2"):  # another plan: free
+            pass
+    with impatient.plan_mutex("p1"):  # released
+        pass
+    with store.transaction(readonly=True) as s:
+        held = s.execute(
+            text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+        ).scalar_one()
+    assert held == 0
+
+
+def test_a_plan_mutex_holder_that_fails_still_releases_it(store: Store, make_store: Callable[..., Store]) -> None:
+    if store.is_sqlite:
+        pytest.skip("one process serves a SQLite file: the mutex is nothing there")
+    with pytest.raises(RuntimeError), store.plan_mutex("p1"):
+        raise RuntimeError("the change failed")
+    with make_store(lock_timeout_s=0.3).plan_mutex("p1"):
+        pass
