@@ -9,10 +9,11 @@ same hierarchy in milliseconds.
 A location snaps to the nearest edge (segment) of a road a customer can be on, not to the
 nearest node, preferring the main strongly connected part of the roads the vehicle profile
 drives (an e-scooter's has no motorways) unless a stray piece is much nearer: so a location
-may meet the roads at different points for different profiles. A point on a one-way segment leaves by its head and is entered from its tail; a
-point on a two-way segment more than `SPLIT_M` from both ends may leave and be entered either
-way; one nearer an end uses that end, which may add a U-turn of at most 2 x `SPLIT_M` (the
-price of one matrix entry per location instead of four: see the roads benchmark).
+may meet the roads at different points for different profiles. A point on a one-way segment
+leaves by its head and is entered from its tail; a point on a two-way segment more than
+`SPLIT_M` from both ends may leave and be entered either way; one nearer an end uses that end,
+which may add a U-turn of at most 2 x `SPLIT_M` (the price of one matrix entry per location
+instead of four: see the roads benchmark).
 
 Matrices come from one many-to-many CCH search per metric: fastest times per profile, and for
 distances a metric `LEX * time_ms + length_dm` whose minimum, less `LEX` x the fastest time,
