@@ -67,11 +67,6 @@ def demo(
         err.print(f"road map {path.name} ({ATTRIBUTION}); the first use prepares it, then it is cached")
         source = RoadSource(RoadNetwork.open(path, Settings().road_cache))
         day = on_streets(day, source) | {"road_map": road_map}
-        if os.environ.get("ONTIME_ROAD_MAP", road_map) == road_map:
-            os.environ["ONTIME_ROAD_MAP"] = road_map
-        else:  # the service has a map of its own: the demo's is one more it knows
-            extra = os.environ.get("ONTIME_ROAD_MAPS", "")
-            os.environ["ONTIME_ROAD_MAPS"] = ",".join(filter(None, (extra, f"{road_map}={road_map}")))
     if not serve_:
         from rich.table import Table
 
@@ -95,6 +90,12 @@ def demo(
         Console().print(table)
         return
 
+    if road_map is not None:  # the service this process starts must know the demo's map
+        if os.environ.get("ONTIME_ROAD_MAP", road_map) == road_map:
+            os.environ["ONTIME_ROAD_MAP"] = road_map
+        else:  # it has a map of its own: the demo's is one more it knows
+            extra = os.environ.get("ONTIME_ROAD_MAPS", "")
+            os.environ["ONTIME_ROAD_MAPS"] = ",".join(filter(None, (extra, f"{road_map}={road_map}")))
     keys = os.environ.get("ONTIME_API_KEYS", "")
     if not keys:
         first = day["couriers"][0]["id"]

@@ -164,6 +164,8 @@ def test_a_courier_key_reaches_nothing_but_its_own_data_on_any_route(shared: Sha
             elif template.endswith("/couriers/{courier_id}/route"):
                 assert params["courier_id"] == shared.own and data["courier_id"] == shared.own, where
                 assert data["visits"] and all("****" in v["customer"]["phone"] for v in data["visits"]), where
+            elif template.startswith("/v1/maps"):  # the service's road maps: no one's data
+                assert set(data) <= {"maps", "attribution", "map", "classes", "kept_to", "lines"}, where
             elif template.endswith("/events"):
                 assert params.get("courier_id", shared.other) == shared.own or body["courier_id"] == shared.own, where
                 assert set(data["changed_routes"]) <= {shared.own}, where
