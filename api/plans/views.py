@@ -24,6 +24,7 @@ from api.schemas import (
     UnassignedOut,
     WindowOut,
     at,
+    seconds_since,
 )
 from api.store import repo
 from api.store.records import CallRecord, PlanRecord
@@ -112,10 +113,25 @@ def route_out(
         distance_km=round(entry.distance_m / 1000, 3),
         start=at(day, entry.start_s) if planned else None,
         end=at(day, entry.end_s) if planned else None,
-        visits=[visit_out(v, wire, customers.get(v.stop_id), meetings, mask=mask) for v in entry.visits],
+        visits=[
+            visit_out(_unbooked(v, wire, courier_id), wire, customers.get(v.stop_id), meetings, mask=mask)
+            for v in entry.visits
+        ],
         breaks=[BreakOut.of(day, a, b) for a, b in entry.breaks] if planned else [],
         pace=entry.pace,
     )
+
+
+def _unbooked(visit: SnapshotVisit, wire: ProblemIn, courier_id: str) -> SnapshotVisit:
+    """A reload is booked by no one: it shows the courier's shift as its window, not the
+    pseudo-stop's open-ended one (which reached decades ahead and drew 500,000 hour marks)."""
+    if not is_reload(visit.stop_id):
+        return visit
+    courier = next((c for c in wire.couriers if c.id == courier_id), None)
+    if courier is None:
+        return visit
+    start, end = seconds_since(wire.day_start, courier.shift_start), seconds_since(wire.day_start, courier.shift_end)
+    return visit._replace(window_start_s=min(start, visit.eta_s), window_end_s=max(end, visit.eta_s))
 
 
 def visit_out(

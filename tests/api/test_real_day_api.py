@@ -102,6 +102,8 @@ def test_five_cold_parcels_on_a_three_parcel_van_make_two_trips(planned: dict[st
     reload = reloads[0]
     stay = datetime.fromisoformat(reload["departure"]) - datetime.fromisoformat(reload["eta"])
     assert stay.total_seconds() == 12 * 60
+    # booked by no one: its window is Li's shift, not an open end decades ahead
+    assert reload["window"] == {"start": T.format("08:00"), "end": T.format("18:00")}
 
 
 def test_pickups_are_shown_as_pickups_and_every_window_is_kept(planned: dict[str, Any]) -> None:

@@ -58,7 +58,7 @@ class Pages:
         context = self.browser.new_context(viewport=viewport)
         self.contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(20_000)
+        page.set_default_timeout(60_000)  # bounds a wait on a busy machine, no more
         page.on("console", lambda m: self.errors.append(f"{name}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(f"{name}: uncaught {e}"))
         return page

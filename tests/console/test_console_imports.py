@@ -35,7 +35,7 @@ def page(browser: Any, server: Server) -> Iterator[Any]:
     context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
     errors: list[str] = []
     opened = context.new_page()
-    opened.set_default_timeout(20_000)
+    opened.set_default_timeout(60_000)  # bounds a wait on a busy machine, no more
     opened.on("console", lambda m: errors.append(m.text) if m.type == "error" and "422" not in m.text else None)
     opened.on("pageerror", lambda e: errors.append(f"uncaught {e}"))
     opened.goto(server.base + "/console/")

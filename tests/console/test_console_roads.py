@@ -84,7 +84,7 @@ def points_in(d: str | None) -> int:
 def open_page(browser: Any, viewport: dict[str, int], errors: list[str], name: str) -> Any:
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(60_000)  # bounds a wait on a busy machine, no more
     page.on("console", lambda m: errors.append(f"{name}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(f"{name}: uncaught {e}"))
     return page

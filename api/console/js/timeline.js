@@ -42,7 +42,9 @@ export function drawTimeline(svg, plan, places, colours, { offset = 0, focus = n
     if (r.start) times.push(ms(r.start));
     if (r.end) times.push(ms(r.end));
     for (const v of r.visits) {
-      times.push(ms(v.eta), ms(v.window.start), ms(v.window.end));
+      times.push(ms(v.eta));
+      // a customer's booked window sets the time axis; a reload or a meeting is booked by no one
+      if (v.kind !== "reload" && v.kind !== "handover") times.push(ms(v.window.start), ms(v.window.end));
       if (v.eta_p90 && riskBand(v)) times.push(ms(v.eta_p90));
     }
   }
