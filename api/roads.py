@@ -53,9 +53,7 @@ class ServiceMaps:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceMaps:
-        straight = HaversineSource(settings.detour_factor)
-        maps = cls(straight)
-        profiles = RoadProfiles.load(settings.road_speeds) if settings.road_speeds else None
+        maps = cls(HaversineSource(settings.detour_factor))
         entries: list[tuple[str, str]] = []
         if settings.road_map:
             entries.append((map_name(settings.road_map), settings.road_map))
@@ -66,8 +64,7 @@ class ServiceMaps:
             if name == STRAIGHT:
                 raise ValueError(f"a road map may not be called {STRAIGHT!r}")
             log.info("opening road map %s (%s)", name, where)
-            network = RoadNetwork.open(map_file(where), settings.road_cache, profiles)
-            maps.networks[name] = RoadSource(network)
+            maps.networks[name] = open_roads(where, settings)
         if settings.road_map:
             maps.default = map_name(settings.road_map)
         return maps
@@ -79,19 +76,14 @@ class ServiceMaps:
 
     def resolve(self, name: str | None) -> RoadSource | None:
         """The road source a problem's `road_map` names (None: straight lines); 422 if unknown."""
-        if name == STRAIGHT:
-            return None
-        if name is None:
-            return self.networks[self.default] if self.default else None
-        if name not in self.networks:
-            known = ", ".join(sorted([*self.networks, STRAIGHT]))
+        try:
+            found = self.source.source_for(name)
+        except KeyError as exc:
+            message = str(exc.args[0])
             raise ApiError(
-                422,
-                "invalid_input",
-                f"road_map: no map named {name!r} here (known: {known})",
-                [{"field": "road_map", "id": name, "message": f"unknown road map (known: {known})"}],
-            )
-        return self.networks[name]
+                422, "invalid_input", f"road_map: {message}", [{"field": "road_map", "id": name, "message": message}]
+            ) from None
+        return found if isinstance(found, RoadSource) else None
 
     def infos(self) -> list[MapInfo]:
         out = []
@@ -109,6 +101,13 @@ class ServiceMaps:
                 )
             )
         return out
+
+
+def open_roads(where: str, settings: Settings) -> RoadSource:
+    """The road source of a map file or embedded map (`xuzhou`, `porto`), prepared once and
+    then read from `ONTIME_ROAD_CACHE`, with `ONTIME_ROAD_SPEEDS` if set."""
+    profiles = RoadProfiles.load(settings.road_speeds) if settings.road_speeds else None
+    return RoadSource(RoadNetwork.open(map_file(where), settings.road_cache, profiles))
 
 
 def leg_path(
@@ -156,4 +155,4 @@ def roads_in(
     return list(CLASSES), lines, keep_to
 
 
-__all__ = ["ATTRIBUTION", "MapInfo", "ServiceMaps", "leg_path", "roads_in"]
+__all__ = ["ATTRIBUTION", "MapInfo", "ServiceMaps", "leg_path", "open_roads", "roads_in"]

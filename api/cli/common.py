@@ -102,8 +102,8 @@ def road_source(name: str | None) -> tuple[TravelSource | None, str | None]:
     """The road source of a map file or embedded map, opened from the cache (`ONTIME_ROAD_CACHE`)."""
     if name is None or name == "straight":
         return None, None
+    from api.roads import open_roads
     from api.settings import Settings
-    from optimizer.travel.roads import RoadNetwork, RoadSource
     from scenarios.maps import map_file, map_name
 
     try:
@@ -111,10 +111,5 @@ def road_source(name: str | None) -> tuple[TravelSource | None, str | None]:
     except FileNotFoundError as exc:
         raise fail(str(exc)) from None
     settings = Settings()
-    profiles = None
-    if settings.road_speeds is not None:
-        from optimizer.travel.roads import RoadProfiles
-
-        profiles = RoadProfiles.load(settings.road_speeds)
     err.print(f"road map {path.name} (prepared once, then read from {settings.road_cache})")
-    return RoadSource(RoadNetwork.open(path, settings.road_cache, profiles)), map_name(name)
+    return open_roads(name, settings), map_name(name)

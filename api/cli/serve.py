@@ -56,8 +56,8 @@ def demo(
     source = None
     road_map = CITIES[city].road_map
     if road_map is not None:
+        from api.roads import open_roads
         from api.settings import Settings
-        from optimizer.travel.roads import RoadNetwork, RoadSource
         from scenarios.maps import ATTRIBUTION, map_file, on_streets
 
         try:
@@ -65,7 +65,7 @@ def demo(
         except FileNotFoundError as exc:
             raise fail(str(exc)) from None
         err.print(f"road map {path.name} ({ATTRIBUTION}); the first use prepares it, then it is cached")
-        source = RoadSource(RoadNetwork.open(path, Settings().road_cache))
+        source = open_roads(road_map, Settings())
         day = on_streets(day, source) | {"road_map": road_map}
     if not serve_:
         from rich.table import Table

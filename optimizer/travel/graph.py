@@ -16,9 +16,9 @@ import numpy as np
 
 from optimizer.model import Location, Problem
 from optimizer.travel.haversine import durations_from_distances, great_circle_m
-from optimizer.travel.matrix import TravelMatrix
+from optimizer.travel.matrix import UNREACHABLE, TravelMatrix
 
-UNREACHABLE_M = 10_000_000
+UNREACHABLE_M = UNREACHABLE
 
 
 def load_graph(path: Path) -> nx.Graph:

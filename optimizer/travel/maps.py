@@ -34,7 +34,7 @@ class MapSource:
             return self.maps[name]
         except KeyError:
             known = ", ".join(sorted([*self.maps, STRAIGHT]))
-            raise KeyError(f"no road map named {name!r} (known: {known})") from None
+            raise KeyError(f"no map named {name!r} here (known: {known})") from None
 
     def matrix(self, problem: Problem) -> TravelMatrix:
         return self.source_for(problem.road_map).matrix(problem)
