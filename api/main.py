@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -25,6 +26,7 @@ from api.routers.scenarios import router as scenarios_router
 from api.scenarios_service import ScenarioService
 from api.settings import Settings, get_settings
 from api.store import Store
+from api.sweep import Sweeper
 from api.tasks import warm_up
 from scenarios.executors import LocalExecutor, make_executor
 
@@ -101,8 +103,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store.migrate()
         address = os.environ.get("RAY_ADDRESS")
         plans_executor = make_executor(settings.executor, settings.solver_workers, address)
-        replan_executor = plans_executor if settings.executor == "ray" else LocalExecutor(1)
-        outbox = OutboxWorker(store, settings.webhook_url, settings.webhook_timeout_s)
+        # An answer's re-optimization stays on this machine, whatever the executor: it has a
+        # second, and a round trip to a cluster would spend part of it. Whole-day solves,
+        # background improvements (longer than an answer may take) and what-if runs go to the
+        # executor: the local pool or Ray.
+        replan_executor = LocalExecutor(1)
+        replica = settings.replica_id or socket.gethostname()
+        outbox = OutboxWorker(store, settings.webhook_url, settings.webhook_timeout_s, replica=replica)
         polish = None
         if settings.polish_time_limit_s:
             # background improvement yields the cores to answering requests
@@ -119,10 +126,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.scenarios = ScenarioService(settings, store, plans_executor, service.runtime.source)
         app.state.keys = keys
         outbox.start()
-        if isinstance(replan_executor, LocalExecutor):
-            threading.Thread(target=replan_executor.warm_up, args=(warm_up,), daemon=True).start()
-        service.resume()
-        app.state.scenarios.resume()
+        threading.Thread(target=replan_executor.warm_up, args=(warm_up,), daemon=True).start()
+        sweeper = Sweeper([("plans", service.resume), ("what-if runs", app.state.scenarios.resume)], settings.sweep_s)
+        sweeper.start()
         # What start-up built lives as long as the server: keep it out of the collector's full
         # passes, which otherwise stop every request for 60-90 ms now and then (measured).
         gc.collect()
@@ -130,10 +136,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            sweeper.stop()
             outbox.stop()
             plans_executor.shutdown()
-            if replan_executor is not plans_executor:
-                replan_executor.shutdown()
+            replan_executor.shutdown()
             if polish is not None and polish is not plans_executor:
                 polish.shutdown()
             store.dispose()

@@ -6,7 +6,13 @@ variant's changes against that base (422 naming `variants[i].changes[j].<key>`).
 is stored `queued`, then solved in a background thread through `scenarios.compare` on the
 same executor as plans (a local process pool or Ray), `running` meanwhile, and stored
 `done` with one result per scenario, base first (`failed` when the base could not be
-solved). Runs left unfinished by a restart are solved again on start-up (`resume`).
+solved).
+
+With several replicas on one database, a run is solved by one of them at a time: under the
+store's claim on it (`Store.claim`), its status read again once claimed. Every replica looks
+for unfinished runs on start-up and then every few seconds (`resume`, from `api.sweep`), so a
+run whose replica died (its claim went with its connection) is taken up by another, or by the
+same one started again.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ class ScenarioService:
         self.executor = executor
         self.source = source
         """Base travel of every scenario (the plan service's maps); None: straight lines."""
+        self._running: set[str] = set()
+        """Runs this process is solving (or about to claim)."""
+        self._guard = threading.Lock()
 
     def create(self, body: ScenarioCreateIn, principal: Principal) -> Accepted:
         problem = self._base_problem(body)
@@ -60,10 +69,14 @@ class ScenarioService:
         return _out(record)
 
     def resume(self) -> None:
-        """After a restart: solve again every run left queued or running."""
+        """Solve every run left queued or running that no process is solving (a restart, a
+        replica that died)."""
         with self.store.transaction(readonly=True) as s:
             stale = [repo.get_scenario(s, i) for i in repo.unfinished_scenarios(s)]
         for record in stale:
+            with self._guard:
+                if record.id in self._running:
+                    continue
             try:
                 request = {k: v for k, v in record.request.items() if k != "requested_by"}
                 body = ScenarioCreateIn.model_validate(request)
@@ -71,7 +84,6 @@ class ScenarioService:
             except Exception as exc:
                 self._finish(record.id, "failed", None, f"cannot resume: {type(exc).__name__}: {str(exc)[:200]}")
                 continue
-            log.info("resuming scenario run %s", record.id)
             self._start(record.id, body, problem)
 
     # -- running ------------------------------------------------------------------------
@@ -96,6 +108,10 @@ class ScenarioService:
             source=self.source,
         )
         runs = prepare(problem, [(v.name, v.changes) for v in body.variants])
+        with self._guard:
+            if scenario_id in self._running:
+                return
+            self._running.add(scenario_id)
         thread = threading.Thread(
             target=self._run, args=(scenario_id, problem, runs, params), name=f"scenario-{scenario_id}", daemon=True
         )
@@ -104,6 +120,23 @@ class ScenarioService:
     def _run(
         self, scenario_id: str, problem: Problem, runs: tuple[PreparedVariant, ...], params: CompareParams
     ) -> None:
+        try:
+            with self.store.claim(f"scenario:{scenario_id}") as mine:
+                if mine:
+                    self._claimed(scenario_id, problem, runs, params)
+        except Exception:
+            log.exception("scenario run %s could not be claimed", scenario_id)
+        finally:
+            with self._guard:
+                self._running.discard(scenario_id)
+
+    def _claimed(
+        self, scenario_id: str, problem: Problem, runs: tuple[PreparedVariant, ...], params: CompareParams
+    ) -> None:
+        with self.store.transaction(readonly=True) as s:
+            if repo.get_scenario(s, scenario_id).status not in ("queued", "running"):
+                return  # another replica finished it between our look and our claim
+        log.info("solving scenario run %s", scenario_id)
         try:
             with self.store.transaction() as s:
                 repo.update_scenario(s, scenario_id, status="running")

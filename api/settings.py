@@ -17,7 +17,21 @@ class Settings(BaseSettings):
     api_keys: str = Field("", description="comma-separated ROLE:KEY or courier:COURIER_ID:KEY")
     executor: Literal["local", "ray"] = "local"
     webhook_url: str | None = None
+    replica_id: str | None = Field(
+        None,
+        max_length=64,
+        description="this replica's name, the same across its restarts (default: the host name); with several "
+        "replicas on one host, give each its own: a replica that starts again re-sends the webhooks it was "
+        "sending when it stopped, found by this name",
+    )
     webhook_timeout_s: float = 5.0
+    sweep_s: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="how often a replica looks for plans left unsolved and what-if runs left unfinished that "
+        "no replica is working on (one died) and takes them up",
+    )
     replan_time_limit_s: float = Field(1.0, gt=0, le=60)
     replan_iterations: int | None = Field(
         None,

@@ -15,11 +15,19 @@ only, or re-optimized because they put a window newly at risk (a courier running
 Goals (BENCHMARKS.md 2): zero errors; a position or completion that puts no window at risk
 p95 <= 50 ms; delay p95 <= 1 s at 200 stops (<= 2 s at 1000), and so for a position or
 completion that needed the same re-optimization.
+
+`--replicas N` plays each day twice on a PostgreSQL database of its own (created and dropped
+on the server `--pg-url` names): once against one server, once against N replicas with every
+request sent to the next replica in turn (a round-robin load balancer). It also reads what
+each event cost: database transactions and rows written (`pg_stat_database`), WAL bytes,
+the state's size, and the servers' CPU seconds (their process groups, solver workers
+included). Results go to `load_replicas.md`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import shutil
@@ -30,7 +38,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,12 +46,15 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from sqlalchemy import create_engine, text
 
-from api.server_process import running_server, server_env
+from api.server_process import ServerProcess, running_server, server_env
+from api.store.scratch import DEFAULT_PG_ADMIN_URL, scratch_database
 from benchmarks.command import run
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "load.md"
+RESULTS_REPLICAS = ROOT / "benchmarks" / "results" / "load_replicas.md"
 DAY = "2026-11-26"
 KEYS: dict[str, str] = {
     "dispatcher": "bench-dispatcher-key",
@@ -77,12 +88,18 @@ def search_goal_ms(stops: int) -> float:
 
 @contextmanager
 def serve(
-    courier_ids: list[str], env: dict[str, str] | None = None, log: Path | None = None, profile: Path | None = None
+    courier_ids: list[str],
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    profile: Path | None = None,
+    database_url: str | None = None,
 ) -> Iterator[str]:
-    """`ontime serve` from this checkout on a free loopback port and a fresh SQLite file; with
-    `profile`, py-spy samples the server (raw collapsed stacks) until the block ends."""
+    """`ontime serve` from this checkout on a free loopback port and a fresh SQLite file (or
+    `database_url`); with `profile`, py-spy samples the server (raw collapsed stacks) until the
+    block ends."""
     folder = Path(tempfile.mkdtemp(prefix="ontime-bench-"))
-    full_env = server_env(f"sqlite:///{folder / 'ontime.sqlite'}", key_spec(courier_ids), **(env or {}))
+    url = database_url or f"sqlite:///{folder / 'ontime.sqlite'}"
+    full_env = server_env(url, key_spec(courier_ids), **(env or {}))
     # solver workers outlive a stopped server while they finish a task: stopping it ends its process group
     with running_server(full_env, log or folder / "server.log", timeout_s=90) as server:
         sampler: subprocess.Popen[bytes] | None = None
@@ -99,6 +116,53 @@ def serve(
                 sampler.send_signal(signal.SIGINT)
                 with suppress(subprocess.TimeoutExpired):
                     sampler.wait(30)
+
+
+@contextmanager
+def serve_replicas(courier_ids: list[str], replicas: int, database_url: str) -> Iterator[list[ServerProcess]]:
+    """`replicas` servers from this checkout on one database, each on a free loopback port with
+    a name of its own (`ONTIME_REPLICA_ID`), all stopped when the block ends."""
+    folder = Path(tempfile.mkdtemp(prefix="ontime-bench-"))
+    with ExitStack() as stack:
+        servers = []
+        for k in range(replicas):
+            env = server_env(database_url, key_spec(courier_ids), ONTIME_REPLICA_ID=f"bench-r{k}")
+            servers.append(stack.enter_context(running_server(env, folder / f"server-{k}.log", timeout_s=90)))
+        yield servers
+
+
+def group_cpu_s(pgid: int) -> float:
+    """User + system CPU seconds of the live processes in process group `pgid` (a server and
+    its solver workers), from /proc; 0 where /proc is not there."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # after the name: state, ppid, pgrp, ... utime (12), stime (13)
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def database_counters(url: str) -> dict[str, float]:
+    """This database's committed transactions and rows written so far, and the server's WAL
+    position (bytes)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted, "
+                    "pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') "
+                    "FROM pg_stat_database WHERE datname = current_database()"
+                )
+            ).one()
+            state = conn.execute(text("SELECT max(octet_length(CAST(state AS text))) FROM plans")).scalar()
+    finally:
+        engine.dispose()
+    return {"commits": float(row[0]), "rows": float(row[1]), "wal": float(row[2]), "state_bytes": float(state or 0)}
 
 
 def wait_json(method: str, url: str, key: str, body: Any = None) -> Any:
@@ -261,7 +325,7 @@ def server_timing(header: str) -> tuple[str, float]:
 
 
 async def play(
-    url: str,
+    urls: list[str],
     plan_id: str,
     reports: dict[str, list[Report]],
     fleet: Fleet,
@@ -271,7 +335,8 @@ async def play(
     max_seconds: float,
 ) -> tuple[list[Sample], float]:
     """Send every courier's reports on the accelerated clock; returns samples and wall seconds.
-    A courier whose route changed fetches it and reports along the new one from then on."""
+    A courier whose route changed fetches it and reports along the new one from then on. Each
+    request goes to the next of `urls` in turn (one server, or replicas behind a round-robin)."""
     everything = sorted(r for rs in reports.values() for r in rs)[:max_events]
     if not everything:
         return [], 0.0
@@ -282,7 +347,12 @@ async def play(
         wanted.setdefault(r.courier_id, []).append(r)
     samples: list[Sample] = []
     limits = httpx.Limits(max_connections=len(wanted) + 4, max_keepalive_connections=len(wanted) + 4)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+    turn = itertools.count()
+
+    def next_url() -> str:
+        return urls[next(turn) % len(urls)]
+
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         began = time.perf_counter()
         stop_at = began + max_seconds
 
@@ -305,7 +375,9 @@ async def play(
                 error = path = ""
                 server_s = float("nan")
                 try:
-                    answer = await client.post(f"/v1/plans/{plan_id}/events", json=report.body, headers=headers)
+                    answer = await client.post(
+                        f"{next_url()}/v1/plans/{plan_id}/events", json=report.body, headers=headers
+                    )
                     status = answer.status_code
                     path, server_s = server_timing(answer.headers.get("server-timing", ""))
                     if status != 200:
@@ -322,7 +394,7 @@ async def play(
                 if status != 200 or cid not in answer.json()["changed_routes"] or here is None:
                     continue
                 # the phone shows the new route: report along it from now on (a pending delay stays)
-                route = await client.get(f"/v1/plans/{plan_id}/couriers/{cid}/route", headers=headers)
+                route = await client.get(f"{next_url()}/v1/plans/{plan_id}/couriers/{cid}/route", headers=headers)
                 if route.status_code != 200:
                     continue
                 replans += 1
@@ -439,36 +511,61 @@ class Scenario:
     max_seconds: float = 180.0
     seed: int = 11
     profile: Path | None = None
+    replicas: int = 0
+    """0: one server on a SQLite file; N: N servers on one PostgreSQL database."""
 
 
-def run_scenario(scenario: Scenario, progress: bool = True) -> dict[str, Any]:
+def run_scenario(scenario: Scenario, progress: bool = True, pg_url: str = DEFAULT_PG_ADMIN_URL) -> dict[str, Any]:
     day = generated_day(scenario.stops, scenario.couriers, scenario.seed)
-    with serve([c["id"] for c in day["couriers"]], profile=scenario.profile) as url:
-        plan = solved_plan(url, day, scenario.time_limit_s)
-        reports, fleet = day_reports(
-            plan,
-            day,
-            position_every_min=scenario.position_every_min,
-            delays=scenario.delays,
-            seed=scenario.seed,
+    couriers = [c["id"] for c in day["couriers"]]
+    if not scenario.replicas:
+        with serve(couriers, profile=scenario.profile) as url:
+            return play_day(scenario, day, [url], progress)
+    with scratch_database(pg_url, "ontime_bench") as database:
+        url = database.render_as_string(hide_password=False)
+        with serve_replicas(couriers, scenario.replicas, url) as servers:
+            groups = [server.process.pid for server in servers if server.process is not None]
+            cpu_before = sum(group_cpu_s(g) for g in groups)
+            result = play_day(scenario, day, [server.url for server in servers], progress, url)
+            result["cpu_s"] = sum(group_cpu_s(g) for g in groups) - cpu_before
+    return result
+
+
+def play_day(
+    scenario: Scenario, day: dict[str, Any], urls: list[str], progress: bool, database_url: str | None = None
+) -> dict[str, Any]:
+    """Plan `day` on the first server, play it on all of them; the figures. With a PostgreSQL
+    `database_url`, also what the played day wrote to it."""
+    url = urls[0]
+    plan = solved_plan(url, day, scenario.time_limit_s)
+    reports, fleet = day_reports(
+        plan,
+        day,
+        position_every_min=scenario.position_every_min,
+        delays=scenario.delays,
+        seed=scenario.seed,
+    )
+    active = sum(1 for rs in reports.values() if rs)
+    if progress:
+        total = sum(len(rs) for rs in reports.values())
+        print(f"load: {scenario.stops} stops, {active} couriers reporting, {total} reports", flush=True)
+    before = database_counters(database_url) if database_url else {}
+    samples, wall = asyncio.run(
+        play(
+            urls,
+            plan["id"],
+            reports,
+            fleet,
+            speedup=scenario.speedup,
+            max_events=scenario.max_events,
+            max_seconds=scenario.max_seconds,
         )
-        active = sum(1 for rs in reports.values() if rs)
-        if progress:
-            total = sum(len(rs) for rs in reports.values())
-            print(f"load: {scenario.stops} stops, {active} couriers reporting, {total} reports", flush=True)
-        samples, wall = asyncio.run(
-            play(
-                url,
-                plan["id"],
-                reports,
-                fleet,
-                speedup=scenario.speedup,
-                max_events=scenario.max_events,
-                max_seconds=scenario.max_seconds,
-            )
-        )
-        final = wait_json("GET", f"{url}/v1/plans/{plan['id']}", KEYS["dispatcher"])
+    )
+    final = wait_json("GET", f"{url}/v1/plans/{plan['id']}", KEYS["dispatcher"])
+    after = database_counters(database_url) if database_url else {}
     return {
+        "written": {k: after[k] - before[k] for k in ("commits", "rows", "wal")} if after else {},
+        "state_bytes": after.get("state_bytes", 0.0),
         "scenario": scenario,
         "rows": summary(samples, wall, scenario.stops),
         "wall_s": wall,
@@ -543,9 +640,10 @@ def markdown(results: list[dict[str, Any]], context: dict[str, str], note: str =
     ]
     for result in results:
         sc: Scenario = result["scenario"]
+        where = f", {sc.replicas} replica{'s' if sc.replicas > 1 else ''} on PostgreSQL" if sc.replicas else ""
         lines += [
             "",
-            f"## {sc.stops} stops, {sc.couriers} couriers, x{sc.speedup:g}",
+            f"## {sc.stops} stops, {sc.couriers} couriers, x{sc.speedup:g}{where}",
             "",
             f"{result['couriers_reporting']} couriers reporting ({result['routes_used']} with stops), "
             f"simulated time x{sc.speedup:g}, a position every {sc.position_every_min:g} simulated min, "
@@ -569,18 +667,36 @@ def markdown(results: list[dict[str, Any]], context: dict[str, str], note: str =
                 f"| {row['lag_p95_s']:.2f} "
                 f"| {verdict} |"
             )
+        if result.get("written"):
+            lines += ["", costs(result)]
         if sc.profile is not None and sc.profile.exists():
             lines += ["", f"Where the time goes (py-spy, {sc.profile.name}):", "", *where_time_goes(sc.profile)]
     return "\n".join(lines) + "\n"
 
 
-def main(scenarios: list[Scenario], out: Path | None, note: str, command: str) -> list[dict[str, Any]]:
+def costs(result: dict[str, Any]) -> str:
+    """What one acknowledged event cost, from the database's counters and the servers' CPU."""
+    ok = sum(row["events"] - row["errors"] for row in result["rows"] if row["type"] == "all")
+    if not ok:
+        return "No event was acknowledged."
+    written = result["written"]
+    return (
+        f"Per acknowledged event ({ok}): {written['commits'] / ok:.1f} database transactions, "
+        f"{written['rows'] / ok:.1f} rows written, {written['wal'] / ok / 1024:.0f} KiB of WAL, "
+        f"{result.get('cpu_s', float('nan')) / ok * 1000:.0f} ms of server CPU (all replicas and their "
+        f"solver workers); the plan's state is {result['state_bytes'] / 1024:.0f} KiB."
+    )
+
+
+def main(
+    scenarios: list[Scenario], out: Path | None, note: str, command: str, pg_url: str = DEFAULT_PG_ADMIN_URL
+) -> list[dict[str, Any]]:
     began = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     context = run_context(command, began)
-    results = [run_scenario(s) for s in scenarios]
+    results = [run_scenario(s, pg_url=pg_url) for s in scenarios]
     context["load average at end (1/5/15 min)"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     text = markdown(results, context, note)
-    target = out or RESULTS
+    target = out or (RESULTS_REPLICAS if any(s.replicas for s in scenarios) else RESULTS)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text)
     print(text)
@@ -605,7 +721,21 @@ def cli(
     profile: Annotated[
         Path | None, typer.Option("--profile", help="a folder: py-spy samples the server of each day there")
     ] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="default benchmarks/results/load.md")] = None,
+    replicas: Annotated[
+        int,
+        typer.Option(
+            "--replicas",
+            min=0,
+            max=16,
+            help="N: play each day on PostgreSQL against one server, then against N replicas (round-robin)",
+        ),
+    ] = 0,
+    pg_url: Annotated[
+        str, typer.Option("--pg-url", help="PostgreSQL server (admin URL) for --replicas; a database is made there")
+    ] = DEFAULT_PG_ADMIN_URL,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="default benchmarks/results/load.md (load_replicas.md with --replicas)")
+    ] = None,
 ) -> None:
     """A fleet reports through an accelerated day on a loopback server; latency per event type."""
     if profile is not None:
@@ -627,10 +757,12 @@ def cli(
             max_seconds,
             seed,
             profile / f"load-{n}x{c}-x{pace:g}.txt" if profile else None,
+            servers,
         )
         for n, c, pace in days
+        for servers in ((1, replicas) if replicas > 1 else (replicas,))
     ]
-    main(scenarios, out, note, " ".join(["ontime bench load", *sys.argv[1:]]))
+    main(scenarios, out, note, " ".join(["ontime bench load", *sys.argv[1:]]), pg_url)
 
 
 if __name__ == "__main__":

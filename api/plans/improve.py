@@ -1,7 +1,9 @@
 """Background improvement: after an answer that left a window at risk, keep searching with a
 longer budget once the plan's reports pause, and adopt the result only if it is better and
 still fits what arrived meanwhile. One improver per plan at a time, in its own executor (a
-worker that yields the cores to answering)."""
+worker that yields the cores to answering), and across replicas: an improvement runs under
+the store's claim on the plan (`Store.claim`), and a replica that finds another improving the
+plan waits for it to finish, then improves from what it left."""
 
 from __future__ import annotations
 
@@ -23,6 +25,9 @@ log = logging.getLogger("ontime.service")
 
 POLISH_QUIET_S = 0.5
 """A background improvement starts once a plan's events have paused this long."""
+
+CLAIM_RETRY_S = 0.5
+"""How often a replica looks whether another has finished improving a plan."""
 
 
 def request_improvement(rt: Runtime, plan_id: str) -> None:
@@ -48,7 +53,12 @@ def _improve(rt: Runtime, plan_id: str) -> None:
                 continue
             with rt.guard:
                 asked = rt.polish_asked[plan_id]
-            improve_once(rt, plan_id)
+            with rt.store.claim(f"improve:{plan_id}") as mine:
+                if mine:
+                    improve_once(rt, plan_id)
+            if not mine:  # another replica is improving this plan: after it
+                time.sleep(CLAIM_RETRY_S)
+                continue
             with rt.guard:
                 if rt.polish_asked[plan_id] == asked:
                     rt.polishing.discard(plan_id)

@@ -89,6 +89,8 @@ class Runtime:
     """When each plan last asked for a background improvement (under `guard`)."""
     polishing: set[str] = field(default_factory=set)
     """Plans being improved in the background now (under `guard`)."""
+    solving: set[str] = field(default_factory=set)
+    """Plans this process is solving now (under `guard`)."""
     guard: threading.Lock = field(default_factory=threading.Lock)
 
     @property

@@ -1,6 +1,12 @@
 """Solving a day: stored `queued`, solved off the request path in the solver executor within
 its time limit, stored `solved` with its first routes, calls and webhooks (or `failed`,
-with the reason). Plans left unsolved by a restart are solved again on start-up (`resume`).
+with the reason).
+
+A solve runs under the store's claim on its plan (`Store.claim`), from before it is handed to
+the executor until its outcome is stored: with several replicas on one database, one solves
+it. Plans left `queued` or `solving` with no one holding their claim (a restart, a replica
+that died) are solved again by whichever replica looks first (`resume`, on start-up and then
+every few seconds).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import threading
 import uuid
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import ExitStack
 from dataclasses import replace
 
 from api.auth import Principal
@@ -43,8 +50,32 @@ def create_plan(rt: Runtime, body: PlanCreateIn, principal: Principal) -> Accept
 
 
 def start_solve(rt: Runtime, plan_id: str) -> None:
+    """Claim the plan's solve and hand it to the executor (503 if the executor cannot take
+    it); a thread waits for the outcome, stores it and lets go of the claim. Nothing happens
+    if this process or another already solves it, or it is solved."""
+    with rt.guard:
+        if plan_id in rt.solving:
+            return
+        rt.solving.add(plan_id)
+    claim = ExitStack()
+    handed_over = False
+    try:
+        if claim.enter_context(rt.store.claim(f"solve:{plan_id}")):  # else another replica solves it
+            handed_over = _submit(rt, plan_id, claim)
+    finally:
+        if not handed_over:
+            claim.close()
+            with rt.guard:
+                rt.solving.discard(plan_id)
+
+
+def _submit(rt: Runtime, plan_id: str, claim: ExitStack) -> bool:
+    """Under the plan's claim: the solve handed to the executor and a thread waiting for it
+    (True; the thread now holds the claim), or False if the plan is no longer unsolved."""
     with rt.store.transaction() as s:
         record = repo.get_plan(s, plan_id)
+        if record.status not in ("queued", "solving"):
+            return False  # solved (or failed) between a look for unsolved plans and the claim
         repo.update_plan(s, plan_id, status="solving")
     try:
         future = rt.executor.submit(solve_problem, record.problem, record.params, rt.source)
@@ -52,23 +83,37 @@ def start_solve(rt: Runtime, plan_id: str) -> None:
         _fail(rt, plan_id, f"the solver could not be started: {type(exc).__name__}")
         raise ApiError(503, "unavailable", "the solver is unavailable; try again shortly") from exc
     limit = float(record.params.get("time_limit_s", 10)) * 2 + rt.settings.solve_grace_s
-    threading.Thread(target=_finish_solve, args=(rt, plan_id, future, limit), daemon=True).start()
+    waiter = threading.Thread(target=_finish_solve, args=(rt, plan_id, future, limit, claim.pop_all()), daemon=True)
+    waiter.start()
+    return True
 
 
 def resume(rt: Runtime) -> None:
-    """After a restart: solve again every plan left queued or solving."""
+    """Solve every plan left queued or solving that no process is solving."""
     with rt.store.transaction() as s:
         stale = repo.claim_stale_plans(s)
     for plan_id in stale:
-        log.info("resuming the solve of plan %s", plan_id)
-        start_solve(rt, plan_id)
+        try:
+            start_solve(rt, plan_id)
+        except ApiError:
+            log.warning("could not resume the solve of plan %s", plan_id)
 
 
-def _finish_solve(rt: Runtime, plan_id: str, future: Future[SolvedDay], limit_s: float) -> None:
-    """Store the solution, or fail the plan. The limit counts from when the solve started, not
-    the time it waited behind other solves; on overrun the executor stops the solve's process
-    (a hung worker would otherwise hold its slot forever, and every solve queued behind it
-    would overrun too), while the other solves go on or start again in a new worker."""
+def _finish_solve(rt: Runtime, plan_id: str, future: Future[SolvedDay], limit_s: float, claim: ExitStack) -> None:
+    """Store the solution, or fail the plan, then let go of the solve's claim. The limit counts
+    from when the solve started, not the time it waited behind other solves; on overrun the
+    executor stops the solve's process (a hung worker would otherwise hold its slot forever,
+    and every solve queued behind it would overrun too), while the other solves go on or start
+    again in a new worker."""
+    with claim:
+        try:
+            _outcome(rt, plan_id, future, limit_s)
+        finally:
+            with rt.guard:
+                rt.solving.discard(plan_id)
+
+
+def _outcome(rt: Runtime, plan_id: str, future: Future[SolvedDay], limit_s: float) -> None:
     try:
         solved = result_within(future, limit_s)
     except FutureTimeout:

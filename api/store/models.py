@@ -178,6 +178,14 @@ class OutboxRow(Base):
             sqlite_where=text("delivered_at IS NULL"),
         ),
         Index(None, "plan_id"),
+        # Whether a message has an earlier undelivered one of its plan (each plan's queue).
+        Index(
+            "ix_outbox_plan_pending",
+            "plan_id",
+            "id",
+            postgresql_where=text("delivered_at IS NULL"),
+            sqlite_where=text("delivered_at IS NULL"),
+        ),
         {"sqlite_autoincrement": True},
     )
 
@@ -191,6 +199,8 @@ class OutboxRow(Base):
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    leased_by: Mapped[str | None] = mapped_column(String(ID_LEN))
+    """The replica delivering it now (until next_attempt_at), if any."""
 
 
 class ScenarioRow(Base):

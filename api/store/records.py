@@ -102,6 +102,7 @@ class OutboxRecord:
     delivered_at: datetime | None
     last_error: str | None
     created_at: datetime
+    leased_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ Locking
   run in parallel. Waiting for the lock is bounded by `lock_timeout_s` (SET LOCAL lock_timeout).
 * Across processes (replicas): `plan_mutex(plan_id)` holds a PostgreSQL advisory lock from a
   change's read to its commit, so a replica waits its turn rather than finding at commit that
-  another changed the plan.
+  another changed the plan; `claim(name)` tries one, so that work done in the background (a
+  plan's improvement, a what-if run) is done by one replica at a time.
 * SQLite: pysqlite's own transaction handling is switched off and SQLAlchemy's `begin` event
   emits the BEGIN itself: `BEGIN IMMEDIATE` for writing transactions (`plan_transaction` and
   `transaction()`), which takes the database's write lock at the start, so read-modify-write
@@ -128,8 +129,16 @@ def create_store_engine(url: str | URL, *, connect_timeout_s: int = 2, lock_time
         connect_args: dict[str, Any] = {}
         if "connect_timeout" not in url.query:
             connect_args["connect_timeout"] = connect_timeout_s
+        # Beside each request's transaction, a change holds its plan's lock and a solve, an
+        # improvement or a what-if run its claim on a connection of its own (`_advisory`).
         return create_engine(
-            url, pool_pre_ping=True, connect_args=connect_args, json_serializer=_dumps, json_deserializer=orjson.loads
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            connect_args=connect_args,
+            json_serializer=_dumps,
+            json_deserializer=orjson.loads,
         )
 
     raise ValueError(f"unsupported database {url.get_backend_name()!r}; use sqlite:///PATH or postgresql+psycopg://...")
@@ -245,17 +254,45 @@ class Store:
         if self.is_sqlite:
             yield
             return
-        key = int.from_bytes(hashlib.sha256(f"ontime-plan:{plan_id}".encode()).digest()[:8], "big", signed=True)
+        with self._advisory(f"ontime-plan:{plan_id}", wait=True) as held:
+            assert held
+            yield
+
+    @contextlib.contextmanager
+    def claim(self, name: str) -> Iterator[bool]:
+        """Whether this process may do the work `name` names (a plan's background improvement,
+        a what-if run) while no other process on this database does: yields True and holds the
+        claim until the block ends, or False at once if another holds it. PostgreSQL: a session
+        advisory lock on a connection of its own, so a process that dies lets go of its claims
+        with its connection (no lease to wait out); SQLite: always True (one process serves a
+        SQLite file; its callers keep their own work apart)."""
+        if self.is_sqlite:
+            yield True
+            return
+        with self._advisory(f"ontime-claim:{name}", wait=False) as held:
+            yield held
+
+    @contextlib.contextmanager
+    def _advisory(self, name: str, *, wait: bool) -> Iterator[bool]:
+        """A PostgreSQL session advisory lock keyed by `name`, on a connection of its own:
+        waited for (at most `lock_timeout_s`) or only tried; yields whether it is held."""
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         with self._wrap_errors(), self._write_engine.connect() as conn:
-            conn.execute(text(f"SET lock_timeout = {max(1, round(self.lock_timeout_s * 1000))}"))
-            conn.execute(select(func.pg_advisory_lock(key)))
+            if wait:
+                conn.execute(text(f"SET lock_timeout = {max(1, round(self.lock_timeout_s * 1000))}"))
+                conn.execute(select(func.pg_advisory_lock(key)))
+                held = True
+            else:
+                held = bool(conn.scalar(select(func.pg_try_advisory_lock(key))))
             conn.commit()  # the session lock outlives the transaction: nothing is left open
             try:
-                yield
+                yield held
             finally:
                 try:
-                    conn.execute(select(func.pg_advisory_unlock(key)))
-                    conn.execute(text("RESET lock_timeout"))
+                    if held:
+                        conn.execute(select(func.pg_advisory_unlock(key)))
+                    if wait:
+                        conn.execute(text("RESET lock_timeout"))
                     conn.commit()
                 except DBAPIError:
                     conn.invalidate()  # closing the connection releases the lock on the server

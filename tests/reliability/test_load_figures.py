@@ -4,7 +4,13 @@ the 50 ms goal is for those that put no window at risk (BENCHMARKS.md 2)."""
 
 from __future__ import annotations
 
-from benchmarks.load import Sample, Scenario, markdown, summary
+import os
+
+import pytest
+from sqlalchemy.exc import DBAPIError
+
+from api.store.scratch import DEFAULT_PG_ADMIN_URL, check_reachable
+from benchmarks.load import Sample, Scenario, markdown, run_scenario, summary
 
 
 def completion(ms: float, path: str, status: int = 200) -> Sample:
@@ -42,3 +48,28 @@ def test_the_table_says_which_goal_was_missed() -> None:
     assert lines["stop_completed: re-timed only"].endswith("| p95 <= 50 ms: MISSED |")
     assert lines["stop_completed: re-optimized"].endswith("| p95 <= 1000 ms: met |")
     assert "| 1 (409 conflict: 1) |" in lines["stop_completed"]
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.xdist_group("load-replicas")
+def test_a_day_played_on_two_replicas_is_answered_and_its_costs_measured() -> None:
+    """`ontime bench load --replicas`: a small day through two real servers on a PostgreSQL
+    database of its own (made and dropped), every request to the next replica in turn."""
+    admin = os.environ.get("ONTIME_TEST_PG_URL", DEFAULT_PG_ADMIN_URL)
+    try:
+        check_reachable(admin)
+    except DBAPIError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL unreachable: {exc.orig}")
+    scenario = Scenario(
+        stops=30, couriers=4, speedup=600, position_every_min=10, delays=1, time_limit_s=1, max_seconds=20, replicas=2
+    )
+    result = run_scenario(scenario, progress=False, pg_url=admin)
+    everything = next(row for row in result["rows"] if row["type"] == "all")
+    assert everything["events"] > 10 and everything["errors"] == 0
+    assert result["written"]["commits"] >= everything["events"]  # each report committed
+    assert result["state_bytes"] > 0 and result["cpu_s"] > 0
+    text = markdown([result], {"command": "test"})
+    assert "2 replicas on PostgreSQL" in text and "database transactions" in text

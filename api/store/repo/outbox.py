@@ -1,5 +1,14 @@
 """The outbox: messages (webhooks) committed with the change they report and delivered after it,
-with retries. Idempotent by key; workers lease due messages so each is delivered once.
+with retries. Idempotent by key.
+
+Each plan's messages form a queue delivered in order: only its oldest undelivered message (its
+head) is ever due, so a message waits while an earlier one of its plan is in flight or
+waiting for a retry. A worker (one per replica) leases due heads, `FOR UPDATE SKIP LOCKED` on
+PostgreSQL, by moving their next attempt to the end of the lease and writing its replica's
+name on them; another worker skips them until the lease runs out. A replica that restarts
+releases the leases under its own name at once (`release_leases`): those messages were in
+flight when it died, and only they may reach a receiver twice. Messages of no plan are
+independent of each other.
 """
 
 from __future__ import annotations
@@ -7,8 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from api.store.columns import to_utc
 from api.store.models import OutboxRow
@@ -70,32 +79,43 @@ def enqueue(
 
 
 def _due_rows(s: Session, at: datetime, limit: int) -> list[OutboxRow]:
+    earlier = aliased(OutboxRow)
     query = (
         select(OutboxRow)
-        .where(OutboxRow.delivered_at.is_(None), OutboxRow.next_attempt_at <= to_utc(at))
+        .where(
+            OutboxRow.delivered_at.is_(None),
+            OutboxRow.next_attempt_at <= to_utc(at),
+            ~exists().where(
+                earlier.plan_id == OutboxRow.plan_id, earlier.delivered_at.is_(None), earlier.id < OutboxRow.id
+            ),
+        )
         .order_by(OutboxRow.id)
         .limit(limit)
         # PostgreSQL: rows another worker holds are skipped; SQLite ignores this (its writers
         # are serialised by BEGIN IMMEDIATE anyway).
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=OutboxRow)
     )
     return list(s.scalars(query))
 
 
 def due_messages(s: Session, now: datetime, limit: int = 50) -> list[OutboxRecord]:
-    """Undelivered messages with next_attempt_at <= now, in id order. On PostgreSQL they stay
-    locked (FOR UPDATE SKIP LOCKED) until the transaction ends."""
+    """The messages to deliver now, in id order: each plan's oldest undelivered one if its next
+    attempt is due (and every due message of no plan). On PostgreSQL they stay locked (FOR
+    UPDATE SKIP LOCKED) until the transaction ends."""
     return [record(OutboxRecord, row) for row in _due_rows(s, now, limit)]
 
 
-def lease_due_messages(s: Session, now: datetime, lease_until: datetime, limit: int = 50) -> list[OutboxRecord]:
-    """Like due_messages, but also moves their next_attempt_at to `lease_until`, so they can be
-    delivered after this (short) transaction commits without another worker taking them; a
-    worker that dies mid-delivery leaves them due again at lease_until. The records show the
-    leased next_attempt_at."""
+def lease_due_messages(
+    s: Session, now: datetime, lease_until: datetime, replica: str = "", limit: int = 50
+) -> list[OutboxRecord]:
+    """Like due_messages, but also moves their next_attempt_at to `lease_until` and marks them
+    leased by `replica`, so they can be delivered after this (short) transaction commits
+    without another worker taking them; a worker that dies mid-delivery leaves them due again
+    at lease_until, or as soon as its replica starts again. The records show the lease."""
     rows = _due_rows(s, now, limit)
     for row in rows:
         row.next_attempt_at = lease_until
+        row.leased_by = replica
     s.flush()
     return [record(OutboxRecord, row) for row in rows]
 
@@ -106,6 +126,7 @@ def mark_delivered(s: Session, id: int, at: datetime) -> OutboxRecord:
     row.attempts += 1
     row.delivered_at = at
     row.last_error = None
+    row.leased_by = None
     s.flush()
     return record(OutboxRecord, row)
 
@@ -116,16 +137,23 @@ def mark_failed(s: Session, id: int, error: str, next_attempt_at: datetime) -> O
     row.attempts += 1
     row.last_error = stored_error(error)
     row.next_attempt_at = next_attempt_at
+    row.leased_by = None
     s.flush()
     return record(OutboxRecord, row)
 
 
-def release_leases(s: Session, now: datetime) -> int:
-    """Make every undelivered message due now (after a restart, leases of a dead worker
-    need not be waited out; receivers drop repeats by idempotency key)."""
-    rows = s.scalars(select(OutboxRow).where(OutboxRow.delivered_at.is_(None), OutboxRow.next_attempt_at > now)).all()
+def release_leases(s: Session, now: datetime, replica: str) -> int:
+    """Make the undelivered messages leased by `replica` due now: called as it starts, they
+    are the ones it was delivering when it stopped (the receiver may have them already and
+    drops the repeat by its idempotency key). Other replicas' leases are theirs."""
+    rows = s.scalars(
+        select(OutboxRow).where(
+            OutboxRow.delivered_at.is_(None), OutboxRow.leased_by == replica, OutboxRow.next_attempt_at > to_utc(now)
+        )
+    ).all()
     for row in rows:
         row.next_attempt_at = now
+        row.leased_by = None
     s.flush()
     return len(rows)
 

@@ -58,3 +58,41 @@ def test_after_a_disruption_the_plan_is_improved_in_the_background_or_kept_as_an
         assert late_minutes(after) == late_minutes(answered)
     assert_consistent(after, day)
     assert_one_call_per_late_stop(client, after, calls)
+
+
+@pytest.mark.postgres
+def test_another_replica_improving_the_plan_holds_this_ones_back_until_it_is_done(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Replicas on one PostgreSQL: while another process holds the plan's improvement claim,
+    this one asks for an improvement but does not start one; once the claim is let go, it
+    improves (from the plan as the other left it)."""
+    with (
+        database("postgresql", tmp_path_factory.mktemp("polish-pg")) as url,
+        in_process(url, ONTIME_POLISH_TIME_LIMIT_S="2") as app,
+    ):
+        day = generate_day(60, 6, seed=22)
+        with app.client() as client:
+            plan_id = client.post("/v1/plans", json={"problem": day, "time_limit_s": 2}).json()["id"]
+            assert wait_solved(client, plan_id)["status"] == "solved"
+            other = Store(url)  # another replica's engine
+            try:
+
+                def attempts() -> list[Any]:
+                    with other.transaction(readonly=True) as s:
+                        return [a for a in repo.list_audit(s, plan_id) if a.action in ("plan_improved", "plan_kept")]
+
+                with other.claim(f"improve:{plan_id}") as theirs:
+                    assert theirs
+                    hold_everyone(client, plan_id, day, "out")
+                    time.sleep(4)  # quiet for far longer than an improvement waits to start
+                    assert attempts() == [], "improved while another replica held the plan's claim"
+                deadline = time.monotonic() + 90
+                while time.monotonic() < deadline and not attempts():
+                    time.sleep(0.5)
+                assert attempts(), "the improvement asked for never ran once the claim was free"
+            finally:
+                other.dispose()
+            after, calls = fetch(client, plan_id)
+        assert_consistent(after, day)
+        assert_one_call_per_late_stop(client, after, calls)

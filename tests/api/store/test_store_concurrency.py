@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -200,3 +202,49 @@ def test_a_plan_mutex_holder_that_fails_still_releases_it(store: Store, make_sto
         raise RuntimeError("the change failed")
     with make_store(lock_timeout_s=0.3).plan_mutex("p1"):
         pass
+
+
+def test_a_claim_is_held_by_one_process_until_it_ends_or_dies(store: Store, make_store: Callable[..., Store]) -> None:
+    """Background work (a solve, an improvement, a what-if run) is done by one replica: a
+    second process's claim on the same work is refused at once, not waited for; a claim comes
+    free when its block ends, and when the process holding it is killed (its connection goes)."""
+    other = make_store()
+    if store.is_sqlite:
+        with store.claim("solve:p1") as mine, other.claim("solve:p1") as theirs:
+            assert mine and theirs  # one process serves a SQLite file; it keeps its own work apart
+        return
+    with store.claim("solve:p1") as mine:
+        assert mine
+        began = time.monotonic()
+        with other.claim("solve:p1") as theirs:
+            assert not theirs and time.monotonic() - began < 2
+        with other.claim("improve:p1") as theirs:  # other work: free
+            assert theirs
+    with other.claim("solve:p1") as theirs:
+        assert theirs
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from api.store import Store\n"
+            "with Store(sys.argv[1]).claim('solve:p2') as mine:\n"
+            "    print(mine, flush=True); time.sleep(600)",
+            store.url.render_as_string(hide_password=False),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "True"
+        with store.claim("solve:p2") as mine:
+            assert not mine
+    finally:
+        holder.kill()  # kill -9: no chance to let go
+        holder.wait()
+    deadline = time.monotonic() + 10
+    while True:
+        with store.claim("solve:p2") as mine:
+            if mine:
+                break
+        assert time.monotonic() < deadline, "a dead process's claim was never let go"
+        time.sleep(0.1)

@@ -31,7 +31,7 @@ def test_migrate_empty_database_then_again(make_store: Callable[..., Store]) -> 
     assert store.schema_revision() is None
     store.migrate()
     assert _tables(store) == TABLES
-    assert store.schema_revision() == Store.head_revision() == "0004"
+    assert store.schema_revision() == Store.head_revision() == "0005"
     with store.transaction() as s:
         repo.create_plan(s, "p1", "kept", {}, {})
     store.migrate()  # idempotent: nothing changes, data stays

@@ -1,4 +1,5 @@
-"""The outbox: due / delivered / failed-and-retried, idempotent enqueue, skip-locked workers."""
+"""The outbox: due / delivered / failed-and-retried, idempotent enqueue, in order per plan, leases by
+replica, skip-locked workers."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 def test_due_deliver_and_retry(store: Store) -> None:
     with store.transaction() as s:
         m1 = repo.enqueue(s, "p1", "call_created", {"call": 1}, "call_created:1", next_attempt_at=NOW)
-        m2 = repo.enqueue(s, "p1", "route_updated", {"courier": "c01"}, "route_updated:c01:2", next_attempt_at=NOW)
+        m2 = repo.enqueue(s, "p2", "route_updated", {"courier": "c01"}, "route_updated:c01:2", next_attempt_at=NOW)
         m3 = repo.enqueue(s, None, "call_updated", {}, "later", next_attempt_at=NOW + timedelta(hours=1))
         again = repo.enqueue(s, "p1", "call_created", {"call": "other"}, "call_created:1")
     assert again == m1 and again.payload == {"call": 1}  # idempotent by key: nothing new
@@ -46,11 +47,54 @@ def test_due_deliver_and_retry(store: Store) -> None:
             repo.mark_failed(s, 999_999, "x", NOW)
 
 
+def test_a_plans_messages_go_out_in_order_one_at_a_time(store: Store) -> None:
+    """Only a plan's oldest undelivered message is due: the next waits while it is in flight
+    or waiting for a retry, and other plans' messages (and messages of no plan) do not."""
+    with store.transaction() as s:
+        a1, a2, a3 = (repo.enqueue(s, "pa", "route_updated", {}, f"a{k}", next_attempt_at=NOW) for k in range(3))
+        b1 = repo.enqueue(s, "pb", "call_created", {}, "b1", next_attempt_at=NOW)
+        n1, n2 = (repo.enqueue(s, None, "call_updated", {}, f"n{k}", next_attempt_at=NOW) for k in range(2))
+    with store.transaction() as s:
+        assert [m.id for m in repo.due_messages(s, NOW)] == [a1.id, b1.id, n1.id, n2.id]
+        leased = repo.lease_due_messages(s, NOW, NOW + timedelta(minutes=2), "r1")
+    assert [m.leased_by for m in leased] == ["r1"] * 4
+    with store.transaction() as s:
+        assert repo.due_messages(s, NOW + timedelta(minutes=1)) == []  # a2 waits behind a1 in flight
+        repo.mark_failed(s, a1.id, "HTTP 503", NOW + timedelta(minutes=5))
+        repo.mark_delivered(s, b1.id, NOW)
+        repo.mark_delivered(s, n1.id, NOW)
+    with store.transaction() as s:
+        assert [m.id for m in repo.due_messages(s, NOW + timedelta(minutes=3))] == [n2.id]  # its lease ran out
+        assert [m.id for m in repo.due_messages(s, NOW + timedelta(minutes=5))] == [a1.id, n2.id]
+        repo.mark_delivered(s, a1.id, NOW + timedelta(minutes=5))
+        repo.mark_delivered(s, n2.id, NOW + timedelta(minutes=5))
+    with store.transaction() as s:
+        assert [m.id for m in repo.due_messages(s, NOW + timedelta(minutes=5))] == [a2.id]
+        repo.mark_delivered(s, a2.id, NOW + timedelta(minutes=5))
+        assert [m.id for m in repo.due_messages(s, NOW + timedelta(minutes=5))] == [a3.id]
+
+
+def test_a_restarted_replica_releases_its_own_leases_only(store: Store) -> None:
+    with store.transaction() as s:
+        mine = repo.enqueue(s, "p1", "call_created", {}, "mine", next_attempt_at=NOW)
+        theirs = repo.enqueue(s, "p2", "call_created", {}, "theirs", next_attempt_at=NOW)
+    with store.transaction() as s:
+        repo.lease_due_messages(s, NOW, NOW + timedelta(minutes=5), "r1", limit=1)
+        repo.lease_due_messages(s, NOW, NOW + timedelta(minutes=5), "r2", limit=1)
+    with store.transaction() as s:
+        assert repo.release_leases(s, NOW + timedelta(seconds=1), "r1") == 1
+    with store.transaction() as s:
+        assert [m.id for m in repo.due_messages(s, NOW + timedelta(seconds=1))] == [mine.id]
+        assert repo.release_leases(s, NOW + timedelta(seconds=1), "r3") == 0
+    with store.transaction() as s:
+        assert [m.id for m in repo.due_messages(s, NOW + timedelta(minutes=5))] == [mine.id, theirs.id]
+
+
 def test_lease_hides_messages_until_it_runs_out(store: Store) -> None:
     with store.transaction() as s:
         m1 = repo.enqueue(s, "p1", "call_created", {}, "a", next_attempt_at=NOW)
     with store.transaction() as s:
-        leased = repo.lease_due_messages(s, NOW, NOW + timedelta(minutes=5))
+        leased = repo.lease_due_messages(s, NOW, NOW + timedelta(minutes=5), "r1")
     assert [m.id for m in leased] == [m1.id] and leased[0].next_attempt_at == NOW + timedelta(minutes=5)
     with store.transaction() as s:
         assert repo.due_messages(s, NOW + timedelta(minutes=4)) == []
@@ -61,7 +105,7 @@ def test_workers_skip_each_others_messages(store: Store) -> None:
     if store.is_sqlite:
         pytest.skip("PostgreSQL only: SQLite serialises writing transactions instead")
     with store.transaction() as s:
-        ids = [repo.enqueue(s, "p1", "call_created", {}, f"k{i}", next_attempt_at=NOW).id for i in range(5)]
+        ids = [repo.enqueue(s, f"p{i}", "call_created", {}, f"k{i}", next_attempt_at=NOW).id for i in range(5)]
     with store.transaction() as first, store.transaction() as second:
         mine = [m.id for m in repo.due_messages(first, NOW, limit=2)]
         theirs = [m.id for m in repo.due_messages(second, NOW)]  # does not wait for `first`
