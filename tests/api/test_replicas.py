@@ -60,7 +60,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Ite
 
 def reports(plan: dict[str, Any]) -> list[dict[str, Any]]:
     """A morning of reports: per courier, a position on the way to each of their first stops,
-    the stop served, and a delay after the second; in time order per courier, interleaved."""
+    the stop served, and a two-hour jam after the second and the fourth (late stops: calls and
+    webhooks); in time order per courier, interleaved."""
     per_courier = []
     for route in plan["routes"]:
         courier, events = route["courier_id"], []
@@ -71,8 +72,9 @@ def reports(plan: dict[str, Any]) -> list[dict[str, Any]]:
             done_at = (eta + timedelta(minutes=1)).isoformat()
             completed = {"event_id": f"{courier}-done-{k}", "type": "stop_completed", "stop_id": visit["stop_id"]}
             events.append(base | completed | {"at": done_at})
-            if k == 1:
-                events.append(base | {"event_id": f"{courier}-late", "type": "delay", "delay_min": 25, "at": done_at})
+            if k in (1, 3):  # a jam, then another: late stops, calls, re-optimized routes, webhooks
+                jam = {"event_id": f"{courier}-late-{k}", "type": "delay", "delay_min": 120, "at": done_at}
+                events.append(base | jam)
         per_courier.append(events)
     return [e for group in itertools.zip_longest(*per_courier) for e in group if e is not None]
 
