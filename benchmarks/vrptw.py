@@ -1,8 +1,12 @@
 """Static plan quality on the classic VRPTW instances (BENCHMARKS.md 1).
 
-Every solver runs as its own process (one core each, `jobs` at a time), peers alternating
-in order from instance to instance. Routes are re-scored here in double precision, never
-trusted from a solver: distance, fleet, capacity, windows, return by the depot's due time.
+Every solver runs as its own process, peers alternating in order from instance to instance,
+as many at a time as `jobs` cores allow: each takes one core, except `ontime2` (OnTime's two
+searches side by side, `solve-instance --workers 2`), which waits for two free cores and has
+them to itself. `pyvrp2` is PyVRP on two cores as a user would run it: seeds 1 and 2 side by
+side, the better kept; its seed-1 half is the `pyvrp` (one core) figure of the same run.
+Routes are re-scored here in double precision, never trusted from a solver: distance, fleet,
+capacity, windows, return by the depot's due time.
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +35,9 @@ FEASIBILITY_TOLERANCE = 1e-3
 
 LABELS = {
     "ontime": "OnTime (`ontime solve-instance`, engine auto)",
+    "ontime2": "OnTime on two cores (`ontime solve-instance --workers 2`)",
     "pyvrp": "PyVRP used directly (Model API, x1000 rounded)",
+    "pyvrp2": "PyVRP on two cores (seeds 1 and 2 side by side, better kept)",
     "ortools": "OR-Tools routing, parallel cheapest insertion + GLS",
     "vroom": "VROOM via pyvroom, exploration level 5, 1 thread",
 }
@@ -52,11 +58,21 @@ def default_data() -> Path:
     return ROOT.parent / "shared" / "data" / "vrptw"
 
 
+CORES = {"ontime2": 2}
+"""Cores a run takes (one unless named here)."""
+
+PAIRS = {"pyvrp2": ("pyvrp", "pyvrp-seed2")}
+"""Solvers reported as the better of two one-core runs made side by side."""
+
+
 def command(solver: str, path: Path, limit: float, seed: int) -> list[str]:
-    if solver in ("ontime", "ortools"):
-        engine = "auto" if solver == "ontime" else "ortools"
+    if solver in ("ontime", "ontime2", "ortools"):
+        engine = "ortools" if solver == "ortools" else "auto"
         cli = [sys.executable, "-m", "api.cli", "solve-instance", str(path)]
-        return [*cli, "--time-limit", str(limit), "--engine", engine, "--seed", str(seed)]
+        workers = ["--workers", "2"] if solver == "ontime2" else []
+        return [*cli, "--time-limit", str(limit), "--engine", engine, "--seed", str(seed), *workers]
+    if solver == "pyvrp-seed2":
+        return [sys.executable, "-m", "benchmarks.peers", "pyvrp", str(path), str(limit), str(seed + 1)]
     return [sys.executable, "-m", "benchmarks.peers", solver, str(path), str(limit), str(seed)]
 
 
@@ -101,27 +117,92 @@ def main(
         files = [f for f in files if f.stem in only]
     if not files:
         raise SystemExit(f"no instances in {data / set_name}")
+    halves = {half for solver in solvers for half in PAIRS.get(solver, ())}
+    units = [PAIRS.get(solver, (solver,)) for solver in solvers if solver not in halves]
     tasks = []
-    for k, path in enumerate(files):
-        order = solvers[k % len(solvers) :] + solvers[: k % len(solvers)]
-        tasks += [(solver, path) for solver in order]
+    for k, path in enumerate(files):  # a pair's halves one after the other: side by side
+        order = units[k % len(units) :] + units[: k % len(units)]
+        tasks += [(solver, path) for unit in order for solver in unit]
     began = time.time()
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(run_one, solver, path, limit) for solver, path in tasks]
-        runs = []
-        for done, future in enumerate(futures, start=1):
-            runs.append(future.result())
-            print(
-                f"[{done}/{len(futures)}] {runs[-1].instance} {runs[-1].solver} {runs[-1].distance:.2f}",
-                file=sys.stderr,
-            )
+    runs = run_all(tasks, limit, jobs)
+    runs += [pair for solver in solvers if solver in PAIRS for pair in paired(runs, solver)]
     bks = read_bks(data, set_name, [f.stem for f in files])
-    target = out or ROOT / "benchmarks" / "results" / f"vrptw_{set_name}_{limit:g}s.md"
+    two_cores = any(solver in CORES or solver in PAIRS for solver in solvers)
+    name = f"vrptw_{set_name}_{limit:g}s{'_two_cores' if two_cores else ''}.md"
+    target = out or ROOT / "benchmarks" / "results" / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    argv = " ".join(["ontime bench vrptw", "--set", set_name, "--time-limit", f"{limit:g}", "--jobs", str(jobs)])
-    target.write_text(report(runs, bks, solvers, set_name, limit, argv, time.time() - began))
+    options = ["--set", set_name, "--time-limit", f"{limit:g}", "--jobs", str(jobs), "--solvers", ",".join(solvers)]
+    argv = " ".join(["ontime bench vrptw", *options])
+    shown = list(dict.fromkeys(name for solver in solvers for name in (*PAIRS.get(solver, ())[:1], solver)))
+    target.write_text(report(runs, bks, shown, set_name, limit, argv, time.time() - began))
     target.with_suffix(".json").write_text(json.dumps([asdict(r) for r in runs], indent=1))
     print(f"wrote {target}", file=sys.stderr)
+
+
+class Cores:
+    """`jobs` cores handed out to runs, several at once to a run that takes several."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.free = count
+        self._turn = threading.Condition()
+
+    def take(self, n: int) -> int:
+        n = min(n, self.count)
+        with self._turn:
+            self._turn.wait_for(lambda: self.free >= n)
+            self.free -= n
+        return n
+
+    def give(self, n: int) -> None:
+        with self._turn:
+            self.free += n
+            self._turn.notify_all()
+
+
+def run_all(tasks: list[tuple[str, Path]], limit: float, jobs: int) -> list[Run]:
+    """Every task in order, each started once it is first in line and the cores it takes are
+    free; the runs in task order."""
+    cores = Cores(jobs)
+    runs: list[Run] = []
+    slots: list[list[Run]] = []
+
+    def one(slot: list[Run], solver: str, path: Path, taken: int) -> None:
+        try:
+            slot.append(run_one(solver, path, limit))
+        finally:
+            cores.give(taken)
+        print(
+            f"{path.stem} {solver} {slot[0].distance:.2f}" if slot else f"{path.stem} {solver} failed", file=sys.stderr
+        )
+
+    threads = []
+    for solver, path in tasks:
+        taken = cores.take(CORES.get(solver, 1))
+        slot: list[Run] = []
+        slots.append(slot)
+        thread = threading.Thread(target=one, args=(slot, solver, path, taken))
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    for slot in slots:
+        runs += slot
+    return runs
+
+
+def paired(runs: list[Run], solver: str) -> list[Run]:
+    """`solver`'s runs: per instance, the better feasible of its two halves (wall: the longer)."""
+    first, second = PAIRS[solver]
+    halves = {(r.instance, r.solver): r for r in runs}
+    out = []
+    for (instance, name), a in halves.items():
+        b = halves.get((instance, second))
+        if name != first or b is None:
+            continue
+        best = min((a, b), key=lambda r: (not r.feasible, r.distance))
+        out.append(replace(best, solver=solver, wall_s=max(a.wall_s, b.wall_s)))
+    return out
 
 
 def _natural(path: Path) -> list[object]:
@@ -151,8 +232,9 @@ def report(
         "- Rules: Euclidean travel in double precision, hard windows, fleet of the instance, objective total"
         " distance; routes re-scored by the benchmark (feasible = every rule holds within"
         f" {FEASIBILITY_TOLERANCE:g} time units). Gap = distance vs the distance-only best-known routes"
-        " re-scored the same way. Each solver is one process on one core; two run at a time, peers"
-        " alternating in order.",
+        " re-scored the same way. Each solver is one process on one core (OnTime on two cores: alone on"
+        " the machine), two cores busy at a time, peers alternating in order; PyVRP on two cores is its"
+        " one-core run and a second seed's run side by side, the better kept.",
         "",
         "## Summary",
         "",
@@ -167,15 +249,17 @@ def report(
             f"{_mean(gaps):+.2f}% | {max(gaps, default=float('nan')):+.2f}% | "
             f"{_mean([r.vehicles for r in rs]):.2f} | {_mean([r.wall_s for r in rs]):.1f} s |"
         )
-    if "ontime" in solvers and "pyvrp" in solvers:
+    for ours, theirs in (("ontime", "pyvrp"), ("ontime2", "pyvrp"), ("ontime2", "pyvrp2")):
+        if ours not in solvers or theirs not in solvers:
+            continue
         ratios = [
-            100 * (by[(n, "ontime")].distance / by[(n, "pyvrp")].distance - 1)
+            100 * (by[(n, ours)].distance / by[(n, theirs)].distance - 1)
             for n in names
-            if by[(n, "ontime")].feasible and by[(n, "pyvrp")].feasible
+            if (n, ours) in by and (n, theirs) in by and by[(n, ours)].feasible and by[(n, theirs)].feasible
         ]
         lines += [
             "",
-            f"OnTime vs PyVRP used directly, same run: mean distance {_mean(ratios):+.3f}% "
+            f"{LABELS[ours]} vs {LABELS[theirs]}, same run: mean distance {_mean(ratios):+.3f}% "
             f"(median {statistics.median(ratios) if ratios else float('nan'):+.3f}%, "
             f"OnTime shorter on {sum(r < -1e-9 for r in ratios)}, equal on {sum(abs(r) <= 1e-9 for r in ratios)},"
             f" longer on {sum(r > 1e-9 for r in ratios)} of {len(ratios)}).",
@@ -217,8 +301,10 @@ def cli(
     set_name: Annotated[str, typer.Option("--set", help="solomon or homberger_200")] = "solomon",
     time_limit: Annotated[float, typer.Option("--time-limit", min=0.1)] = 10.0,
     data: Annotated[Path | None, typer.Option("--data", envvar="ONTIME_VRPTW_DATA")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", min=1, help="solver processes in parallel, one core each")] = 2,
-    solvers: Annotated[str, typer.Option("--solvers")] = "ontime,pyvrp,ortools,vroom",
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="cores busy at a time (a run takes one, ontime2 two)")] = 2,
+    solvers: Annotated[
+        str, typer.Option("--solvers", help="of ontime, ontime2, pyvrp, pyvrp2, ortools, vroom")
+    ] = "ontime,pyvrp,ortools,vroom",
     only: Annotated[str, typer.Option("--only", help="comma-separated instance names")] = "",
     out: Annotated[Path | None, typer.Option("--out")] = None,
 ) -> None:

@@ -684,6 +684,30 @@ def retime_courier(live: LivePlan, day: DayState, courier_id: str, source: Trave
     return DayState(couriers, live.unassigned, live.now_s)
 
 
+def retime_since(live: LivePlan, was: LivePlan, day: DayState, source: TravelSource) -> DayState:
+    """`day`, timed for `was`, brought to `live` however many changes lie between them (another
+    process made them): the couriers whose route, reports or anchor differ re-timed, and those
+    the clock has moved past a stop, as `retime_courier` does for one; everyone when the
+    problem itself changed. The same day as `retime(live)`, at the cost of the couriers that
+    moved."""
+    if live.problem != was.problem:
+        return retime(live, source)
+    matrices = _MatrixFor(source)
+    now = {r.courier_id: r for r in live.routes}
+    then = {r.courier_id: r.stop_ids for r in was.routes}
+    couriers = []
+    for i, (c, state) in enumerate(zip(live.problem.couriers, day.couriers, strict=True)):
+        route = now.get(c.id, Route(c.id, ()))
+        moved = (
+            route.stop_ids != then.get(c.id, ())
+            or live.progress_of(c.id) != was.progress_of(c.id)
+            or live.anchors.get(c.id) != was.anchors.get(c.id)
+            or _behind_clock(state, live.now_s)
+        )
+        couriers.append(courier_state(live.problem, matrices, i, route, live) if moved else state)
+    return DayState(tuple(couriers), live.unassigned, live.now_s)
+
+
 def _behind_clock(state: CourierState, now_s: int) -> bool:
     """The clock has passed the start of a stop `state` has still to do, or the courier's
     departure while nothing is marked as being driven to: their statuses lag `now_s`."""

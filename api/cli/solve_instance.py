@@ -18,6 +18,15 @@ def solve_instance(
     time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, max=3600, help="seconds")],
     engine: EngineOption = "auto",
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="searches side by side, one core each, sharing their best (default 1: one core's worth of work)",
+        ),
+    ] = 1,
 ) -> None:
     """Solve a classic VRPTW instance; print one JSON object (CONTRACTS.md 2)."""
     began = time.perf_counter()
@@ -33,7 +42,13 @@ def solve_instance(
         problem = instance.to_problem()
         matrix = EuclideanSource().matrix(problem)
         budget = max(time_limit - (time.perf_counter() - began) - 0.1, 0.1)
-        solution = solve(problem, matrix, SolveParams(time_limit_s=budget, engine=engine, seed=seed))  # type: ignore[arg-type]
+        params = SolveParams(time_limit_s=budget, engine=engine, seed=seed)  # type: ignore[arg-type]
+        if workers > 1:
+            from optimizer.engines.regions import RegionsEngine
+
+            solution = RegionsEngine(workers=workers, mode="seeds").solve(problem, matrix, params)
+        else:
+            solution = solve(problem, matrix, params)
     except OnTimeError as exc:
         raise fail(str(exc)) from None
     routes = [[int(s) for s in r.stop_ids] for r in solution.used_routes]

@@ -39,7 +39,7 @@ from api.tasks import reoptimize_day
 from optimizer.events import CallKind, Decisions, OpenCall, decide_events
 from optimizer.invariants import InvariantBroken, assert_day
 from optimizer.model import Problem
-from optimizer.replan import DayState, LivePlan, rebase, retime, retime_courier
+from optimizer.replan import DayState, LivePlan, rebase, retime, retime_courier, retime_since
 
 log = logging.getLogger("ontime.service")
 
@@ -91,7 +91,8 @@ class Step:
     open_calls: tuple[CallRecord, ...]
     seq: int
     base_day: DayState | None
-    """The last re-timed day `day` was re-timed from, one courier at a time (the fast path)."""
+    """The last re-timed day `day` was re-timed from, one courier at a time (the fast path),
+    or from another replica's changes on (`retime_since`)."""
 
 
 def advance(
@@ -166,6 +167,11 @@ def prepare(rt: Runtime, plan_id: str, change: Change, amend: Amend | None, only
     if only is not None and cached is not None and cached[0] == before.seq and plan.routes is read.routes:
         base_day = cached[1]
         day = retime_courier(plan, base_day, only, rt.source)
+    elif cached is not None and cached[0] <= before.seq:
+        # the couriers this change moved re-timed, and those other replicas moved since this
+        # one last changed the plan; the rest as this replica last timed them
+        base_day = cached[1]
+        day = retime_since(plan, cached[2], base_day, rt.source)
     else:
         day = retime(plan, rt.source)
     worse = worsened(before, day)
@@ -244,7 +250,7 @@ def commit(
         )
         record(s, response)
         rt.write_state(s, plan_id, final, version=plan_version, clock=at(wire.day_start, plan.now_s))
-    rt.days.put(plan_id, (final.seq, day))
+    rt.days.put(plan_id, (final.seq, day, plan))
     rt.views.put(plan_id, (final.seq, committed_view))
     return response, day, bool(decisions.route_updates or touched)
 

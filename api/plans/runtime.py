@@ -81,8 +81,10 @@ class Runtime:
     """Each plan's problem as sent (it never changes)."""
     states: LRUCache[str, tuple[Doc, PlanState]] = field(default_factory=lambda: LRUCache(CACHED_PLANS))
     """Each plan's last state document read or written, and it decoded."""
-    days: LRUCache[str, tuple[int, DayState]] = field(default_factory=lambda: LRUCache(CACHED_PLANS))
-    """The last re-timed day of each plan, by its state's sequence number."""
+    days: LRUCache[str, tuple[int, DayState, LivePlan]] = field(default_factory=lambda: LRUCache(CACHED_PLANS))
+    """The last day of each plan this process re-timed and committed, by its state's sequence
+    number, with the plan it was timed for (a later state, another replica's, is caught up to
+    from it: `retime_since`)."""
     views: LRUCache[str, tuple[int, PlanView]] = field(default_factory=lambda: LRUCache(CACHED_PLANS))
     """What `decide_events` saw of each plan's last committed state, by its sequence number."""
     polish_asked: dict[str, float] = field(default_factory=dict)

@@ -47,6 +47,7 @@ from optimizer.replan import (
     reopen_failed,
     reoptimize,
     retime,
+    retime_since,
     served_elsewhere,
 )
 from optimizer.solution import Route, Unassigned
@@ -243,6 +244,8 @@ class LiveDay(RuleBasedStateMachine):
         self.since_base: list[CourierEvent] = []
         self.times: set[tuple[str, str, int]] = set()
         self.made = 0
+        self.timed: list[tuple[LivePlan, DayState]] = []
+        """The last few (plan, re-timed day): where a replica that missed the changes since stands."""
 
     # -- changes -----------------------------------------------------------------------
 
@@ -250,6 +253,7 @@ class LiveDay(RuleBasedStateMachine):
     def start(self, spec: DaySpec) -> None:
         self.live = build_day(spec)
         self.day = retime(self.live, SOURCE)
+        self.timed = [(self.live, self.day)]
         self.versions = {c.id: 1 for c in self.live.problem.couriers}
         self._decide(self.day, self.day)
         self._check("start", self.live, self.day)
@@ -433,6 +437,11 @@ class LiveDay(RuleBasedStateMachine):
 
     def _change(self, label: str, plan: LivePlan, *, rebase: bool = True, rebooked: str | None = None) -> None:
         day = retime(plan, SOURCE)
+        for was, was_day in self.timed[-3:]:  # another replica's view, one to three changes behind
+            assert timeline(retime_since(plan, was, was_day, SOURCE)) == timeline(day), (
+                f"{label}: caught up from {len(self.timed)} changes in, the day differs from a full re-time"
+            )
+        self.timed = [*self.timed[-2:], (plan, day)]
         self._decide(self.day, day, plan.problem)
         self._check(label, plan, day, rebooked)
         self.live, self.day = plan, day

@@ -82,3 +82,18 @@ def test_unknown_engine_is_refused_before_any_solving(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert result.stdout == ""
     assert "--engine must be auto, ortools or pyvrp" in " ".join(result.stderr.split())
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("two-cores")
+def test_two_workers_search_side_by_side_and_print_a_plan_that_passes_the_check() -> None:
+    """`--workers 2`: two searches with their own seeds, sharing their best, on a process pool;
+    the same one JSON object, within the time limit plus the contract's 2 s."""
+    path = vrptw_data() / "solomon" / "rc101.txt"
+    result = ontime("solve-instance", str(path), "--time-limit", "4", "--seed", "1", "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert set(out) == KEYS and out["engine"] == "regions" and out["runtime_s"] <= 6
+    instance = read_instance(path)
+    assert instance.violations(out["routes"]) == []
+    assert sorted(c for r in out["routes"] for c in r) == sorted(c.number for c in instance.customers)
