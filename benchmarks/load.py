@@ -312,6 +312,8 @@ class Sample:
     """How the server reached its answer (`Server-Timing`): retimed, reoptimized or repeated."""
     server_s: float = float("nan")
     """The server's own time for it (`Server-Timing` dur): the rest is HTTP and waiting."""
+    detail: str = ""
+    """What the server said of a refused report."""
 
 
 def server_timing(header: str) -> tuple[str, float]:
@@ -372,7 +374,7 @@ async def play(
                 if due > now:
                     await asyncio.sleep(due - now)
                 sent = time.perf_counter()
-                error = path = ""
+                error = path = detail = ""
                 server_s = float("nan")
                 try:
                     answer = await client.post(
@@ -381,11 +383,13 @@ async def play(
                     status = answer.status_code
                     path, server_s = server_timing(answer.headers.get("server-timing", ""))
                     if status != 200:
-                        error = f"{status} {answer.json().get('error', {}).get('code', '')}".strip()
+                        said = answer.json().get("error", {})
+                        error = f"{status} {said.get('code', '')}".strip()
+                        detail = str(said.get("message", ""))[:160]
                 except httpx.HTTPError as exc:
                     status, error = 0, type(exc).__name__
                 latency = time.perf_counter() - sent
-                samples.append(Sample(report.body["type"], latency, status, sent - due, error, path, server_s))
+                samples.append(Sample(report.body["type"], latency, status, sent - due, error, path, server_s, detail))
                 body = report.body
                 if "lat" in body:
                     here = (body["lat"], body["lon"])
@@ -568,6 +572,7 @@ def play_day(
         "state_bytes": after.get("state_bytes", 0.0),
         "scenario": scenario,
         "rows": summary(samples, wall, scenario.stops),
+        "refused": Counter(f"{s.type}: {s.error}: {s.detail}" for s in samples if s.status != 200).most_common(5),
         "wall_s": wall,
         "couriers_reporting": active,
         "routes_used": sum(1 for r in plan["routes"] if r["visits"]),
@@ -667,6 +672,8 @@ def markdown(results: list[dict[str, Any]], context: dict[str, str], note: str =
                 f"| {row['lag_p95_s']:.2f} "
                 f"| {verdict} |"
             )
+        if result.get("refused"):
+            lines += ["", "Refused (most common): " + "; ".join(f"{n} x {why}" for why, n in result["refused"]) + "."]
         if result.get("written"):
             lines += ["", costs(result)]
         if sc.profile is not None and sc.profile.exists():
