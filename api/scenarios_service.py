@@ -125,7 +125,7 @@ class ScenarioService:
                 if mine:
                     self._claimed(scenario_id, problem, runs, params)
         except Exception:
-            log.exception("scenario run %s could not be claimed", scenario_id)
+            log.exception("scenario run %s: claiming or solving it failed", scenario_id)
         finally:
             with self._guard:
                 self._running.discard(scenario_id)

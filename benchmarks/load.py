@@ -643,6 +643,12 @@ def markdown(results: list[dict[str, Any]], context: dict[str, str], note: str =
         "a delay p95 <= 1 s at 200 stops and <= 2 s at 1000, and so for a report that needed the same re-optimization.",
         "The server says which reports were re-timed only and which were re-optimized (`Server-Timing`).",
     ]
+    if any(r["scenario"].replicas > 1 for r in results):
+        lines += [
+            "With replicas, each request goes to the next replica in turn (a round-robin load balancer) and all",
+            "share one PostgreSQL database and this machine's cores: on two cores the point is that answers stay",
+            "right and do not collapse, not that they get faster (one plan's reports take turns whatever serves them).",
+        ]
     for result in results:
         sc: Scenario = result["scenario"]
         where = f", {sc.replicas} replica{'s' if sc.replicas > 1 else ''} on PostgreSQL" if sc.replicas else ""
