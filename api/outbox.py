@@ -9,7 +9,9 @@ messages wait behind it.
 
 Every replica runs one worker; they share the outbox through leases (`repo.lease_due_messages`):
 a message is sent by one replica at a time, and a second time only if the replica sending it
-died first (it releases its leases when it starts again).
+died first (it releases its leases when it starts again) or its lease ran out first (a lease
+lasts as long as trying every leased message once, each until its timeout; a message whose
+lease has run out is not sent by the one that leased it).
 """
 
 from __future__ import annotations
@@ -114,5 +116,5 @@ class OutboxWorker:
                     delivered += 1
                 else:
                     retry_at = datetime.now(UTC) + timedelta(seconds=backoff_s(message.attempts + 1))
-                    repo.mark_failed(s, message.id, error, retry_at)
+                    repo.mark_failed(s, message.id, error, retry_at, self.replica)
         return delivered

@@ -28,11 +28,11 @@ from api.plans.state import PlanState
 from api.scenario_schemas import ScenarioCreateIn, ScenarioOut, ScenarioResultOut
 from api.schemas import Accepted, ProblemIn
 from api.settings import Settings
-from api.store import Store, repo
+from api.store import Store, StoreUnavailable, repo
 from api.store.records import ScenarioRecord
 from optimizer.model import Problem
 from optimizer.travel.matrix import TravelSource
-from scenarios.compare import BASE_NAME, CompareParams, Comparison, PreparedVariant, compare, prepare
+from scenarios.compare import BASE_NAME, CompareParams, Comparison, compare, prepare
 from scenarios.executors import Executor
 
 log = logging.getLogger("ontime.scenarios")
@@ -60,7 +60,7 @@ class ScenarioService:
         with self.store.transaction() as s:
             repo.create_scenario(s, scenario_id, request)
             repo.add_audit(s, None, principal.actor, "scenario_created", {"scenario": scenario_id})
-        self._start(scenario_id, body, problem)
+        self._start(scenario_id, (body, problem))
         return Accepted(id=scenario_id, status="queued")
 
     def get(self, scenario_id: str) -> ScenarioOut:
@@ -70,21 +70,11 @@ class ScenarioService:
 
     def resume(self) -> None:
         """Solve every run left queued or running that no process is solving (a restart, a
-        replica that died)."""
+        replica that died): each is looked at again under its claim."""
         with self.store.transaction(readonly=True) as s:
-            stale = [repo.get_scenario(s, i) for i in repo.unfinished_scenarios(s)]
-        for record in stale:
-            with self._guard:
-                if record.id in self._running:
-                    continue
-            try:
-                request = {k: v for k, v in record.request.items() if k != "requested_by"}
-                body = ScenarioCreateIn.model_validate(request)
-                problem = self._base_problem(body)
-            except Exception as exc:
-                self._finish(record.id, "failed", None, f"cannot resume: {type(exc).__name__}: {str(exc)[:200]}")
-                continue
-            self._start(record.id, body, problem)
+            unfinished = list(repo.unfinished_scenarios(s))
+        for scenario_id in unfinished:
+            self._start(scenario_id, None)
 
     # -- running ------------------------------------------------------------------------
 
@@ -98,8 +88,8 @@ class ScenarioService:
         wire = ProblemIn.model_validate(plan.problem)
         return PlanState.from_doc(plan.state or {}).problem(wire)
 
-    def _start(self, scenario_id: str, body: ScenarioCreateIn, problem: Problem) -> None:
-        params = CompareParams(
+    def _params(self, body: ScenarioCreateIn) -> CompareParams:
+        return CompareParams(
             time_limit_s=body.time_limit_s,
             seed=body.seed,
             iterations=body.iterations,
@@ -107,35 +97,49 @@ class ScenarioService:
             cost_model=body.cost.to_domain(),
             source=self.source,
         )
-        runs = prepare(problem, [(v.name, v.changes) for v in body.variants])
+
+    def _start(self, scenario_id: str, given: tuple[ScenarioCreateIn, Problem] | None) -> None:
+        """Solve the run in a thread of its own, under its claim; `given`: its request and base
+        as just checked (None: read again from the store)."""
         with self._guard:
             if scenario_id in self._running:
                 return
             self._running.add(scenario_id)
-        thread = threading.Thread(
-            target=self._run, args=(scenario_id, problem, runs, params), name=f"scenario-{scenario_id}", daemon=True
-        )
+        thread = threading.Thread(target=self._run, args=(scenario_id, given), name=f"scenario-{scenario_id}")
+        thread.daemon = True
         thread.start()
 
-    def _run(
-        self, scenario_id: str, problem: Problem, runs: tuple[PreparedVariant, ...], params: CompareParams
-    ) -> None:
+    def _run(self, scenario_id: str, given: tuple[ScenarioCreateIn, Problem] | None) -> None:
         try:
             with self.store.claim(f"scenario:{scenario_id}") as mine:
                 if mine:
-                    self._claimed(scenario_id, problem, runs, params)
+                    self._claimed(scenario_id, given)
         except Exception:
-            log.exception("scenario run %s: claiming or solving it failed", scenario_id)
+            log.exception("scenario run %s: claiming or solving it failed (looked at again later)", scenario_id)
         finally:
             with self._guard:
                 self._running.discard(scenario_id)
 
-    def _claimed(
-        self, scenario_id: str, problem: Problem, runs: tuple[PreparedVariant, ...], params: CompareParams
-    ) -> None:
+    def _claimed(self, scenario_id: str, given: tuple[ScenarioCreateIn, Problem] | None) -> None:
+        """Under the run's claim: solve it unless it is finished (another replica did it between
+        a look for unfinished runs and the claim)."""
         with self.store.transaction(readonly=True) as s:
-            if repo.get_scenario(s, scenario_id).status not in ("queued", "running"):
-                return  # another replica finished it between our look and our claim
+            record = repo.get_scenario(s, scenario_id)
+        if record.status not in ("queued", "running"):
+            return
+        try:
+            if given is None:
+                body = ScenarioCreateIn.model_validate({k: v for k, v in record.request.items() if k != "requested_by"})
+                problem = self._base_problem(body)
+            else:
+                body, problem = given
+            params = self._params(body)
+            runs = prepare(problem, [(v.name, v.changes) for v in body.variants])
+        except StoreUnavailable:
+            raise  # the database, not the run: looked at again at the next sweep
+        except Exception as exc:  # the run itself cannot be solved (its base plan changed, say)
+            self._finish(scenario_id, "failed", None, f"cannot solve: {type(exc).__name__}: {str(exc)[:200]}")
+            return
         log.info("solving scenario run %s", scenario_id)
         try:
             with self.store.transaction() as s:

@@ -132,8 +132,8 @@ def serve_replicas(courier_ids: list[str], replicas: int, database_url: str) -> 
 
 
 def group_cpu_s(pgid: int) -> float:
-    """User + system CPU seconds of the live processes in process group `pgid` (a server and
-    its solver workers), from /proc; 0 where /proc is not there."""
+    """User + system CPU seconds of the processes in process group `pgid` (a server and its
+    solver workers), their children that ended included, from /proc; 0 where /proc is not there."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -141,8 +141,8 @@ def group_cpu_s(pgid: int) -> float:
             fields = stat.read_text().rpartition(")")[2].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid:  # after the name: state, ppid, pgrp, ... utime (12), stime (13)
-            total += (int(fields[11]) + int(fields[12])) / tick
+        if int(fields[2]) == pgid:  # after the name: state, ppid, pgrp, ... utime, stime, cutime, cstime
+            total += sum(int(f) for f in fields[11:15]) / tick
     return total
 
 
@@ -529,17 +529,20 @@ def run_scenario(scenario: Scenario, progress: bool = True, pg_url: str = DEFAUL
         url = database.render_as_string(hide_password=False)
         with serve_replicas(couriers, scenario.replicas, url) as servers:
             groups = [server.process.pid for server in servers if server.process is not None]
-            cpu_before = sum(group_cpu_s(g) for g in groups)
-            result = play_day(scenario, day, [server.url for server in servers], progress, url)
-            result["cpu_s"] = sum(group_cpu_s(g) for g in groups) - cpu_before
-    return result
+            return play_day(scenario, day, [server.url for server in servers], progress, url, groups)
 
 
 def play_day(
-    scenario: Scenario, day: dict[str, Any], urls: list[str], progress: bool, database_url: str | None = None
+    scenario: Scenario,
+    day: dict[str, Any],
+    urls: list[str],
+    progress: bool,
+    database_url: str | None = None,
+    groups: list[int] | None = None,
 ) -> dict[str, Any]:
     """Plan `day` on the first server, play it on all of them; the figures. With a PostgreSQL
-    `database_url`, also what the played day wrote to it."""
+    `database_url`, also what the played day wrote to it, and with the servers' process
+    `groups` the CPU they spent on it (the day's solve not counted)."""
     url = urls[0]
     plan = solved_plan(url, day, scenario.time_limit_s)
     reports, fleet = day_reports(
@@ -554,6 +557,7 @@ def play_day(
         total = sum(len(rs) for rs in reports.values())
         print(f"load: {scenario.stops} stops, {active} couriers reporting, {total} reports", flush=True)
     before = database_counters(database_url) if database_url else {}
+    cpu_before = sum(group_cpu_s(g) for g in groups or ())
     samples, wall = asyncio.run(
         play(
             urls,
@@ -567,7 +571,9 @@ def play_day(
     )
     final = wait_json("GET", f"{url}/v1/plans/{plan['id']}", KEYS["dispatcher"])
     after = database_counters(database_url) if database_url else {}
+    cpu = sum(group_cpu_s(g) for g in groups or ()) - cpu_before
     return {
+        "cpu_s": cpu if groups else float("nan"),
         "written": {k: after[k] - before[k] for k in ("commits", "rows", "wal")} if after else {},
         "state_bytes": after.get("state_bytes", 0.0),
         "scenario": scenario,

@@ -170,6 +170,8 @@ def run_all(tasks: list[tuple[str, Path]], limit: float, jobs: int) -> list[Run]
     def one(slot: list[Run], solver: str, path: Path, taken: int) -> None:
         try:
             slot.append(run_one(solver, path, limit))
+        except Exception as exc:  # counted as a run that found nothing, never left out
+            slot.append(Run(path.stem, solver, 0, float("nan"), False, float("nan"), f"{type(exc).__name__}: {exc}"))
         finally:
             cores.give(taken)
         print(

@@ -684,25 +684,29 @@ def retime_courier(live: LivePlan, day: DayState, courier_id: str, source: Trave
     return DayState(couriers, live.unassigned, live.now_s)
 
 
-def retime_since(live: LivePlan, was: LivePlan, day: DayState, source: TravelSource) -> DayState:
+def retime_since(
+    live: LivePlan, was: LivePlan, day: DayState, source: TravelSource, between: Iterable[LivePlan] = ()
+) -> DayState:
     """`day`, timed for `was`, brought to `live` however many changes lie between them (another
-    process made them): the couriers whose route, reports or anchor differ re-timed, and those
-    the clock has moved past a stop, as `retime_courier` does for one; everyone when the
-    problem itself changed. The same day as `retime(live)`, at the cost of the couriers that
-    moved."""
-    if live.problem != was.problem:
+    process made them; `between`: plans it saw on the way, such as the one `live` was changed
+    from): the couriers whose route, reports or anchor differ from `was` in `live` or in any of
+    `between` re-timed, and those the clock has moved past a stop, as `retime_courier` does for
+    one; everyone when the problem itself changed. The same day as `retime(live)`, at the cost
+    of the couriers that moved."""
+    seen = (live, *between)
+    if any(plan.problem != was.problem for plan in seen):
         return retime(live, source)
     matrices = _MatrixFor(source)
     now = {r.courier_id: r for r in live.routes}
-    then = {r.courier_id: r.stop_ids for r in was.routes}
+    routes = [{r.courier_id: r.stop_ids for r in plan.routes} for plan in (was, *seen)]
     couriers = []
     for i, (c, state) in enumerate(zip(live.problem.couriers, day.couriers, strict=True)):
         route = now.get(c.id, Route(c.id, ()))
-        moved = (
-            route.stop_ids != then.get(c.id, ())
-            or live.progress_of(c.id) != was.progress_of(c.id)
-            or live.anchors.get(c.id) != was.anchors.get(c.id)
-            or _behind_clock(state, live.now_s)
+        moved = _behind_clock(state, live.now_s) or any(
+            stops.get(c.id, ()) != routes[0].get(c.id, ())
+            or plan.progress_of(c.id) != was.progress_of(c.id)
+            or plan.anchors.get(c.id) != was.anchors.get(c.id)
+            for plan, stops in zip(seen, routes[1:], strict=True)
         )
         couriers.append(courier_state(live.problem, matrices, i, route, live) if moved else state)
     return DayState(tuple(couriers), live.unassigned, live.now_s)

@@ -171,7 +171,7 @@ def prepare(rt: Runtime, plan_id: str, change: Change, amend: Amend | None, only
         # the couriers this change moved re-timed, and those other replicas moved since this
         # one last changed the plan; the rest as this replica last timed them
         base_day = cached[1]
-        day = retime_since(plan, cached[2], base_day, rt.source)
+        day = retime_since(plan, cached[2], base_day, rt.source, between=(read,))
     else:
         day = retime(plan, rt.source)
     worse = worsened(before, day)

@@ -95,8 +95,8 @@ def resume(rt: Runtime) -> None:
     for plan_id in stale:
         try:
             start_solve(rt, plan_id)
-        except ApiError:
-            log.warning("could not resume the solve of plan %s", plan_id)
+        except Exception:  # the executor or the database: looked at again at the next sweep
+            log.warning("could not take up the solve of plan %s", plan_id, exc_info=True)
 
 
 def _finish_solve(rt: Runtime, plan_id: str, future: Future[SolvedDay], limit_s: float, claim: ExitStack) -> None:
@@ -139,6 +139,9 @@ def store_solution(rt: Runtime, plan_id: str, solved: SolvedDay) -> None:
     """The solved day re-timed, its first calls decided, all stored at version 1."""
     with rt.store.plan_transaction(plan_id) as s:
         record = repo.get_plan(s, plan_id)
+        if record.status not in ("queued", "solving"):  # solved meanwhile: a replica took it for dead
+            log.warning("plan %s is %s: this solve of it is dropped", plan_id, record.status)
+            return
         wire = rt.wire(record)
         state0 = initial_state(solved.routes, solved.unassigned, solved.engine)
         problem = state0.problem(wire)  # with the reloads the routes make

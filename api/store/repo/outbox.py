@@ -121,8 +121,11 @@ def lease_due_messages(
 
 
 def mark_delivered(s: Session, id: int, at: datetime) -> OutboxRecord:
-    """The message was delivered at `at` (counts as an attempt)."""
+    """The message was delivered at `at` (counts as an attempt); a message already marked
+    delivered (another replica sent it too, its lease having run out) stays as it was."""
     row = get_row(s, OutboxRow, id, "outbox message")
+    if row.delivered_at is not None:
+        return record(OutboxRecord, row)
     row.attempts += 1
     row.delivered_at = at
     row.last_error = None
@@ -131,9 +134,13 @@ def mark_delivered(s: Session, id: int, at: datetime) -> OutboxRecord:
     return record(OutboxRecord, row)
 
 
-def mark_failed(s: Session, id: int, error: str, next_attempt_at: datetime) -> OutboxRecord:
-    """A delivery attempt failed: count it, keep the error, retry at next_attempt_at."""
+def mark_failed(s: Session, id: int, error: str, next_attempt_at: datetime, replica: str | None = None) -> OutboxRecord:
+    """A delivery attempt failed: count it, keep the error, retry at next_attempt_at. With
+    `replica`: only while that replica still holds the message's lease (once it ran out,
+    another may be sending it, and the retry is that one's to schedule)."""
     row = get_row(s, OutboxRow, id, "outbox message")
+    if row.delivered_at is not None or (replica is not None and row.leased_by != replica):
+        return record(OutboxRecord, row)
     row.attempts += 1
     row.last_error = stored_error(error)
     row.next_attempt_at = next_attempt_at

@@ -114,3 +114,21 @@ def test_workers_skip_each_others_messages(store: Store) -> None:
             repo.mark_delivered(first, message_id, NOW)
     with store.transaction() as s:
         assert repo.pending_count(s) == 3
+
+
+def test_a_replica_whose_lease_ran_out_leaves_the_message_to_the_one_that_has_it(store: Store) -> None:
+    with store.transaction() as s:
+        message = repo.enqueue(s, "p1", "call_created", {}, "slow", next_attempt_at=NOW)
+    with store.transaction() as s:
+        repo.lease_due_messages(s, NOW, NOW + timedelta(minutes=1), "r1")
+    with store.transaction() as s:  # r1's receiver hangs past the lease: r2 takes the message
+        assert [
+            m.id for m in repo.lease_due_messages(s, NOW + timedelta(minutes=2), NOW + timedelta(minutes=3), "r2")
+        ] == [message.id]
+    with store.transaction() as s:
+        kept = repo.mark_failed(s, message.id, "timeout", NOW + timedelta(minutes=2, seconds=1), "r1")
+    assert (kept.attempts, kept.leased_by, kept.next_attempt_at) == (0, "r2", NOW + timedelta(minutes=3))
+    with store.transaction() as s:
+        first = repo.mark_delivered(s, message.id, NOW + timedelta(minutes=2, seconds=5))
+        again = repo.mark_delivered(s, message.id, NOW + timedelta(minutes=2, seconds=9))  # both got through
+    assert again == first and first.attempts == 1 and first.delivered_at == NOW + timedelta(minutes=2, seconds=5)
