@@ -137,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             sweeper.stop()
+            service.stop()
+            app.state.scenarios.stop()
             outbox.stop()
             plans_executor.shutdown()
             replan_executor.shutdown()

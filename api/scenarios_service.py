@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from concurrent.futures import CancelledError
 from typing import Any
 
 from api.auth import Principal
@@ -50,6 +51,12 @@ class ScenarioService:
         self._running: set[str] = set()
         """Runs this process is solving (or about to claim)."""
         self._guard = threading.Lock()
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """The process is stopping: runs its executor drops stay unfinished for another replica
+        (or this one started again) to take up, rather than failed."""
+        self._stopping.set()
 
     def create(self, body: ScenarioCreateIn, principal: Principal) -> Accepted:
         problem = self._base_problem(body)
@@ -145,9 +152,15 @@ class ScenarioService:
             with self.store.transaction() as s:
                 repo.update_scenario(s, scenario_id, status="running")
             comparison = compare(problem, (), params, self.executor, prepared=runs)
-        except Exception as exc:
+        except (Exception, CancelledError) as exc:
+            if self._stopping.is_set():
+                log.info("scenario run %s left unfinished as the process stops", scenario_id)
+                return
             log.warning("scenario run %s failed: %s", scenario_id, type(exc).__name__)
             self._finish(scenario_id, "failed", None, f"{type(exc).__name__}: {str(exc)[:300]}")
+            return
+        if self._stopping.is_set():  # its variants may have been dropped half-way
+            log.info("scenario run %s left unfinished as the process stops", scenario_id)
             return
         base = comparison.base
         if base.kpis is None:

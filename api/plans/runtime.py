@@ -93,6 +93,8 @@ class Runtime:
     """Plans being improved in the background now (under `guard`)."""
     solving: set[str] = field(default_factory=set)
     """Plans this process is solving now (under `guard`)."""
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """Set as the process stops: work its executors drop is left for another replica, not failed."""
     guard: threading.Lock = field(default_factory=threading.Lock)
 
     @property

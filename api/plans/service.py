@@ -123,6 +123,11 @@ class PlanService:
     def resume(self) -> None:
         solving.resume(self.runtime)
 
+    def stop(self) -> None:
+        """The process is stopping: solves its executor drops stay unsolved for another replica
+        (or this one started again) to take up, rather than failed."""
+        self.runtime.stopping.set()
+
     # -- changes --------------------------------------------------------------------------
 
     def post_event(self, plan_id: str, body: EventIn, principal: Principal) -> Answered:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import ExitStack
 from dataclasses import replace
@@ -116,16 +116,18 @@ def _finish_solve(rt: Runtime, plan_id: str, future: Future[SolvedDay], limit_s:
 def _outcome(rt: Runtime, plan_id: str, future: Future[SolvedDay], limit_s: float) -> None:
     try:
         solved = result_within(future, limit_s)
-    except FutureTimeout:
-        try:
-            rt.executor.stop(future)
-        except Exception:
-            log.exception("could not stop the overrunning solve of plan %s", plan_id)
-        _fail(rt, plan_id, f"the solve overran its time limit ({limit_s:.0f} s)")
-        return
-    except Exception as exc:
-        log.warning("solve of plan %s failed: %s", plan_id, type(exc).__name__)
-        _fail(rt, plan_id, f"the solver failed: {type(exc).__name__}: {str(exc)[:200]}")
+    except (Exception, CancelledError) as exc:
+        if rt.stopping.is_set():  # dropped by an executor shutting down: for whoever takes it up
+            log.info("plan %s left unsolved as the process stops (%s)", plan_id, type(exc).__name__)
+        elif isinstance(exc, FutureTimeout):
+            try:
+                rt.executor.stop(future)
+            except Exception:
+                log.exception("could not stop the overrunning solve of plan %s", plan_id)
+            _fail(rt, plan_id, f"the solve overran its time limit ({limit_s:.0f} s)")
+        else:
+            log.warning("solve of plan %s failed: %s", plan_id, type(exc).__name__)
+            _fail(rt, plan_id, f"the solver failed: {type(exc).__name__}: {str(exc)[:200]}")
         return
     try:
         with rt.changing(plan_id):

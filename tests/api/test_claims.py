@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 
+import httpx
 import pytest
 
 from api.schemas import ProblemIn
@@ -68,3 +69,34 @@ def test_work_a_dead_replica_left_is_taken_up_and_work_a_live_one_holds_is_not(
         finally:
             claims.close()
             other.dispose()
+
+
+def test_a_replica_that_stops_mid_solve_leaves_the_plan_to_the_next_not_failed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A rolling restart: SIGTERM (the app's shutdown) while a plan is solving leaves it
+    `solving` with its claim let go, and the next replica to look solves it."""
+    with database("postgresql", tmp_path_factory.mktemp("rolling")) as url:
+        store = Store(url)
+        try:
+            with (
+                in_process(url, ONTIME_SWEEP_S="0.5", ONTIME_POLISH_TIME_LIMIT_S="0") as first,
+                first.client() as client,
+            ):
+                created = client.post("/v1/plans", json={"problem": small_day(), "time_limit_s": 3})
+                assert created.status_code == 202, created.text
+            plan_id = created.json()["id"]
+            with store.transaction(readonly=True) as s:
+                assert repo.get_plan(s, plan_id).status == "solving"  # not failed by the shutdown
+            with (
+                in_process(url, ONTIME_SWEEP_S="0.5", ONTIME_POLISH_TIME_LIMIT_S="0") as second,
+                second.client() as client,
+            ):
+                wait_for("the plan solved by the next replica", lambda: plan_status(client, plan_id) == "solved")
+        finally:
+            store.dispose()
+
+
+def plan_status(client: httpx.Client, plan_id: str) -> str:
+    status: str = client.get(f"/v1/plans/{plan_id}").json()["status"]
+    return status
