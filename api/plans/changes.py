@@ -93,6 +93,8 @@ class Step:
     base_day: DayState | None
     """The last re-timed day `day` was re-timed from, one courier at a time (the fast path),
     or from another replica's changes on (`retime_since`)."""
+    one_courier: bool = False
+    """`day` is `base_day`, the day just before this change, with one courier re-timed."""
 
 
 def advance(
@@ -163,9 +165,10 @@ def prepare(rt: Runtime, plan_id: str, change: Change, amend: Amend | None, only
     plan = change(read, state)
     cached = rt.days.get(plan_id)
     base_day = None
+    one_courier = False
     # the fast path re-times `only`: not when the change moved stops between routes
     if only is not None and cached is not None and cached[0] == before.seq and plan.routes is read.routes:
-        base_day = cached[1]
+        base_day, one_courier = cached[1], True
         day = retime_courier(plan, base_day, only, rt.source)
     elif cached is not None and cached[0] <= before.seq:
         # the couriers this change moved re-timed, and those other replicas moved since this
@@ -175,7 +178,9 @@ def prepare(rt: Runtime, plan_id: str, change: Change, amend: Amend | None, only
     else:
         day = retime(plan, rt.source)
     worse = worsened(before, day)
-    return Step(record, wire, before, state, problem, plan, day, worse, tuple(open_calls), before.seq, base_day)
+    return Step(
+        record, wire, before, state, problem, plan, day, worse, tuple(open_calls), before.seq, base_day, one_courier
+    )
 
 
 def commit(
@@ -207,7 +212,9 @@ def commit(
     after_view = plan_view(after, plan.problem, {}, since=(before, before_view))
     decisions = decide_events(before_view, after_view, rt.calls_policy)
     if rt.settings.check_invariants:
-        _check(rt, plan, day, calls_before, decisions, after, step.base_day)
+        # served stops must stay where the day just before had them: checked against that day
+        # when it is at hand (one courier's report), which a rebooking may change
+        _check(rt, plan, day, calls_before, decisions, after, step.base_day if step.one_courier else None)
     updated = {u.courier_id: u.version for u in decisions.route_updates}
     final = replace(
         after,
