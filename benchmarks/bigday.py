@@ -8,7 +8,7 @@ For each size (`STOPSxCOURIERS:BUDGET:REFERENCE`), a generated day with pickups 
   (`ray.init(num_cpus=2)`), two workers each, answering within BUDGET seconds: the travel
   matrix and the solve together (the pool is started and warmed before, as a service keeps it);
 - on the first size, by the other way to use both cores (`mode="seeds"`: two whole-day
-  searches that restart from the better one's routes), on the local pool;
+  searches that share their best as they go), on the local pool;
 - by PyVRP alone on one core given REFERENCE seconds (0: no reference), the quality reference;
 - on the first size, by the regions engine on an iteration budget on both executors: the very
   same routes are expected from both.

@@ -39,9 +39,11 @@ the problem says holds as PyVRP models it, since every sub-problem is the proble
 and couriers: depots per courier, skills, capacity along the route with pickups, trips, fixed
 and per-metre and per-second costs.
 
-`mode="seeds"` is the other way to use the cores, kept to measure against: `workers`
-searches of the whole day with different seeds, the worse restarted from the better's routes
-after each round.
+`mode="seeds"` is the other way to use the cores: `workers` searches of the whole problem
+with different seeds that share their best as they go, without restarting
+(`optimizer.engines.cooperative`). It is what `ontime solve-instance --workers` runs on the
+classic instances; on city-size days the regions plan better (a search of the whole day is
+slow however many run).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ import numpy.typing as npt
 import pyvrp
 from pyvrp.stop import MaxIterations, MaxRuntime
 
+from optimizer.engines.cooperative import SharedSearch, board, run_shared
 from optimizer.engines.pyvrp_engine import PyVRPEngine, _to_solution, build_data
 from optimizer.engines.reasons import with_reasons
 from optimizer.kpi import route_cost
@@ -80,6 +83,10 @@ REGION_STOPS = 400
 routes cross a cut."""
 MIN_SEARCH_S = 0.2
 """The least time a search is given, whatever the budget left."""
+SYNC_S = 2.0
+"""`mode="seeds"`: seconds between the searches' exchanges of their best."""
+SEED_ROUNDS = 10
+"""`mode="seeds"` on counted work: exchanges in a search's iterations."""
 _CLOSING_S = 0.5
 """Time kept back for putting the plan together at the end."""
 
@@ -141,7 +148,8 @@ class RegionsEngine:
     `parallel` None: a local pool of `workers` processes (default: up to two, one per core)
     is started for each solve. `region_stops` sets the sectors' size, `rounds` the border
     rounds, `first_share` the sectors' share of the time, `squeeze` whether every other
-    round tries to do with fewer couriers."""
+    round tries to do with fewer couriers; `sync_s` how often the searches of `mode="seeds"`
+    share their best."""
 
     name = "regions"
     features = PyVRPEngine.features
@@ -156,6 +164,7 @@ class RegionsEngine:
         rounds: int = 5,
         first_share: float = 0.4,
         squeeze: bool = True,
+        sync_s: float = SYNC_S,
     ) -> None:
         if region_stops < 10:
             raise ValueError("region_stops must be at least 10")
@@ -163,6 +172,8 @@ class RegionsEngine:
             raise ValueError("rounds must not be negative")
         if not 0 < first_share <= 1:
             raise ValueError("first_share must be in (0, 1]")
+        if sync_s <= 0:
+            raise ValueError("sync_s must be positive")
         self.parallel = parallel
         self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         if self.workers < 1:
@@ -172,6 +183,7 @@ class RegionsEngine:
         self.rounds = rounds
         self.first_share = first_share
         self.squeeze = squeeze
+        self.sync_s = sync_s
 
     def solve(self, problem: Problem, matrix: TravelMatrix, params: SolveParams) -> Solution:
         began = time.perf_counter()
@@ -254,18 +266,14 @@ class RegionsEngine:
     def _seeds(
         self, problem: Problem, matrix: TravelMatrix, params: SolveParams, parallel: ParallelMap, clock: _Clock
     ) -> tuple[list[Route], int, bool]:
-        weights = self._weights()
-        best: Solution | None = None
-        for r, weight in enumerate(weights):
-            if best is not None and clock.out_of_time(1):
-                break
-            timed = clock.params(params, weight / sum(weights[r:]), 1)
-            warm = () if best is None else best.routes
-            searches = [Search(problem, matrix, _seeded(timed, r, w), warm) for w in range(self.workers)]
-            for solution in parallel(run_search, searches):
-                if best is None or _rank(solution) < _rank(best):
-                    best = solution
-        assert best is not None
+        timed = clock.params(params, 1.0, 1)
+        every = max(1, (params.iterations or 0) // SEED_ROUNDS)
+        with board(self.workers, together=parallel is not serial_map) as shared:
+            searches = [
+                SharedSearch(problem, matrix, _seeded(timed, 0, w), shared, w, self.sync_s, every)
+                for w in range(self.workers)
+            ]
+            best = min(parallel(run_shared, searches), key=_rank)
         return list(best.routes), best.objective, best.feasible
 
 
