@@ -608,7 +608,11 @@ def kpis_out(problem: m.Problem, timed: Schedule, solution: Solution, wire: Prob
 class PlanCreateIn(Wire):
     problem: ProblemIn
     time_limit_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False, strict=True)] = 10.0
-    engine: Literal["auto", "ortools", "pyvrp"] = "auto"
+    engine: Literal["auto", "ortools", "pyvrp", "regions"] = Field(
+        "auto",
+        description="auto: PyVRP for what it can model (as the regions engine from 1,000 stops on), else OR-Tools; "
+        "regions: PyVRP on sectors of the day side by side on the cores (city-size days)",
+    )
     seed: Annotated[int, Field(ge=0, le=2**31 - 1, strict=True)] = 0
     iterations: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] | None = Field(
         None,

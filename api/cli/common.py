@@ -31,7 +31,7 @@ err = Console(stderr=True)
 
 T = TypeVar("T")
 
-EngineOption = Annotated[str, typer.Option("--engine", help="auto, ortools or pyvrp")]
+EngineOption = Annotated[str, typer.Option("--engine", help="auto, ortools, pyvrp or regions")]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

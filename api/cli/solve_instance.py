@@ -9,14 +9,14 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import EngineOption, err, fail
+from api.cli.common import err, fail
 from optimizer.errors import OnTimeError
 
 
 def solve_instance(
     path: Annotated[Path, typer.Argument(help="Solomon-format VRPTW instance file")],
     time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, max=3600, help="seconds")],
-    engine: EngineOption = "auto",
+    engine: Annotated[str, typer.Option("--engine", help="auto, ortools or pyvrp")] = "auto",
     seed: Annotated[int, typer.Option("--seed")] = 0,
     workers: Annotated[
         int,
@@ -31,6 +31,7 @@ def solve_instance(
     """Solve a classic VRPTW instance; print one JSON object (CONTRACTS.md 2)."""
     began = time.perf_counter()
     from optimizer.engines import solve
+    from optimizer.engines.auto import AutoEngine
     from optimizer.instances import read_instance
     from optimizer.params import SolveParams
     from optimizer.travel.euclidean import EuclideanSource
@@ -47,6 +48,8 @@ def solve_instance(
             from optimizer.engines.regions import RegionsEngine
 
             solution = RegionsEngine(workers=workers, mode="seeds").solve(problem, matrix, params)
+        elif engine == "auto":  # one core: a big instance's regions one after the other
+            solution = AutoEngine(workers=1).solve(problem, matrix, params)
         else:
             solution = solve(problem, matrix, params)
     except OnTimeError as exc:

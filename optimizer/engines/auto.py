@@ -1,12 +1,15 @@
 """`engine="auto"`: the best engine that supports what the problem needs.
 
-PyVRP plans best (BENCHMARKS.md 1), so it takes every problem it can model faithfully.
-When only breaks stand in its way, PyVRP plans without them (`without_breaks`: room left for
-them) and `schedule()` places each break in waiting time or where it must go; if that breaks
-no window or shift, the plan stands. Otherwise OR-Tools, which models breaks, starts from it with the rest of the budget
-and the plan with fewer violations wins. (OR-Tools' break constraint does not scale past a
-few hundred stops in a dispatcher's budget, so it is the repair, not the planner.)
-Everything else goes to OR-Tools.
+PyVRP plans best (BENCHMARKS.md 1), so it takes every problem it can model faithfully; from
+`REGIONS_FROM` stops on, as the regions engine (PyVRP on sectors of the day, side by side on
+the cores, `optimizer.engines.regions`), since one PyVRP search slows down with the size of
+the day (`benchmarks/results/bigday.md`). When only breaks stand in its way, PyVRP plans
+without them (`without_breaks`: room left for them) and `schedule()` places each break in
+waiting time or where it must go; if that breaks no window or shift, the plan stands.
+Otherwise OR-Tools, which models breaks, starts from it with the rest of the budget and the
+plan with fewer violations wins. (OR-Tools' break constraint does not scale past a few
+hundred stops in a dispatcher's budget, so it is the repair, not the planner.) Everything
+else goes to OR-Tools.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import replace
 from optimizer.engines.base import BREAKS, Engine, required_features
 from optimizer.engines.ortools_engine import ORToolsEngine
 from optimizer.engines.pyvrp_engine import PyVRPEngine
+from optimizer.engines.regions import RegionsEngine
 from optimizer.model import Problem
 from optimizer.params import SolveParams
 from optimizer.schedule import schedule
@@ -24,36 +28,46 @@ from optimizer.solution import Solution
 from optimizer.travel.matrix import TravelMatrix
 
 _FIRST_SHARE = 0.7
+REGIONS_FROM = 1000
+"""Stops from which PyVRP plans a day as the regions engine."""
 
 
 class AutoEngine:
     name = "auto"
     features = ORToolsEngine.features | PyVRPEngine.features
 
-    def __init__(self) -> None:
+    def __init__(self, *, workers: int | None = None) -> None:
+        """`workers`: processes the regions engine plans on (default: up to two, one a core)."""
         self.pyvrp: Engine = PyVRPEngine()
+        self.regions: Engine = RegionsEngine(workers=workers)
         self.ortools: Engine = ORToolsEngine()
 
     def choose(self, problem: Problem, params: SolveParams) -> Engine:
-        needed = required_features(problem, params)
-        return self.pyvrp if needed <= self.pyvrp.features else self.ortools
+        """The engine that plans `problem` first (OR-Tools may repair its plan)."""
+        needed = required_features(problem, params) - {BREAKS}
+        if not needed <= self.pyvrp.features:
+            return self.ortools
+        return self.regions if len(problem.stops) >= REGIONS_FROM else self.pyvrp
 
     def solve(self, problem: Problem, matrix: TravelMatrix, params: SolveParams) -> Solution:
         began = time.perf_counter()
         needed = required_features(problem, params)
+        planner = self.choose(problem, params)
         if needed <= self.pyvrp.features:
-            solution = self.pyvrp.solve(problem, matrix, params)
-            if solution.feasible:
+            solution = planner.solve(problem, matrix, params)
+            if solution.feasible or planner is self.regions:  # OR-Tools does not scale to a city's day
                 return solution
             # Past the limit already in the worst case; bounded so the answer stays within about a second of it.
             rest = max(params.time_limit_s - (time.perf_counter() - began), min(1.0, params.time_limit_s * 0.1))
             return self.ortools.solve(problem, matrix, replace(params, time_limit_s=rest))
         if needed - self.pyvrp.features == {BREAKS}:
             relaxed = without_breaks(problem)
-            first = self.pyvrp.solve(relaxed, matrix, replace(params, time_limit_s=params.time_limit_s * _FIRST_SHARE))
+            first = planner.solve(relaxed, matrix, replace(params, time_limit_s=params.time_limit_s * _FIRST_SHARE))
             first_score = _score(problem, matrix, first)
             if first.feasible and first_score[:2] == (0, 0):
                 return first
+            if planner is self.regions:  # no repair: OR-Tools' breaks do not scale to a city's day
+                return first if first_score[1] == 0 else replace(first, feasible=False)
             rest = max(params.time_limit_s - (time.perf_counter() - began), 0.1)
             warm = first.routes if first.feasible else ()
             repaired = self.ortools.solve(problem, matrix, replace(params, time_limit_s=rest, warm_start=warm))
