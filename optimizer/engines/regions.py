@@ -23,16 +23,12 @@ cost about `n` (measured on generated days: about 300 iterations a second at 250
    routes' stops and couriers, a share of the unused couriers and the stops left out near it,
    and PyVRP searches each group from its current routes (a warm start): stops on either side
    of an old cut are now in one problem. `rounds` of these.
-4. **Fewer couriers.** Every other border round *squeezes*: in each group the courier of the
-   lightest route drives at `DRAIN` times their cost a metre, and the group gets no unused
-   courier. The search drains that route stop by stop (each stop moved out saves more than
-   it costs elsewhere) and, when it empties, saves the courier. The group keeps the new
-   routes when they cost less at the real rates and place every stop placed before; else its
-   routes stay as they were. Sectors each end with a part-filled route, which a search of
-   the whole day would have merged: without squeezing, the plan used 47-49 couriers where
-   PyVRP alone, given 300 s, used 44 (generated 2,000-stop day). The route's courier used to
-   be taken out of the group instead: a group whose search could not place every stop
-   without it kept its old routes, and its search time in that round was lost.
+4. **Fewer couriers.** Every other border round *squeezes*: each group is to do without its
+   lightest route (that courier taken out, the stops kept) and gets no unused courier. A group
+   whose search places every stop it had placed keeps the new routes, one courier fewer;
+   otherwise its routes stay as they were. Sectors each end with a part-filled route, which
+   a search of the whole day would have merged: without this, the plan used 47-49 couriers
+   where PyVRP alone, given 300 s, used 44 (generated 2,000-stop day); with it, 38-44.
 
 `SolveParams.iterations` makes it deterministic: every search (sector or group) stops after
 that many iterations, seeds follow from `params.seed`, and the map returns results in order,
@@ -91,8 +87,6 @@ SYNC_S = 2.0
 """`mode="seeds"`: seconds between the searches' exchanges of their best."""
 SEED_ROUNDS = 10
 """`mode="seeds"` on counted work: exchanges in a search's iterations."""
-DRAIN = 10
-"""How many times their cost a metre the courier of a route being squeezed out pays."""
 _CLOSING_S = 0.5
 """Time kept back for putting the plan together at the end."""
 
@@ -242,11 +236,11 @@ class RegionsEngine:
             subs = [cut(problem, matrix, g.stops, g.couriers) for g in busy]
             timed = clock.params(params, weight / sum(weights[phase:]), waves)
             searches = [
-                Search(drained(sub, g.drained), submatrix, _seeded(timed, phase, k), g.warm)
+                Search(sub, submatrix, _seeded(timed, phase, k), g.warm)
                 for k, ((sub, submatrix), g) in enumerate(zip(subs, busy))
             ]
             results = parallel(run_search, searches)
-            kept = [_kept(g, result, *sub) for g, result, sub in zip(busy, results, subs)]
+            kept = [_kept(g, result) for g, result in zip(busy, results)]
             routes = [r for group_routes, _ in kept for r in group_routes]
             # A group kept as it was is as feasible as the day was before.
             feasible = all(result.feasible if new else feasible for (_, new), result in zip(kept, results))
@@ -515,12 +509,12 @@ def sectors(problem: Problem, geometry: _Geometry, count: int) -> list[tuple[lis
 @dataclass(frozen=True, slots=True)
 class Group:
     """One search of a round: stops and couriers (indices into the problem's), the routes it
-    starts from, and the couriers whose routes it is to drain (`squeeze`: ids)."""
+    starts from, and the routes taken out of it to be planned without (`squeeze`)."""
 
     stops: tuple[int, ...]
     couriers: tuple[int, ...]
     warm: tuple[Route, ...] = ()
-    drained: tuple[str, ...] = ()
+    dropped: tuple[Route, ...] = ()
 
 
 def route_groups(
@@ -536,8 +530,8 @@ def route_groups(
     cut `offset` of a group past the first cut, each with its routes' stops and couriers, a
     share of the unused couriers and the stops left out nearby.
 
-    `squeeze`: each group of two routes or more is to drain its lightest route (its courier
-    dearer by the metre, see `drained`) and gets no unused courier: fewer couriers, if the
+    `squeeze`: each group of two routes or more is to do without its lightest route (its
+    courier is taken out, its stops stay) and gets no unused courier: fewer couriers, if the
     search can place those stops elsewhere."""
     offset_stop = len(problem.depots)
     courier_index = {c.id: k for k, c in enumerate(problem.couriers)}
@@ -568,7 +562,7 @@ def route_groups(
             g = next((h for h in range(count) if any(s in stops[h] for s in own)), 0)
             couriers[g].append(c)
             busy.add(c)
-    drain: list[tuple[str, ...]] = [() for _ in range(count)]
+    dropped: list[list[Route]] = [[] for _ in range(count)]
     if squeeze:
         for g in range(count):
             free = [r for r in warm[g] if courier_index[r.courier_id] not in pinned]
@@ -577,23 +571,17 @@ def route_groups(
             lightest = min(
                 free, key=lambda r: float(geometry.work[[problem.stop_node(s) - offset_stop for s in r.stop_ids]].sum())
             )
-            drain[g] = (lightest.courier_id,)
+            warm[g].remove(lightest)
+            couriers[g].remove(courier_index[lightest.courier_id])
+            dropped[g].append(lightest)
     else:
         shares = [float(geometry.work[stops[g]].sum()) for g in range(count)]
         _deal(problem, [c for c in range(len(problem.couriers)) if c not in busy], shares, couriers)
     _servable(problem, stops, couriers)
-    return [Group(tuple(sorted(s)), tuple(sorted(c)), tuple(w), d) for s, c, w, d in zip(stops, couriers, warm, drain)]
-
-
-def drained(problem: Problem, couriers: Sequence[str]) -> Problem:
-    """`problem` with each of `couriers` (ids) paying `DRAIN` times their cost a metre (at
-    least `DRAIN` a metre): moving a stop out of their route saves more than it costs on
-    another, so a search empties the route if it can."""
-    if not couriers:
-        return problem
-    dear = set(couriers)
-    crew = tuple(replace(c, cost_per_m=DRAIN * max(c.cost_per_m, 1)) if c.id in dear else c for c in problem.couriers)
-    return replace(problem, couriers=crew)
+    return [
+        Group(tuple(sorted(s)), tuple(sorted(c)), tuple(w), tuple(d))
+        for s, c, w, d in zip(stops, couriers, warm, dropped)
+    ]
 
 
 def cut(
@@ -619,21 +607,16 @@ def sub_matrix(matrix: TravelMatrix, nodes: Sequence[int]) -> TravelMatrix:
     return TravelMatrix(matrix.distances_m[ix], {p: d[ix] for p, d in matrix.durations_s.items()}, matrix.speed, free)
 
 
-def _kept(group: Group, result: Solution, problem: Problem, matrix: TravelMatrix) -> tuple[tuple[Route, ...], bool]:
+def _kept(group: Group, result: Solution) -> tuple[tuple[Route, ...], bool]:
     """The group's routes after its search, and whether they are the search's: they are,
-    unless the group was draining a route (its search ran on dearer costs) and the new
-    routes leave out a stop placed before or cost more at the real rates of `problem`, the
-    group's sub-problem (then the routes stay as they were)."""
-    if not group.drained:
+    unless the group was to do without a route and the search could not place every stop
+    it had placed (then the routes stay as they were)."""
+    if not group.dropped:
         return result.routes, True
-    placed_before = sum(len(r) for r in group.warm)
-    if (
-        result.feasible
-        and len(group.stops) - len(result.unassigned) >= placed_before
-        and plan_cost(problem, matrix, result.routes) <= plan_cost(problem, matrix, group.warm)
-    ):
+    placed_before = sum(len(r) for r in group.warm + group.dropped)
+    if result.feasible and len(group.stops) - len(result.unassigned) >= placed_before:
         return result.routes, True
-    return group.warm, False
+    return group.warm + group.dropped, False
 
 
 def plan_cost(problem: Problem, matrix: TravelMatrix, routes: Sequence[Route]) -> int:

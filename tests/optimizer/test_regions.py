@@ -18,14 +18,12 @@ from optimizer.engines import ENGINES, solve
 from optimizer.engines.auto import REGIONS_FROM, AutoEngine
 from optimizer.engines.pyvrp_engine import build_data
 from optimizer.engines.regions import (
-    DRAIN,
     Group,
     RegionsEngine,
     Search,
     _Geometry,
     _kept,
     cut,
-    drained,
     initial_solution,
     local_pool,
     plan_cost,
@@ -166,48 +164,24 @@ def test_border_groups_take_whole_routes_with_their_couriers_and_the_stops_left_
     assert sorted(c for g in groups for c in g.couriers) == list(range(8))
 
 
-def test_a_squeezed_group_drains_its_lightest_route_and_gets_no_unused_courier() -> None:
+def test_a_squeezed_group_does_without_its_lightest_route_and_gets_no_unused_courier() -> None:
     problem = compass_day()
     routes = [Route("c0", ("E0", "E1", "E2", "E3")), Route("c1", ("E4",)), Route("c2", ("E5", "E6"))]
     (group,) = route_groups(problem, _Geometry.of(problem, matrix_of(problem)), routes, 1, 0.0, squeeze=True)
-    assert group.drained == ("c1",)
-    assert group.warm == tuple(routes)
-    assert group.couriers == (0, 1, 2)
+    assert group.dropped == (routes[1],)
+    assert group.warm == (routes[0], routes[2])
+    assert group.couriers == (0, 2)
     assert len(group.stops) == len(problem.stops)
-    dear = drained(problem, group.drained)
-    assert [c.cost_per_m for c in dear.couriers[:3]] == [1, DRAIN, 1]
-    assert drained(problem, ()) is problem
 
 
-def test_a_drained_route_is_emptied_when_the_others_can_take_its_stops() -> None:
-    """Two couriers, room for every stop on one: the dearer one's stops move to the other."""
-    problem = compass_day(per_cluster=5, couriers=[courier("c0"), courier("c1")])
-    problem = replace(problem, stops=problem.stops[:5])
-    matrix = matrix_of(problem)
-    warm = (Route("c0", ("E0", "E1", "E2")), Route("c1", ("E3", "E4")))
-    group = Group((0, 1, 2, 3, 4), (0, 1), warm, ("c1",))
-    params = replace(PARAMS, iterations=50)
-    result = run_search(Search(drained(problem, group.drained), matrix, params, warm))
-    routes, new = _kept(group, result, problem, matrix)
-    assert new and [len(r) for r in routes] == [5, 0]
-    assert plan_cost(problem, matrix, routes) < plan_cost(problem, matrix, warm)
-
-
-def test_a_squeeze_keeps_the_new_routes_only_if_they_place_every_stop_and_cost_less() -> None:
-    problem = compass_day(per_cluster=5, couriers=[courier("c0"), courier("c1")])
-    problem = replace(problem, stops=(*problem.stops[:2], problem.stops[5]))
-    matrix = matrix_of(problem)
-    warm = (Route("c0", ("E0", "E1")), Route("c1", ("N0",)))
-    group = Group((0, 1, 2), (0, 1), warm, ("c1",))
-    placed = Solution((Route("c0", ("E0", "E1", "N0")), Route("c1", ())))
-    short = Solution((Route("c0", ("E0", "E1")), Route("c1", ())), (Unassigned("N0", "no room"),))
-    dearer = Solution((Route("c0", ("E0", "N0")), Route("c1", ("E1",))))
-    assert plan_cost(problem, matrix, dearer.routes) > plan_cost(problem, matrix, warm)
-    assert _kept(group, placed, problem, matrix) == (placed.routes, True)
-    assert _kept(group, short, problem, matrix) == (warm, False)
-    assert _kept(group, replace(placed, feasible=False), problem, matrix) == (warm, False)
-    assert _kept(group, dearer, problem, matrix) == (warm, False)
-    assert _kept(replace(group, drained=()), dearer, problem, matrix) == (dearer.routes, True)
+def test_a_squeeze_keeps_the_new_routes_only_if_every_stop_placed_before_still_is() -> None:
+    warm = (Route("c0", ("E0", "E1")),)
+    group = Group((0, 1, 2), (0,), warm, (Route("c1", ("E2",)),))
+    placed = Solution((Route("c0", ("E0", "E2", "E1")),))
+    short = Solution((Route("c0", ("E0", "E1")),), (Unassigned("E2", "no room"),))
+    assert _kept(group, placed) == (placed.routes, True)
+    assert _kept(group, short) == (group.warm + group.dropped, False)
+    assert _kept(group, replace(placed, feasible=False)) == (group.warm + group.dropped, False)
 
 
 # -- sub-problems -------------------------------------------------------------------------
