@@ -377,7 +377,7 @@ def main(
 def cli(
     sizes: Annotated[
         str, typer.Option("--sizes", help="STOPSxCOURIERS:BUDGET_S:REFERENCE_S, comma-separated (reference 0: none)")
-    ] = "2000x120:60:300,5000x300:180:180",
+    ] = "2000x120:60:300,5000x300:180:180,1000x60:60:60",
     seed: Annotated[int, typer.Option("--seed")] = 1,
     pickups: Annotated[
         float, typer.Option("--pickups", min=0.0, max=1.0, help="share of stops that are pickups")
