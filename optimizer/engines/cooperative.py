@@ -14,8 +14,8 @@ away its acceptance history and cost more than the sharing won (Gehring & Homber
 The board is a directory of small pickles (a post is written whole and renamed into place),
 so the searches may run in any processes of one machine: a local pool or Ray on one node (a
 search on another machine finds no board and goes on alone). A search that does not see
-another's post within the wait goes on alone. On counted work,
-rounds wait for every search's post, so the plan is the same on any executor and any load.
+another's post within the wait goes on alone. On counted work, rounds wait for every
+search's post, so the plan is the same on any executor and any load.
 """
 
 from __future__ import annotations
@@ -115,7 +115,6 @@ class _Sharing:
         self.calls = 0
         self.round = 0
         self.began = time.perf_counter()
-        self.adopted = 0
         counted = task.params.iterations is not None
         self.wait_s = (
             0.0 if not task.board.together else _COUNTED_WAIT_S if counted else min(task.sync_s / 2, _TIMED_WAIT_S)
@@ -159,7 +158,6 @@ class _Sharing:
         cost, search, solution = min(posts, key=lambda p: (p[0], p[1]))
         if search == task.index or (self.best_cost is not None and cost >= self.best_cost):
             return None
-        self.adopted += 1
         return solution
 
 
