@@ -39,7 +39,7 @@ class AutoEngine:
     def __init__(self, *, workers: int | None = None) -> None:
         """`workers`: processes the regions engine plans on (default: up to two, one a core)."""
         self.pyvrp: Engine = PyVRPEngine()
-        self.regions: Engine = RegionsEngine(workers=workers)
+        self.regions = RegionsEngine(workers=workers)
         self.ortools: Engine = ORToolsEngine()
 
     def choose(self, problem: Problem, params: SolveParams) -> Engine:

@@ -255,7 +255,9 @@ def test_regions_is_an_engine_by_name_and_a_small_day_is_one_region() -> None:
     check_plan(problem, matrix, solution)
 
 
-@pytest.mark.parametrize(("changes", "named"), [({"region_stops": 5}, "region_stops"), ({"rounds": -1}, "rounds")])
+@pytest.mark.parametrize(
+    ("changes", "named"), [({"region_stops": 5}, "region_stops"), ({"rounds": -1}, "rounds"), ({"sync_s": 0}, "sync_s")]
+)
 def test_bad_settings_are_named(changes: dict[str, int], named: str) -> None:
     with pytest.raises(ValueError, match=named):
         RegionsEngine(**changes)  # type: ignore[arg-type]
@@ -264,8 +266,8 @@ def test_bad_settings_are_named(changes: dict[str, int], named: str) -> None:
 def test_auto_plans_a_city_size_day_on_regions_and_a_smaller_one_on_pyvrp() -> None:
     big, small = city_day(REGIONS_FROM, 8), city_day(REGIONS_FROM - 1, 8)
     auto = AutoEngine(workers=1)
-    assert auto.choose(big, PARAMS) is auto.regions and auto.regions.workers == 1  # type: ignore[attr-defined]
+    assert auto.choose(big, PARAMS) is auto.regions and auto.regions.workers == 1
     assert auto.choose(small, PARAMS) is auto.pyvrp
     soft = replace(PARAMS, lateness_cost_per_s=1)  # soft windows: only OR-Tools models them
     assert auto.choose(big, soft) is auto.ortools
-    assert AutoEngine().regions.workers == min(2, os.cpu_count() or 1)  # type: ignore[attr-defined]
+    assert AutoEngine().regions.workers == min(2, os.cpu_count() or 1)
